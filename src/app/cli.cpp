@@ -1,0 +1,1 @@
+namespace stirgate::app { int run_cli(int, char**) { return 0; } }

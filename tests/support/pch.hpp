@@ -1,0 +1,3 @@
+#pragma once
+#include "net/net.hpp"
+#include <catch2/catch.hpp>
