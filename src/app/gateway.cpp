@@ -1,1 +1,2 @@
-// placeholder: owned by a work stream in progress
+#include "app/gateway.hpp"
+namespace stirgate::app { int serve_command(const serve_options&) { return 1; } }
