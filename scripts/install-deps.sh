@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages stirgate needs to build, test and run. Idempotent.
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ ccache pkg-config          # build
+  libboost-dev libssl-dev rapidjson-dev             # Beast/Asio, OpenSSL 3, RapidJSON
+  libsqlite3-dev libtomlplusplus-dev                # storage, config
+  catch2 python3 python3-jwt python3-cryptography openssl  # tests and independent verifiers
+  ca-certificates
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
