@@ -156,6 +156,23 @@ void add_tnauthlist(X509* cert, const std::string& spc)
     if (!ext || !X509_add_ext(cert, ext.get(), -1)) fail("cannot add TNAuthList");
 }
 
+// CertificatePolicies with the SHAKEN certificate policy OID (ATIS-1000080).
+void add_shaken_policy(X509* cert)
+{
+    std::unique_ptr<CERTIFICATEPOLICIES, openssl_deleter<CERTIFICATEPOLICIES, CERTIFICATEPOLICIES_free>>
+        policies(sk_POLICYINFO_new_null());
+    POLICYINFO* info = POLICYINFO_new();
+    if (!policies || !info) fail("cannot build certificate policies");
+    ASN1_OBJECT_free(info->policyid);
+    info->policyid = OBJ_txt2obj("2.16.840.1.114569.1.1.1", 1);
+    if (!info->policyid || !sk_POLICYINFO_push(policies.get(), info)) {
+        POLICYINFO_free(info);
+        fail("cannot build certificate policies");
+    }
+    if (X509_add1_ext_i2d(cert, NID_certificate_policies, policies.get(), 0, X509V3_ADD_DEFAULT) != 1)
+        fail("cannot add certificate policies");
+}
+
 void set_name(X509_NAME* name, const std::string& org, const std::string& cn)
 {
     auto add = [name](const char* field, const std::string& v) {
@@ -216,7 +233,7 @@ x509_ptr make_leaf(EVP_PKEY* key, X509* root, EVP_PKEY* root_key, const std::str
     add_ext(cert.get(), root, NID_key_usage, "critical,digitalSignature");
     add_ext(cert.get(), root, NID_subject_key_identifier, "hash");
     add_ext(cert.get(), root, NID_authority_key_identifier, "keyid:always");
-    add_ext(cert.get(), root, NID_certificate_policies, "2.16.840.1.114569.1.1.1");
+    add_shaken_policy(cert.get());
     add_tnauthlist(cert.get(), spc);
     if (!X509_sign(cert.get(), root_key, EVP_sha256())) fail("cannot sign STI certificate");
     return cert;
