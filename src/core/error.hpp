@@ -103,6 +103,7 @@ enum class errc {
     upstream_tls,
     upstream_unreachable,
     upstream_bad_response,
+    upstream_refused,         // outbound URL, scheme, port, host or address refused by policy
     store_unavailable,
 };
 

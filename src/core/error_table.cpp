@@ -116,6 +116,8 @@ constexpr std::array rows{
     error_row{errc::upstream_unreachable, 502, 20500, "POL5000", 0, "Upstream unreachable"},
     error_row{errc::upstream_bad_response, 502, 20500, "POL5000", 0,
               "Upstream sent a bad response"},
+    error_row{errc::upstream_refused, 502, 20500, "POL5000", 0,
+              "Upstream address refused by policy"},
     error_row{errc::store_unavailable, 503, 20500, "POL5030", 0, "Storage unavailable"},
 };
 
