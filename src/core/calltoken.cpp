@@ -59,6 +59,16 @@ result<std::string> required_string(const rapidjson::Value& obj, std::string_vie
     return std::string(*s);
 }
 
+// The hash joins values with LF (DESIGN.md), so a value holding a LF could pass for two; a SIP
+// header value never contains a raw line break (RFC 3261 section 7.3.1), so such a value is
+// refused wherever it could enter.
+bool any_line_break(std::span<const std::string> values)
+{
+    for (const auto& v : values)
+        if (v.find_first_of("\r\n") != std::string::npos) return true;
+    return false;
+}
+
 }  // namespace
 
 std::string identity_header_tokens_sha256(std::span<const std::string> identity_header_tokens)
@@ -92,6 +102,8 @@ result<std::string> mint_calltoken(const calltoken_mint_params& params,
                                    std::span<const std::string> identity_header_tokens,
                                    const es256_private_key& platform_key, std::int64_t now)
 {
+    if (any_line_break(identity_header_tokens))
+        return error{errc::invalid_parameter, "Identity value contains a line break"};
     // Header and the first four claims keep Twilio's exact shape and order (TWILIO-API.md s.7.3);
     // the two binding claims come after them, which Twilio-style consumers ignore.
     rapidjson::StringBuffer header_buf;
@@ -156,6 +168,8 @@ result<calltoken> decode_calltoken_json(std::string_view json)
         if (!t.IsString()) return malformed("identityHeaderTokens holds a non-string");
         out.identity_header_tokens.emplace_back(string_view_of(t));
     }
+    if (any_line_break(out.identity_header_tokens))
+        return malformed("identityHeaderTokens value contains a line break");
 
     auto jws = decode_jws(out.parent_call_info_token);
     if (!jws) {
@@ -243,7 +257,8 @@ result<void> validate_calltoken(const calltoken& token,
     if (*c.account_sid != account_sid)
         return error{errc::calltoken_account_mismatch, "accountSid is another account's"};
 
-    if (!constant_time_equal(*c.identity_header_tokens_sha256,
+    if (any_line_break(token.identity_header_tokens) ||
+        !constant_time_equal(*c.identity_header_tokens_sha256,
                              identity_header_tokens_sha256(token.identity_header_tokens)))
         return error{errc::calltoken_hash_mismatch, "identityHeaderTokens edited or spliced"};
 

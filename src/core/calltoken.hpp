@@ -54,7 +54,8 @@ std::string identity_header_tokens_sha256(std::span<const std::string> identity_
 // Signs parentCallInfoToken with the platform key (iat = `now`; pass the first time the call was
 // seen so a retried webhook gets the same claims) and returns the CallToken value: the
 // percent-encoded JSON, ready to be sent as the CallToken form field (which form-encodes it
-// once more). errc::key_invalid / errc::crypto_failure from signing.
+// once more). errc::invalid_parameter when a value contains CR or LF (it would make the joined
+// hash ambiguous); errc::key_invalid / errc::crypto_failure from signing.
 [[nodiscard]] result<std::string> mint_calltoken(
     const calltoken_mint_params& params,
     std::span<const std::string> identity_header_tokens,
@@ -68,7 +69,8 @@ std::string encode_calltoken_value(std::string_view parent_call_info_token,
 // already percent-decoded to JSON is accepted too). Any JSON layout is fine (Twilio's own
 // examples are pretty-printed). Does not check the signature or any binding.
 // errc::calltoken_malformed: bad %XX, not JSON, not an object with a string parentCallInfoToken
-// and an array of strings identityHeaderTokens, a JWT that does not decode as ES256 JWS, or
+// and an array of strings identityHeaderTokens (none holding CR or LF, which no SIP header
+// value can), a JWT that does not decode as ES256 JWS, or
 // claims callSid/from/to/iat missing or of the wrong type.
 [[nodiscard]] result<calltoken> decode_calltoken(std::string_view value);
 // Same, from the JSON text.
@@ -93,7 +95,8 @@ std::string encode_calltoken_value(std::string_view parent_call_info_token,
 //   calltoken_missing_claim    accountSid or identityHeaderTokensSha256 absent;
 //   calltoken_expired          now - iat > max_age_s, or iat more than future_skew_s ahead;
 //   calltoken_account_mismatch accountSid != account_sid;
-//   calltoken_hash_mismatch    identityHeaderTokensSha256 != hash of identityHeaderTokens;
+//   calltoken_hash_mismatch    identityHeaderTokensSha256 != hash of identityHeaderTokens (or a
+//                              value holds a line break);
 //   calltoken_from_mismatch    request From is not the token's from.
 [[nodiscard]] result<void> validate_calltoken(const calltoken& token,
                                               std::span<const es256_public_key> trusted_keys,
