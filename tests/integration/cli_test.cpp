@@ -1,1 +1,290 @@
-// placeholder: owned by a work stream in progress
+// The command-line contract (DESIGN.md "Command line"), run against the real binary.
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+#include "core/crypto.hpp"
+#include "core/identity_header.hpp"
+#include "core/passport.hpp"
+#include "support/process.hpp"
+#include "support/vectors.hpp"
+
+namespace fs = std::filesystem;
+using stirgate::test::child_process;
+
+namespace {
+
+struct run_result {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+run_result run_stirgate(const std::vector<std::string>& args)
+{
+    auto child = child_process::spawn(STIRGATE_BINARY, args);
+    const auto code = child.wait(std::chrono::seconds(30));
+    REQUIRE(code.has_value());
+    return {*code, child.stdout_text(), child.stderr_text()};
+}
+
+run_result run_shell(const std::string& script)
+{
+    auto child = child_process::spawn("/bin/sh", {"-c", script});
+    const auto code = child.wait(std::chrono::seconds(30));
+    REQUIRE(code.has_value());
+    return {*code, child.stdout_text(), child.stderr_text()};
+}
+
+fs::path fresh_dir(const std::string& name)
+{
+    const fs::path dir = fs::temp_directory_path() /
+                         ("stirgate-cli-" + name + "-" +
+                          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    fs::remove_all(dir);
+    return dir;
+}
+
+std::string vector_identity(const std::string& case_file, std::size_t index = 0)
+{
+    const auto doc = stirgate::test::load_vector_json("cases/" + case_file);
+    return doc["identity_headers"][static_cast<rapidjson::SizeType>(index)].GetString();
+}
+
+constexpr const char* verify_at = "1767225605";
+
+}  // namespace
+
+TEST_CASE("every verb answers --help with its usage and exit 0", "[integration][cli]")
+{
+    const std::vector<std::vector<std::string>> invocations = {
+        {"--help"},
+        {"init", "--help"},
+        {"serve", "--help"},
+        {"passport", "--help"},
+        {"passport", "decode", "--help"},
+        {"passport", "verify", "--help"},
+        {"passport", "sign", "--help"},
+        {"identity", "--help"},
+        {"identity", "decode", "--help"},
+    };
+    for (const auto& args : invocations) {
+        INFO(args.front() << (args.size() > 1 ? " " + args[1] : ""));
+        const auto r = run_stirgate(args);
+        CHECK(r.code == 0);
+        CHECK(r.out.find("usage: stirgate") != std::string::npos);
+    }
+}
+
+TEST_CASE("an unknown verb or option is a usage error with exit 2", "[integration][cli]")
+{
+    CHECK(run_stirgate({}).code == 2);
+    CHECK(run_stirgate({"frobnicate"}).code == 2);
+    CHECK(run_stirgate({"init"}).code == 2);  // --dir missing
+    CHECK(run_stirgate({"serve"}).code == 2);  // --config missing
+    CHECK(run_stirgate({"passport", "decode", "--bogus", "x", "y"}).code == 2);
+    CHECK(run_stirgate({"passport", "sign", "--key"}).code == 2);
+    CHECK(run_stirgate({"identity", "decode"}).code == 2);  // no input
+}
+
+TEST_CASE("init writes a config and development PKI and never overwrites", "[integration][cli]")
+{
+    const fs::path dir = fresh_dir("init") / "nested";
+    const auto first = run_stirgate({"init", "--dir", dir.string(), "--listen", "127.0.0.1:18080"});
+    REQUIRE(first.code == 0);
+    for (const char* f : {"stirgate.toml", "keys/sti-root.pem", "keys/sti-roots.pem",
+                          "keys/sti-root-key.pem", "keys/sti-cert.pem", "keys/sti-chain.pem",
+                          "keys/sti-key.pem", "keys/platform-key.pem", "keys/platform-pub.pem"}) {
+        INFO(f);
+        CHECK(fs::exists(dir / f));
+    }
+    // Private keys are readable by the owner only.
+    const auto perms = fs::status(dir / "keys/sti-key.pem").permissions();
+    CHECK((perms & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+
+    const std::string config = stirgate::test::read_file((dir / "stirgate.toml").string());
+    CHECK(config.find("listen = \"127.0.0.1:18080\"") != std::string::npos);
+    CHECK(config.find("[[accounts.numbers]]") != std::string::npos);
+
+    // The STI certificate chains to the development root and carries TNAuthList and the
+    // SHAKEN policy (checked with the openssl CLI, independently of our code).
+    const auto verify = run_shell("openssl verify -CAfile '" + (dir / "keys/sti-roots.pem").string() +
+                                  "' '" + (dir / "keys/sti-cert.pem").string() + "'");
+    CHECK(verify.code == 0);
+    const auto text = run_shell("openssl x509 -noout -text -in '" +
+                                (dir / "keys/sti-cert.pem").string() + "'");
+    CHECK(text.out.find("1.3.6.1.5.5.7.1.26") != std::string::npos);
+    CHECK(text.out.find("2.16.840.1.114569.1.1.1") != std::string::npos);
+
+    // The platform key pair matches.
+    auto priv = stirgate::core::es256_private_key::from_pem(
+        stirgate::test::read_file((dir / "keys/platform-key.pem").string()));
+    REQUIRE(priv);
+    CHECK(priv->public_key().to_pem() ==
+          stirgate::test::read_file((dir / "keys/platform-pub.pem").string()));
+
+    // A second run keeps every file byte for byte.
+    const std::string key_before = stirgate::test::read_file((dir / "keys/sti-key.pem").string());
+    const auto second = run_stirgate({"init", "--dir", dir.string()});
+    CHECK(second.code == 0);
+    CHECK(second.out.find("wrote") == std::string::npos);
+    CHECK(stirgate::test::read_file((dir / "keys/sti-key.pem").string()) == key_before);
+    CHECK(stirgate::test::read_file((dir / "stirgate.toml").string()) == config);
+    fs::remove_all(dir.parent_path());
+}
+
+TEST_CASE("init completes a half-written folder without touching existing keys",
+          "[integration][cli]")
+{
+    const fs::path dir = fresh_dir("partial");
+    REQUIRE(run_stirgate({"init", "--dir", dir.string()}).code == 0);
+    const std::string key = stirgate::test::read_file((dir / "keys/sti-key.pem").string());
+    fs::remove(dir / "keys/sti-cert.pem");
+    fs::remove(dir / "keys/sti-chain.pem");
+    REQUIRE(run_stirgate({"init", "--dir", dir.string()}).code == 0);
+    CHECK(stirgate::test::read_file((dir / "keys/sti-key.pem").string()) == key);
+    // The re-issued certificate still belongs to the kept key and chains to the kept root.
+    const auto verify = run_shell("openssl verify -CAfile '" + (dir / "keys/sti-roots.pem").string() +
+                                  "' '" + (dir / "keys/sti-cert.pem").string() + "'");
+    CHECK(verify.code == 0);
+    auto priv = stirgate::core::es256_private_key::from_pem(key);
+    auto pub = stirgate::core::es256_public_key::from_pem(
+        stirgate::test::read_file((dir / "keys/sti-cert.pem").string()));
+    REQUIRE(priv);
+    REQUIRE(pub);
+    CHECK(priv->public_key().to_pem() == pub->to_pem());
+    fs::remove_all(dir);
+}
+
+TEST_CASE("passport sign output verifies with passport verify and the init PKI",
+          "[integration][cli]")
+{
+    const fs::path dir = fresh_dir("sign");
+    REQUIRE(run_stirgate({"init", "--dir", dir.string()}).code == 0);
+    const auto keys = dir / "keys";
+    const auto signed_ = run_stirgate({"passport", "sign", "--key", (keys / "sti-key.pem").string(),
+                                       "--x5u", "https://certs.example.test/sti.pem", "--orig",
+                                       "+1 (310) 555-0100", "--dest", "+14155550101,16505550102",
+                                       "--attest", "B"});
+    REQUIRE(signed_.code == 0);
+    const std::string identity = signed_.out.substr(0, signed_.out.find('\n'));
+
+    // The value is a well-formed Identity header with canonical claims.
+    auto parsed = stirgate::core::parse_identity_header(identity);
+    REQUIRE(parsed);
+    CHECK(parsed->ppt == std::optional<std::string>("shaken"));
+    CHECK(parsed->ppt_quoted);
+    auto p = stirgate::core::decode_passport(parsed->token);
+    REQUIRE(p);
+    CHECK(p->claims.orig.value == "13105550100");
+    CHECK(p->claims.dest.tn == std::vector<std::string>{"14155550101", "16505550102"});
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    CHECK(std::abs(p->claims.iat - now) < 30);
+
+    const auto ok = run_stirgate({"passport", "verify", "--cert", (keys / "sti-chain.pem").string(),
+                                  "--trust-anchors", (keys / "sti-roots.pem").string(),
+                                  identity});
+    CHECK(ok.code == 0);
+    CHECK(ok.out.find("Result: VALID") != std::string::npos);
+
+    // Too old at a later time: the rule that fails is named.
+    const auto stale = run_stirgate({"passport", "verify", "--cert",
+                                     (keys / "sti-chain.pem").string(), "--now",
+                                     std::to_string(now + 3600), identity});
+    CHECK(stale.code == 1);
+    CHECK(stale.out.find("FAIL  iat fresh") != std::string::npos);
+
+    // A div PASSporT, bare JWS output.
+    const auto div = run_stirgate({"passport", "sign", "--key", (keys / "sti-key.pem").string(),
+                                   "--x5u", "https://certs.example.test/sti.pem", "--ppt", "div",
+                                   "--orig", "+13105550100", "--dest", "+16505550102", "--div",
+                                   "+14155550101", "--iat", verify_at, "--jws"});
+    REQUIRE(div.code == 0);
+    auto d = stirgate::core::decode_passport(div.out.substr(0, div.out.find('\n')));
+    REQUIRE(d);
+    CHECK(d->header.ppt == stirgate::core::passport_type::div);
+    REQUIRE(d->claims.div.has_value());
+    CHECK(d->claims.div->value == "14155550101");
+    CHECK_FALSE(d->claims.attest.has_value());
+
+    // Missing required options are usage errors.
+    CHECK(run_stirgate({"passport", "sign", "--key", (keys / "sti-key.pem").string(), "--x5u",
+                        "https://x.test/a.pem", "--orig", "+13105550100", "--dest", "+14155550101"})
+              .code == 2);  // shaken without --attest
+    CHECK(run_stirgate({"passport", "sign", "--key", (keys / "sti-key.pem").string(), "--x5u",
+                        "https://x.test/a.pem", "--orig", "alice", "--dest", "+14155550101",
+                        "--attest", "A"})
+              .code == 2);  // orig not a TN
+    fs::remove_all(dir);
+}
+
+TEST_CASE("passport verify names each failed rule of the spec's broken vectors",
+          "[integration][cli]")
+{
+    const std::string cert = stirgate::test::vector_path("pki/orig-sp-1234.chain.pem");
+    const std::string anchors = stirgate::test::vector_path("pki/root-ca.cert.pem");
+    struct row {
+        const char* file;
+        int code;
+        const char* expected;
+    };
+    const row rows[] = {
+        {"G1_shaken_A.json", 0, "Result: VALID"},
+        {"G2_shaken_B_quoted_ppt.json", 0, "Result: VALID"},
+        {"G5_noncanonical_json_valid_sig.json", 0, "Result: VALID"},
+        {"B1_bad_signature.json", 1, "FAIL  ES256 signature"},
+        {"B2_stale_iat.json", 1, "FAIL  iat fresh"},
+        {"B5_ppt_param_header_mismatch.json", 1, "FAIL  ppt parameter equals header ppt"},
+        {"B6_malformed_base64.json", 1, "FAIL  PASSporT decodes strictly"},
+        {"B8_info_x5u_mismatch.json", 1, "FAIL  info equals x5u"},
+        {"B13_alg_none.json", 1, "FAIL  PASSporT decodes strictly"},
+        {"B14_iat_string.json", 1, "FAIL  PASSporT decodes strictly"},
+        {"B15_der_signature.json", 1, "FAIL  PASSporT decodes strictly"},
+        {"B19_future_iat.json", 1, "FAIL  iat not in the future"},
+    };
+    for (const auto& r : rows) {
+        INFO(r.file);
+        const auto res = run_stirgate({"passport", "verify", "--cert", cert, "--trust-anchors",
+                                       anchors, "--now", verify_at, vector_identity(r.file)});
+        CHECK(res.code == r.code);
+        CHECK(res.out.find(r.expected) != std::string::npos);
+    }
+    // An untrusted signer: the chain rule fails.
+    const auto rogue = run_stirgate(
+        {"passport", "verify", "--cert", stirgate::test::vector_path("pki/rogue.chain.pem"),
+         "--trust-anchors", anchors, "--now", verify_at, vector_identity("B9_untrusted_cert.json")});
+    CHECK(rogue.code == 1);
+    CHECK(rogue.out.find("FAIL  certificate chain trusted") != std::string::npos);
+}
+
+TEST_CASE("identity decode explains a header given as argument or on stdin", "[integration][cli]")
+{
+    const std::string g4_div = vector_identity("G4_shaken_plus_div.json", 1);
+    const auto r = run_stirgate({"identity", "decode", "--now", verify_at, g4_div});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("info: <https://certs.example.test/sti/div-sp-5678.pem>") != std::string::npos);
+    CHECK(r.out.find("\"div\"") != std::string::npos);
+    CHECK(r.out.find("5 s ago") != std::string::npos);
+
+    // stdin, with the header name pasted in front.
+    const auto piped = run_shell("printf 'Identity: %s\\n' '" + vector_identity("G1_shaken_A.json") +
+                                 "' | '" STIRGATE_BINARY "' identity decode --now 1767225605 -");
+    CHECK(piped.code == 0);
+    CHECK(piped.out.find("\"attest\": \"A\"") != std::string::npos);
+
+    // Compact form and garbage are reported, with exit 1.
+    const auto compact = run_stirgate({"identity", "decode",
+                                       vector_identity("B18_div_compact_form.json", 1)});
+    CHECK(compact.code == 1);
+    CHECK(compact.out.find("compact") != std::string::npos);
+    const auto garbage = run_stirgate({"identity", "decode", "not;a=header"});
+    CHECK(garbage.code == 1);
+}
