@@ -1,1 +1,757 @@
-// placeholder: owned by a work stream in progress
+#include "app/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include <toml++/toml.h>
+
+namespace stirgate::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct load_context {
+    std::string source;  // file name for messages
+    fs::path base_dir;   // anchor for relative paths
+};
+
+[[noreturn]] void fail(const std::string& source, std::string_view key, std::string_view problem)
+{
+    std::string line = source;
+    line += ": ";
+    line += key;
+    line += ": ";
+    line += problem;
+    // One line, whatever the input held.
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    throw std::runtime_error(line);
+}
+
+// Quotes a configured value for a message, cut short so a pasted blob stays one readable line.
+std::string show_value(std::string_view v)
+{
+    constexpr std::size_t max_shown = 80;
+    std::string out = "\"";
+    out += v.substr(0, max_shown);
+    if (v.size() > max_shown) out += "...";
+    out += '"';
+    return out;
+}
+
+const char* type_name(toml::node_type t)
+{
+    switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+    }
+}
+
+bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::optional<std::uint16_t> parse_port(std::string_view s)
+{
+    if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), is_digit)) return {};
+    unsigned v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    if (v > 65535) return {};
+    return static_cast<std::uint16_t>(v);
+}
+
+bool valid_host_name(std::string_view h)
+{
+    if (h.empty() || h.size() > 253) return false;
+    return std::all_of(h.begin(), h.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
+               c == '_';
+    });
+}
+
+bool is_ipv6_literal(std::string_view h)
+{
+    in6_addr a{};
+    return inet_pton(AF_INET6, std::string(h).c_str(), &a) == 1;
+}
+
+// scheme://host[:port][/path][?query]; no userinfo (credentials belong in config keys, not URLs).
+bool valid_url(std::string_view url, std::initializer_list<std::string_view> schemes)
+{
+    const auto sep = url.find("://");
+    if (sep == std::string_view::npos) return false;
+    std::string scheme(url.substr(0, sep));
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) return false;
+    if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= 0x20 || c == 0x7f; }))
+        return false;
+    const std::string_view rest = url.substr(sep + 3);
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+    std::string_view host = authority;
+    std::string_view port;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return false;
+        host = authority.substr(1, close - 1);
+        if (!is_ipv6_literal(host)) return false;
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return false;
+            port = after.substr(1);
+            if (port.empty()) return false;
+        }
+    } else {
+        const auto colon = authority.find(':');
+        if (colon != std::string_view::npos) {
+            host = authority.substr(0, colon);
+            port = authority.substr(colon + 1);
+            if (port.empty()) return false;
+        }
+        if (!valid_host_name(host)) return false;
+    }
+    if (!port.empty()) {
+        const auto p = parse_port(port);
+        if (!p || *p == 0) return false;
+    }
+    return true;
+}
+
+bool valid_e164(std::string_view n)
+{
+    // ITU-T E.164: "+", a non-zero country code digit, at most 15 digits in all.
+    return n.size() >= 3 && n.size() <= 16 && n[0] == '+' && n[1] >= '1' && n[1] <= '9' &&
+           std::all_of(n.begin() + 1, n.end(), is_digit);
+}
+
+bool valid_account_sid(std::string_view s)
+{
+    return s.size() == 34 && s.substr(0, 2) == "AC" &&
+           std::all_of(s.begin() + 2, s.end(),
+                       [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });
+}
+
+bool valid_uuid(std::string_view s)
+{
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !is_hex(s[i])) return false;
+    }
+    return true;
+}
+
+fs::path resolve_path(const load_context& ctx, std::string_view p)
+{
+    if (p.empty()) return {};
+    fs::path path{std::string(p)};
+    if (path.is_relative()) path = ctx.base_dir / path;
+    return path.lexically_normal();
+}
+
+// One TOML table being read: remembers which keys were asked for, so finish() can reject every
+// other key by name (a typo must not silently fall back to a default).
+class section {
+public:
+    section(const toml::table& table, std::string prefix, const load_context& ctx)
+        : table_(table), prefix_(std::move(prefix)), ctx_(ctx)
+    {
+    }
+
+    std::string name(std::string_view key) const
+    {
+        return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
+    }
+
+    [[noreturn]] void fail_at(std::string_view key, std::string_view problem) const
+    {
+        fail(ctx_.source, name(key), problem);
+    }
+
+    const toml::node* node(std::string_view key)
+    {
+        known_.insert(std::string(key));
+        return table_.get(key);
+    }
+
+    template <class T>
+    const T* typed(std::string_view key, toml::node_type want)
+    {
+        const toml::node* n = node(key);
+        if (!n) return nullptr;
+        if (n->type() != want)
+            fail_at(key, std::string("expected ") + type_name(want) + ", got " +
+                             type_name(n->type()));
+        return n->as<T>();
+    }
+
+    std::optional<std::string> string(std::string_view key)
+    {
+        const auto* s = typed<toml::value<std::string>>(key, toml::node_type::string);
+        if (!s) return {};
+        return s->get();
+    }
+
+    std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max)
+    {
+        const auto* v = typed<toml::value<std::int64_t>>(key, toml::node_type::integer);
+        if (!v) return {};
+        const std::int64_t x = v->get();
+        if (x < min || x > max)
+            fail_at(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                             ", got " + std::to_string(x));
+        return x;
+    }
+
+    std::optional<bool> boolean(std::string_view key)
+    {
+        const auto* v = typed<toml::value<bool>>(key, toml::node_type::boolean);
+        if (!v) return {};
+        return v->get();
+    }
+
+    std::optional<std::vector<std::string>> string_array(std::string_view key)
+    {
+        const auto* a = typed<toml::array>(key, toml::node_type::array);
+        if (!a) return {};
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < a->size(); ++i) {
+            const auto* s = a->get(i)->as_string();
+            if (!s)
+                fail_at(key, "element " + std::to_string(i) + ": expected a string, got " +
+                                 type_name(a->get(i)->type()));
+            out.push_back(s->get());
+        }
+        return out;
+    }
+
+    std::optional<std::vector<std::int64_t>> integer_array(std::string_view key,
+                                                            std::int64_t min, std::int64_t max)
+    {
+        const auto* a = typed<toml::array>(key, toml::node_type::array);
+        if (!a) return {};
+        std::vector<std::int64_t> out;
+        for (std::size_t i = 0; i < a->size(); ++i) {
+            const auto* v = a->get(i)->as_integer();
+            if (!v)
+                fail_at(key, "element " + std::to_string(i) + ": expected an integer, got " +
+                                 type_name(a->get(i)->type()));
+            if (v->get() < min || v->get() > max)
+                fail_at(key, "element " + std::to_string(i) + ": must be between " +
+                                 std::to_string(min) + " and " + std::to_string(max));
+            out.push_back(v->get());
+        }
+        return out;
+    }
+
+    const toml::table* table(std::string_view key)
+    {
+        return typed<toml::table>(key, toml::node_type::table);
+    }
+
+    // [[key]]: an array whose every element is a table.
+    const toml::array* table_array(std::string_view key)
+    {
+        const auto* a = typed<toml::array>(key, toml::node_type::array);
+        if (!a) return nullptr;
+        for (std::size_t i = 0; i < a->size(); ++i)
+            if (!a->get(i)->is_table())
+                fail_at(key, "expected [[" + name(key) + "]] tables, element " +
+                                 std::to_string(i) + " is " + type_name(a->get(i)->type()));
+        return a;
+    }
+
+    std::optional<fs::path> path(std::string_view key)
+    {
+        const auto s = string(key);
+        if (!s) return {};
+        return resolve_path(ctx_, *s);
+    }
+
+    std::optional<std::vector<fs::path>> path_array(std::string_view key)
+    {
+        const auto list = string_array(key);
+        if (!list) return {};
+        std::vector<fs::path> out;
+        for (const auto& s : *list) {
+            if (s.empty()) fail_at(key, "empty path in list");
+            out.push_back(resolve_path(ctx_, s));
+        }
+        return out;
+    }
+
+    // A URL with one of `schemes`; "" allowed when `optional_empty`.
+    std::optional<std::string> url(std::string_view key,
+                                   std::initializer_list<std::string_view> schemes,
+                                   bool optional_empty)
+    {
+        auto s = string(key);
+        if (!s) return {};
+        if (s->empty() && optional_empty) return s;
+        if (!valid_url(*s, schemes)) {
+            std::string allowed;
+            for (auto sc : schemes) allowed += (allowed.empty() ? "" : " or ") + std::string(sc);
+            fail_at(key, "expected an absolute " + allowed + " URL, got " + show_value(*s));
+        }
+        return s;
+    }
+
+    void finish() const
+    {
+        for (const auto& [k, v] : table_) {
+            const std::string key(k.str());
+            if (!known_.count(key)) fail_at(key, "unknown key");
+        }
+    }
+
+    const load_context& context() const { return ctx_; }
+
+private:
+    const toml::table& table_;
+    std::string prefix_;
+    const load_context& ctx_;
+    std::set<std::string> known_;
+};
+
+std::chrono::milliseconds ms(std::int64_t v) { return std::chrono::milliseconds(v); }
+
+constexpr std::int64_t one_hour_ms = 3'600'000;
+
+void read_server(section& s, server_config& out)
+{
+    if (auto v = s.string("listen")) {
+        auto a = parse_listen_address(*v);
+        if (!a) s.fail_at("listen", "expected HOST:PORT (IPv6 as [ADDR]:PORT), got " + show_value(*v));
+        out.listen = *a;
+    }
+    if (auto v = s.url("public_url", {"http", "https"}, true)) {
+        if (v->find_first_of("?#") != std::string::npos)
+            s.fail_at("public_url", "must be a base URL without query or fragment");
+        while (!v->empty() && v->back() == '/') v->pop_back();
+        out.public_url = *v;
+    }
+    if (auto list = s.string_array("trusted_proxies")) {
+        out.trusted_proxies.clear();
+        for (const auto& t : *list) {
+            auto c = parse_cidr(t);
+            if (!c) s.fail_at("trusted_proxies", "expected ADDRESS/PREFIX, got " + show_value(t));
+            out.trusted_proxies.push_back(*c);
+        }
+    }
+    if (auto v = s.integer("threads", 0, 1024)) out.threads = static_cast<unsigned>(*v);
+    if (auto v = s.integer("max_header_bytes", 1024, 1 << 20))
+        out.max_header_bytes = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("max_body_bytes", 1, std::int64_t{1} << 30))
+        out.max_body_bytes = static_cast<std::uint64_t>(*v);
+    if (auto v = s.integer("read_timeout_ms", 1, one_hour_ms)) out.read_timeout = ms(*v);
+    if (auto v = s.integer("idle_timeout_ms", 1, one_hour_ms)) out.idle_timeout = ms(*v);
+    if (auto v = s.integer("write_timeout_ms", 1, one_hour_ms)) out.write_timeout = ms(*v);
+    if (auto v = s.integer("drain_timeout_ms", 0, one_hour_ms)) out.drain_timeout = ms(*v);
+    s.finish();
+}
+
+std::string normalise_storage_url(const section& s, std::string_view key, const std::string& url,
+                                  const load_context& ctx)
+{
+    constexpr std::string_view sqlite = "sqlite://";
+    if (url.rfind(sqlite, 0) == 0) {
+        const std::string_view rest = std::string_view(url).substr(sqlite.size());
+        if (rest.empty()) s.fail_at(key, "sqlite:// needs a file path");
+        if (rest == ":memory:") return url;
+        return "sqlite://" + resolve_path(ctx, rest).string();
+    }
+    if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+        if (url.size() <= std::string_view("postgres://").size() + 1)
+            s.fail_at(key, "postgresql:// URL has no host or database");
+        return url;
+    }
+    s.fail_at(key, "expected sqlite://PATH or postgresql://..., got " + show_value(url));
+}
+
+void read_storage(section& s, storage_config& out)
+{
+    if (auto v = s.string("url")) out.url = normalise_storage_url(s, "url", *v, s.context());
+    s.finish();
+}
+
+signing_config read_signing(section& s)
+{
+    signing_config out;
+    auto key = s.path("key_file");
+    if (!key || key->empty()) s.fail_at("key_file", "required when [signing] is present");
+    out.key_file = *key;
+    auto x5u = s.url("x5u", {"https", "http"}, false);
+    if (!x5u) s.fail_at("x5u", "required when [signing] is present");
+    out.x5u = *x5u;
+    if (auto v = s.path("chain_file")) out.chain_file = *v;
+    s.finish();
+    return out;
+}
+
+calltoken_config read_calltoken(section& s)
+{
+    calltoken_config out;
+    auto key = s.path("key_file");
+    if (!key || key->empty()) s.fail_at("key_file", "required when [calltoken] is present");
+    out.key_file = *key;
+    if (auto v = s.path_array("trusted_keys")) out.trusted_keys = *v;
+    if (auto v = s.integer("max_age_s", 1, 7 * 24 * 3600)) out.max_age = std::chrono::seconds(*v);
+    s.finish();
+    return out;
+}
+
+std::optional<resolve_pin> parse_resolve_pin(std::string_view text)
+{
+    // curl --resolve syntax: HOST:PORT:ADDRESS, IPv6 address optionally in brackets.
+    const auto c1 = text.find(':');
+    if (c1 == std::string_view::npos) return {};
+    const auto c2 = text.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) return {};
+    resolve_pin pin;
+    pin.host = std::string(text.substr(0, c1));
+    const auto port = parse_port(text.substr(c1 + 1, c2 - c1 - 1));
+    std::string_view addr = text.substr(c2 + 1);
+    if (addr.size() >= 2 && addr.front() == '[' && addr.back() == ']')
+        addr = addr.substr(1, addr.size() - 2);
+    in_addr v4{};
+    const std::string addr_s(addr);
+    if (!valid_host_name(pin.host) || !port || *port == 0) return {};
+    if (inet_pton(AF_INET, addr_s.c_str(), &v4) != 1 && !is_ipv6_literal(addr)) return {};
+    pin.port = *port;
+    pin.address = addr_s;
+    return pin;
+}
+
+void read_verify(section& s, verify_config& out)
+{
+    if (auto v = s.path("trust_anchors")) out.trust_anchors = *v;
+    if (auto v = s.path_array("crl_files")) out.crl_files = *v;
+    if (auto v = s.integer("iat_window_s", 1, 24 * 3600)) out.iat_window = std::chrono::seconds(*v);
+    if (auto v = s.integer("future_skew_s", 0, 3600)) out.future_skew = std::chrono::seconds(*v);
+    if (auto v = s.integer("fetch_timeout_ms", 1, 60'000)) out.fetch_timeout = ms(*v);
+    if (auto v = s.integer("max_cert_bytes", 1024, 1 << 20))
+        out.max_cert_bytes = static_cast<std::size_t>(*v);
+    if (auto v = s.path("fetch_ca_file")) out.fetch_ca_file = *v;
+    if (auto list = s.string_array("x5u_allowed_hosts")) {
+        out.x5u_allowed_hosts.clear();
+        for (auto h : *list) {
+            if (!valid_host_name(h) && !is_ipv6_literal(h))
+                s.fail_at("x5u_allowed_hosts", "not a host name: " + show_value(h));
+            std::transform(h.begin(), h.end(), h.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            out.x5u_allowed_hosts.push_back(std::move(h));
+        }
+    }
+    if (auto list = s.integer_array("x5u_allowed_ports", 1, 65535)) {
+        out.x5u_allowed_ports.clear();
+        for (auto p : *list) out.x5u_allowed_ports.push_back(static_cast<std::uint16_t>(p));
+    }
+    if (auto list = s.string_array("x5u_resolve")) {
+        out.x5u_resolve.clear();
+        for (const auto& t : *list) {
+            auto pin = parse_resolve_pin(t);
+            if (!pin) s.fail_at("x5u_resolve", "expected HOST:PORT:ADDRESS, got " + show_value(t));
+            out.x5u_resolve.push_back(std::move(*pin));
+        }
+    }
+    s.finish();
+}
+
+void read_network(section& s, network_config& out)
+{
+    if (auto v = s.boolean("allow_private_addresses")) out.allow_private_addresses = *v;
+    if (auto v = s.path("webhook_ca_file")) out.webhook_ca_file = *v;
+    s.finish();
+}
+
+void read_edge(section& s, edge_config& out)
+{
+    if (auto v = s.string("auth_token")) out.auth_token = *v;
+    if (auto v = s.url("dial_url", {"http", "https"}, true)) out.dial_url = *v;
+    s.finish();
+}
+
+number_config read_number(section& s)
+{
+    number_config out;
+    auto number = s.string("number");
+    if (!number) s.fail_at("number", "required");
+    if (!valid_e164(*number))
+        s.fail_at("number", "expected an E.164 number like +14155550101, got " + show_value(*number));
+    out.number = *number;
+    if (auto v = s.string("attest")) {
+        if (*v != "A" && *v != "B" && *v != "C")
+            s.fail_at("attest", "expected \"A\", \"B\" or \"C\", got " + show_value(*v));
+        out.attest = (*v)[0];
+    }
+    if (auto v = s.url("voice_url", {"http", "https"}, true)) out.voice_url = *v;
+    if (auto v = s.url("voice_fallback_url", {"http", "https"}, true)) out.voice_fallback_url = *v;
+    if (auto v = s.url("status_callback", {"http", "https"}, true)) out.status_callback = *v;
+    s.finish();
+    return out;
+}
+
+account_config read_account(section& s)
+{
+    account_config out;
+    auto sid = s.string("sid");
+    if (!sid) s.fail_at("sid", "required");
+    if (!valid_account_sid(*sid))
+        s.fail_at("sid", "expected AC followed by 32 lowercase hex digits, got " + show_value(*sid));
+    out.sid = *sid;
+    auto token = s.string("auth_token");
+    // Never echo a secret into a log line.
+    if (!token || token->empty()) s.fail_at("auth_token", "required and must not be empty");
+    out.auth_token = *token;
+    if (auto v = s.string("origid")) {
+        if (!valid_uuid(*v)) s.fail_at("origid", "expected a UUID, got " + show_value(*v));
+        out.origid = *v;
+    }
+    if (const auto* numbers = s.table_array("numbers")) {
+        for (std::size_t i = 0; i < numbers->size(); ++i) {
+            section n(*numbers->get(i)->as_table(), s.name("numbers") + "[" + std::to_string(i) + "]",
+                      s.context());
+            out.numbers.push_back(read_number(n));
+        }
+    }
+    s.finish();
+    return out;
+}
+
+void apply_environment(config& cfg, const env_lookup& env, const fs::path& base_dir)
+{
+    if (!env) return;
+    const std::string where = "environment";
+    if (auto v = env("STIRGATE_LISTEN"); v && !v->empty()) {
+        auto a = parse_listen_address(*v);
+        if (!a) fail(where, "STIRGATE_LISTEN", "expected HOST:PORT, got " + show_value(*v));
+        cfg.server.listen = *a;
+    }
+    if (auto v = env("STIRGATE_THREADS"); v && !v->empty()) {
+        unsigned n = 0;
+        const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (ec != std::errc{} || p != v->data() + v->size() || n > 1024)
+            fail(where, "STIRGATE_THREADS", "expected an integer 0..1024, got " + show_value(*v));
+        cfg.server.threads = n;
+    }
+    if (auto v = env("STIRGATE_PUBLIC_URL"); v && !v->empty()) {
+        if (!valid_url(*v, {"http", "https"}))
+            fail(where, "STIRGATE_PUBLIC_URL", "expected an http or https URL, got " + show_value(*v));
+        std::string u = *v;
+        while (!u.empty() && u.back() == '/') u.pop_back();
+        cfg.server.public_url = u;
+    }
+    if (auto v = env("STIRGATE_STORAGE_URL"); v && !v->empty()) {
+        const toml::table empty;
+        const load_context ctx{where, base_dir};
+        const section s(empty, "", ctx);
+        cfg.storage.url = normalise_storage_url(s, "STIRGATE_STORAGE_URL", *v, ctx);
+    }
+}
+
+void check_cross_references(const config& cfg, const load_context& ctx)
+{
+    std::set<std::string> sids;
+    std::set<std::string> numbers;
+    for (std::size_t i = 0; i < cfg.accounts.size(); ++i) {
+        const auto& a = cfg.accounts[i];
+        const std::string at = "accounts[" + std::to_string(i) + "]";
+        if (!sids.insert(a.sid).second) fail(ctx.source, at + ".sid", "duplicate account " + a.sid);
+        for (std::size_t j = 0; j < a.numbers.size(); ++j) {
+            // To selects the account and application, so a number may belong to one only.
+            if (!numbers.insert(a.numbers[j].number).second)
+                fail(ctx.source, at + ".numbers[" + std::to_string(j) + "].number",
+                     a.numbers[j].number + " is listed more than once");
+        }
+    }
+}
+
+}  // namespace
+
+std::optional<listen_address> parse_listen_address(std::string_view text)
+{
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return {};
+    std::string_view host = text.substr(0, colon);
+    const auto port = parse_port(text.substr(colon + 1));
+    if (!port) return {};
+    if (!host.empty() && host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']') return {};
+        host = host.substr(1, host.size() - 2);
+        if (!is_ipv6_literal(host)) return {};
+    } else if (!valid_host_name(host)) {
+        return {};
+    }
+    return listen_address{std::string(host), *port};
+}
+
+std::optional<cidr_block> parse_cidr(std::string_view text)
+{
+    const auto slash = text.find('/');
+    const std::string addr(text.substr(0, slash));
+    cidr_block block;
+    block.text = std::string(text);
+    unsigned max_len = 0;
+    in_addr v4{};
+    in6_addr v6{};
+    if (inet_pton(AF_INET, addr.c_str(), &v4) == 1) {
+        std::memcpy(block.network.data(), &v4, 4);
+        max_len = 32;
+    } else if (inet_pton(AF_INET6, addr.c_str(), &v6) == 1) {
+        std::memcpy(block.network.data(), &v6, 16);
+        block.ipv6 = true;
+        max_len = 128;
+    } else {
+        return {};
+    }
+    block.prefix_len = max_len;
+    if (slash != std::string_view::npos) {
+        const std::string_view len = text.substr(slash + 1);
+        if (len.empty() || len.size() > 3 || !std::all_of(len.begin(), len.end(), is_digit))
+            return {};
+        unsigned n = 0;
+        std::from_chars(len.data(), len.data() + len.size(), n);
+        if (n > max_len) return {};
+        block.prefix_len = n;
+    }
+    for (unsigned bit = block.prefix_len; bit < max_len; ++bit)
+        block.network[bit / 8] = static_cast<std::uint8_t>(block.network[bit / 8] &
+                                                           ~(0x80u >> (bit % 8)));
+    return block;
+}
+
+bool cidr_block::contains(std::string_view address) const
+{
+    const std::string a(address);
+    std::array<std::uint8_t, 16> bytes{};
+    in_addr v4{};
+    in6_addr v6{};
+    bool is_v6 = false;
+    if (inet_pton(AF_INET, a.c_str(), &v4) == 1) {
+        std::memcpy(bytes.data(), &v4, 4);
+    } else if (inet_pton(AF_INET6, a.c_str(), &v6) == 1) {
+        std::memcpy(bytes.data(), &v6, 16);
+        is_v6 = true;
+        static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (!ipv6 && std::memcmp(bytes.data(), mapped, 12) == 0) {
+            std::memmove(bytes.data(), bytes.data() + 12, 4);
+            is_v6 = false;
+        }
+    } else {
+        return false;
+    }
+    if (is_v6 != ipv6) return false;
+    for (unsigned bit = 0; bit < prefix_len; ++bit) {
+        const unsigned mask = 0x80u >> (bit % 8);
+        if ((bytes[bit / 8] & mask) != (network[bit / 8] & mask)) return false;
+    }
+    return true;
+}
+
+env_lookup process_environment()
+{
+    return [](std::string_view name) -> std::optional<std::string> {
+        const char* v = std::getenv(std::string(name).c_str());
+        if (!v) return std::nullopt;
+        return std::string(v);
+    };
+}
+
+config parse_config(std::string_view toml_text, const std::string& source_name,
+                    const fs::path& base_dir, const env_lookup& env)
+{
+    const load_context ctx{source_name, base_dir};
+    toml::table root;
+    try {
+        root = toml::parse(toml_text, source_name);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        fail(source_name, "line " + std::to_string(where.line) + ":" + std::to_string(where.column),
+             "TOML syntax error: " + std::string(e.description()));
+    }
+
+    config cfg;
+    cfg.source = source_name.empty() ? fs::path{} : fs::path(source_name);
+    section top(root, "", ctx);
+    if (const auto* t = top.table("server")) {
+        section s(*t, "server", ctx);
+        read_server(s, cfg.server);
+    }
+    if (const auto* t = top.table("storage")) {
+        section s(*t, "storage", ctx);
+        read_storage(s, cfg.storage);
+    } else {
+        const toml::table empty;
+        section s(empty, "storage", ctx);
+        cfg.storage.url = normalise_storage_url(s, "url", cfg.storage.url, ctx);
+    }
+    if (const auto* t = top.table("signing")) {
+        section s(*t, "signing", ctx);
+        cfg.signing = read_signing(s);
+    }
+    if (const auto* t = top.table("calltoken")) {
+        section s(*t, "calltoken", ctx);
+        cfg.calltoken = read_calltoken(s);
+    }
+    if (const auto* t = top.table("verify")) {
+        section s(*t, "verify", ctx);
+        read_verify(s, cfg.verify);
+    }
+    if (const auto* t = top.table("network")) {
+        section s(*t, "network", ctx);
+        read_network(s, cfg.network);
+    }
+    if (const auto* t = top.table("edge")) {
+        section s(*t, "edge", ctx);
+        read_edge(s, cfg.edge);
+    }
+    if (const auto* accounts = top.table_array("accounts")) {
+        for (std::size_t i = 0; i < accounts->size(); ++i) {
+            section s(*accounts->get(i)->as_table(), "accounts[" + std::to_string(i) + "]", ctx);
+            cfg.accounts.push_back(read_account(s));
+        }
+    }
+    top.finish();
+    check_cross_references(cfg, ctx);
+    apply_environment(cfg, env, base_dir);
+    return cfg;
+}
+
+config load_config(const fs::path& file, const env_lookup& env)
+{
+    if (file.empty()) throw std::runtime_error("--config: a configuration file is required");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error(file.string() + ": cannot read the configuration file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    const fs::path base = fs::absolute(file).parent_path();
+    config cfg = parse_config(text.str(), file.string(), base, env);
+    cfg.source = fs::absolute(file).lexically_normal();
+    return cfg;
+}
+
+void apply_listen_override(config& cfg, std::string_view listen)
+{
+    auto a = parse_listen_address(listen);
+    if (!a) fail("command line", "--listen", "expected HOST:PORT, got " + show_value(listen));
+    cfg.server.listen = *a;
+}
+
+}  // namespace stirgate::app

@@ -1,1 +1,273 @@
-// placeholder: owned by a work stream in progress
+// Starts the real `stirgate serve` on 127.0.0.1 port 0 and talks HTTP to it over loopback.
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/process.hpp"
+#include "support/vectors.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using stirgate::test::child_process;
+using stirgate::test::http_connection;
+using stirgate::test::http_exchange;
+
+constexpr auto startup_timeout = std::chrono::seconds(20);
+
+class temp_dir final {
+public:
+    temp_dir()
+    {
+        std::string tmpl = (fs::temp_directory_path() / "stirgate-it-XXXXXX").string();
+        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = tmpl;
+    }
+    ~temp_dir()
+    {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+fs::path write_config(const temp_dir& dir, const std::string& text)
+{
+    const fs::path file = dir.path() / "stirgate.toml";
+    std::ofstream(file) << text;
+    return file;
+}
+
+const std::string minimal_config = "[server]\n"
+                                   "listen = \"127.0.0.1:8080\"  # replaced by --listen\n"
+                                   "threads = 2\n"
+                                   "drain_timeout_ms = 3000\n"
+                                   "[storage]\n"
+                                   "url = \"sqlite://stirgate.db\"\n";
+
+// The port from {"msg":"listening","address":...,"port":N}, 0 if the line is not that.
+std::uint16_t listening_port(const std::string& line)
+{
+    rapidjson::Document doc;
+    doc.Parse(line.c_str());
+    if (doc.HasParseError() || !doc.IsObject()) return 0;
+    const auto msg = doc.FindMember("msg");
+    const auto port = doc.FindMember("port");
+    if (msg == doc.MemberEnd() || !msg->value.IsString() ||
+        std::string(msg->value.GetString()) != "listening")
+        return 0;
+    if (port == doc.MemberEnd() || !port->value.IsUint()) return 0;
+    return static_cast<std::uint16_t>(port->value.GetUint());
+}
+
+struct gateway {
+    child_process proc;
+    std::uint16_t port;
+};
+
+gateway start_gateway(const fs::path& config)
+{
+    auto proc = child_process::spawn(STIRGATE_BINARY,
+                                     {"serve", "--config", config.string(), "--listen",
+                                      "127.0.0.1:0"});
+    const auto line = proc.wait_for_line([](const std::string& l) { return listening_port(l) != 0; },
+                                         startup_timeout);
+    INFO("stdout: " << proc.stdout_text() << "\nstderr: " << proc.stderr_text());
+    REQUIRE(line);
+    const std::uint16_t port = listening_port(*line);
+    return {std::move(proc), port};
+}
+
+const std::string get_healthz = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps connections alive",
+          "[integration]")
+{
+    temp_dir dir;
+    auto gw = start_gateway(write_config(dir, minimal_config));
+
+    const auto health = http_exchange(gw.port, get_healthz);
+    REQUIRE(health);
+    CHECK(health->status == 200);
+    CHECK(health->body == R"({"status":"ok"})");
+    CHECK(health->header("Content-Type") == "application/json");
+    CHECK(health->header("Server") == "stirgate");
+
+    const auto missing = http_exchange(gw.port, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(missing);
+    CHECK(missing->status == 404);
+
+    const auto wrong_method = http_exchange(gw.port, "POST /healthz HTTP/1.1\r\nHost: x\r\n"
+                                                     "Content-Length: 0\r\n\r\n");
+    REQUIRE(wrong_method);
+    CHECK(wrong_method->status == 405);
+    CHECK(wrong_method->header("Allow") == "GET");
+
+    {
+        http_connection c(gw.port);
+        const std::string body(70 * 1000, 'x');
+        c.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body);
+        const auto too_large = c.read_reply();
+        REQUIRE(too_large);
+        CHECK(too_large->status == 413);
+        CHECK(too_large->header("Connection") == "close");
+        CHECK(c.peer_closed());
+    }
+    {
+        http_connection c(gw.port);
+        c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(10 * 1024, 'h') +
+               "\r\n\r\n");
+        const auto too_big_header = c.read_reply();
+        REQUIRE(too_big_header);
+        CHECK(too_big_header->status == 431);
+        CHECK(c.peer_closed());
+    }
+    {
+        // Keep-alive: two requests, one connection, in sequence and then pipelined.
+        http_connection c(gw.port);
+        c.send(get_healthz);
+        const auto first = c.read_reply();
+        c.send(get_healthz + get_healthz);
+        const auto second = c.read_reply();
+        const auto third = c.read_reply();
+        REQUIRE(first);
+        REQUIRE(second);
+        REQUIRE(third);
+        CHECK(first->status == 200);
+        CHECK(second->status == 200);
+        CHECK(third->status == 200);
+        CHECK(first->header("X-Request-Id") != second->header("X-Request-Id"));
+    }
+
+    // One JSON line per request, with the route pattern and never the raw header contents.
+    gw.proc.send_signal(SIGTERM);
+    const auto code = gw.proc.wait(std::chrono::seconds(10));
+    REQUIRE(code);
+    CHECK(*code == 0);
+    const std::string& out = gw.proc.stdout_text();
+    CHECK(out.find(R"("msg":"request")") != std::string::npos);
+    CHECK(out.find(R"("route":"/healthz","status":200)") != std::string::npos);
+    CHECK(out.find(R"("status":413,"errc":"payload_too_large")") != std::string::npos);
+    CHECK(out.find("hhhhhhhh") == std::string::npos);
+    CHECK(out.find(R"("msg":"stopped")") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM closes idle keep-alive connections and exits 0", "[integration]")
+{
+    temp_dir dir;
+    auto gw = start_gateway(write_config(dir, minimal_config));
+    http_connection idle(gw.port);
+    idle.send(get_healthz);
+    REQUIRE(idle.read_reply());
+
+    gw.proc.send_signal(SIGTERM);
+    CHECK(idle.peer_closed());
+    const auto code = gw.proc.wait(std::chrono::seconds(10));
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK(gw.proc.stdout_text().find(R"("msg":"stopping")") != std::string::npos);
+}
+
+TEST_CASE("a bad config makes serve exit non-zero with one line on stderr", "[integration]")
+{
+    temp_dir dir;
+    const std::string text = GENERATE(std::string("[server]\nlisen = \"127.0.0.1:1\"\n"),
+                                      std::string("[[accounts]]\nsid = \"AC1\"\n"),
+                                      std::string("this is not toml\n"));
+    const fs::path config = write_config(dir, text);
+    auto proc = child_process::spawn(STIRGATE_BINARY, {"serve", "--config", config.string()});
+    const auto code = proc.wait(startup_timeout);
+    REQUIRE(code);
+    CHECK(*code == 2);
+    const std::string& err = proc.stderr_text();
+    INFO(err);
+    REQUIRE_FALSE(err.empty());
+    CHECK(err.find('\n') == err.size() - 1);
+    CHECK(err.find(config.string()) != std::string::npos);
+    CHECK(proc.stdout_text().empty());
+}
+
+TEST_CASE("configured key files are checked at startup", "[integration]")
+{
+    temp_dir dir;
+    using stirgate::test::vector_path;
+    const std::string keys =
+        "[signing]\n"
+        "key_file = \"" + vector_path("pki/orig-sp-1234.key.pem") + "\"\n"
+        "x5u = \"https://certs.example.com/orig-sp-1234.chain.pem\"\n"
+        "chain_file = \"" + vector_path("pki/orig-sp-1234.chain.pem") + "\"\n"
+        "[calltoken]\n"
+        "key_file = \"" + vector_path("pki/platform-calltoken.key.pem") + "\"\n"
+        "trusted_keys = [\"" + vector_path("pki/platform-calltoken.pub.pem") + "\"]\n"
+        "[verify]\n"
+        "trust_anchors = \"" + vector_path("pki/root-ca.cert.pem") + "\"\n";
+
+    SECTION("valid keys: the gateway starts")
+    {
+        auto gw = start_gateway(write_config(dir, minimal_config + keys));
+        const auto health = http_exchange(gw.port, get_healthz);
+        REQUIRE(health);
+        CHECK(health->status == 200);
+        gw.proc.send_signal(SIGINT);
+        const auto code = gw.proc.wait(std::chrono::seconds(10));
+        REQUIRE(code);
+        CHECK(*code == 0);
+    }
+    SECTION("a certificate where a private key belongs: exit 2 naming the key")
+    {
+        std::string broken = keys;
+        const std::string from = vector_path("pki/platform-calltoken.key.pem");
+        broken.replace(broken.find(from), from.size(), vector_path("pki/root-ca.cert.pem"));
+        const fs::path config = write_config(dir, minimal_config + broken);
+        auto proc = child_process::spawn(STIRGATE_BINARY, {"serve", "--config", config.string()});
+        const auto code = proc.wait(startup_timeout);
+        REQUIRE(code);
+        CHECK(*code == 2);
+        CHECK(proc.stderr_text().find("calltoken.key_file") != std::string::npos);
+        CHECK(proc.stderr_text().find("not a PEM private key") != std::string::npos);
+    }
+    SECTION("a missing file: exit 2 naming the key")
+    {
+        const fs::path config = write_config(
+            dir, minimal_config + "[signing]\nkey_file = \"keys/absent.pem\"\n"
+                                  "x5u = \"https://c.example.com/x.pem\"\n");
+        auto proc = child_process::spawn(STIRGATE_BINARY, {"serve", "--config", config.string()});
+        const auto code = proc.wait(startup_timeout);
+        REQUIRE(code);
+        CHECK(*code == 2);
+        CHECK(proc.stderr_text().find("signing.key_file") != std::string::npos);
+        CHECK(proc.stderr_text().find((dir.path() / "keys" / "absent.pem").string()) !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("STIRGATE_LISTEN from the environment is used when --listen is absent",
+          "[integration]")
+{
+    temp_dir dir;
+    const fs::path config = write_config(dir, minimal_config);
+    auto proc = child_process::spawn(STIRGATE_BINARY, {"serve", "--config", config.string()},
+                                     {"STIRGATE_LISTEN=127.0.0.1:0", "STIRGATE_THREADS=1"});
+    const auto line = proc.wait_for_line(
+        [](const std::string& l) { return listening_port(l) != 0; }, startup_timeout);
+    REQUIRE(line);
+    CHECK(line->find(R"("threads":1)") != std::string::npos);
+    const auto health = http_exchange(listening_port(*line), get_healthz);
+    REQUIRE(health);
+    CHECK(health->status == 200);
+    proc.send_signal(SIGTERM);
+    CHECK(proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+}

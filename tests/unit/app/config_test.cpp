@@ -1,1 +1,301 @@
-// placeholder: owned by a work stream in progress
+#include "app/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+using stirgate::app::config;
+using stirgate::app::env_lookup;
+using stirgate::app::parse_config;
+
+env_lookup no_env()
+{
+    return [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+}
+
+env_lookup env_of(std::map<std::string, std::string> vars)
+{
+    return [vars](std::string_view name) -> std::optional<std::string> {
+        const auto it = vars.find(std::string(name));
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+config parse(const std::string& text, const env_lookup& env = no_env())
+{
+    return parse_config(text, "test.toml", "/etc/stirgate", env);
+}
+
+// The message of the exception parse() throws, or "" when it does not throw.
+std::string parse_error(const std::string& text)
+{
+    try {
+        (void)parse(text);
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    return {};
+}
+
+const std::string account_head = "[[accounts]]\n"
+                                 "sid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                                 "auth_token = \"secret\"\n";
+
+}  // namespace
+
+TEST_CASE("deploy's example config parses into the documented values", "[app]")
+{
+    const fs::path file = fs::path(STIRGATE_SOURCE_DIR) / "deploy" / "stirgate.example.toml";
+    const config cfg = stirgate::app::load_config(file, no_env());
+    const fs::path dir = fs::absolute(file).parent_path().lexically_normal();
+
+    CHECK(cfg.server.listen.host == "127.0.0.1");
+    CHECK(cfg.server.listen.port == 8080);
+    CHECK(cfg.server.public_url == "https://voice.example.com");
+    REQUIRE(cfg.server.trusted_proxies.size() == 2);
+    CHECK(cfg.server.trusted_proxies[0].contains("127.0.0.1"));
+    CHECK(cfg.server.trusted_proxies[1].contains("::1"));
+    CHECK(cfg.server.threads == 0);
+    CHECK(cfg.server.max_header_bytes == 8192);
+    CHECK(cfg.server.max_body_bytes == 65536);
+    CHECK(cfg.server.read_timeout == std::chrono::milliseconds(10000));
+    CHECK(cfg.server.idle_timeout == std::chrono::milliseconds(10000));
+    CHECK(cfg.storage.url == "sqlite:///var/lib/stirgate/stirgate.db");
+    REQUIRE(cfg.signing);
+    CHECK(cfg.signing->key_file == dir / "keys" / "sti-key.pem");
+    CHECK(cfg.signing->x5u == "https://certs.example.com/sti.pem");
+    CHECK(cfg.signing->chain_file == dir / "keys" / "sti-chain.pem");
+    REQUIRE(cfg.calltoken);
+    CHECK(cfg.calltoken->key_file == dir / "keys" / "platform-key.pem");
+    REQUIRE(cfg.calltoken->trusted_keys.size() == 1);
+    CHECK(cfg.calltoken->max_age == std::chrono::seconds(3600));
+    CHECK(cfg.verify.trust_anchors == dir / "keys" / "sti-roots.pem");
+    CHECK(cfg.verify.iat_window == std::chrono::seconds(60));
+    CHECK(cfg.verify.x5u_allowed_ports == std::vector<std::uint16_t>{443, 8443});
+    CHECK(cfg.verify.fetch_ca_file.empty());
+    CHECK_FALSE(cfg.network.allow_private_addresses);
+    CHECK(cfg.edge.dial_url == "https://edge.internal.example.com/dial");
+    REQUIRE(cfg.accounts.size() == 1);
+    CHECK(cfg.accounts[0].sid == "AC0123456789abcdef0123456789abcdef");
+    REQUIRE(cfg.accounts[0].numbers.size() == 1);
+    CHECK(cfg.accounts[0].numbers[0].number == "+14155550101");
+    CHECK(cfg.accounts[0].numbers[0].attest == 'A');
+}
+
+TEST_CASE("an empty config gives every default and no optional sections", "[app]")
+{
+    const config cfg = parse("");
+    CHECK(cfg.server.listen.host == "127.0.0.1");
+    CHECK(cfg.server.listen.port == 8080);
+    CHECK(cfg.server.threads == 0);
+    CHECK(cfg.server.max_header_bytes == 8192);
+    CHECK(cfg.server.max_body_bytes == 65536);
+    CHECK(cfg.server.drain_timeout == std::chrono::milliseconds(10000));
+    CHECK(cfg.storage.url == "sqlite:///etc/stirgate/stirgate.db");
+    CHECK_FALSE(cfg.signing);
+    CHECK_FALSE(cfg.calltoken);
+    CHECK(cfg.verify.max_cert_bytes == 16384);
+    CHECK(cfg.accounts.empty());
+}
+
+TEST_CASE("relative paths resolve against the config folder, absolute ones stay", "[app]")
+{
+    const config cfg = parse("[signing]\nkey_file = \"keys/../keys/k.pem\"\n"
+                             "x5u = \"https://c.example.com/x.pem\"\n"
+                             "chain_file = \"/abs/chain.pem\"\n"
+                             "[verify]\ncrl_files = [\"crl/a.der\", \"/b.pem\"]\n"
+                             "[storage]\nurl = \"sqlite://data/db.sqlite\"\n");
+    REQUIRE(cfg.signing);
+    CHECK(cfg.signing->key_file == fs::path("/etc/stirgate/keys/k.pem"));
+    CHECK(cfg.signing->chain_file == fs::path("/abs/chain.pem"));
+    CHECK(cfg.verify.crl_files ==
+          std::vector<fs::path>{"/etc/stirgate/crl/a.der", "/b.pem"});
+    CHECK(cfg.storage.url == "sqlite:///etc/stirgate/data/db.sqlite");
+
+    SECTION("load_config anchors at the file's own folder")
+    {
+        char tmpl[] = "/tmp/stirgate-config-XXXXXX";
+        REQUIRE(mkdtemp(tmpl) != nullptr);
+        const fs::path dir = tmpl;
+        {
+            std::ofstream out(dir / "gw.toml");
+            out << "[calltoken]\nkey_file = \"k/p.pem\"\ntrusted_keys = [\"k/pub.pem\"]\n";
+        }
+        const config loaded = stirgate::app::load_config(dir / "gw.toml", no_env());
+        REQUIRE(loaded.calltoken);
+        CHECK(loaded.calltoken->key_file == dir / "k" / "p.pem");
+        CHECK(loaded.calltoken->trusted_keys.at(0) == dir / "k" / "pub.pem");
+        fs::remove_all(dir);
+    }
+}
+
+TEST_CASE("each bad config is rejected with one line naming the file and the key", "[app]")
+{
+    struct bad_case {
+        const char* toml;
+        const char* key;  // must appear in the message
+    };
+    const auto c = GENERATE(
+        bad_case{"[server]\nlisten = \"localhost\"\n", "server.listen"},
+        bad_case{"[server]\nlisten = \"127.0.0.1:99999\"\n", "server.listen"},
+        bad_case{"[server]\nlisten = 8080\n", "server.listen"},
+        bad_case{"[server]\nlistn = \"127.0.0.1:8080\"\n", "server.listn"},
+        bad_case{"[server]\nthreads = -1\n", "server.threads"},
+        bad_case{"[server]\nthreads = \"4\"\n", "server.threads"},
+        bad_case{"[server]\npublic_url = \"ftp://x.example.com\"\n", "server.public_url"},
+        bad_case{"[server]\npublic_url = \"https://user:pw@x.example.com\"\n", "server.public_url"},
+        bad_case{"[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n", "server.trusted_proxies"},
+        bad_case{"[server]\ntrusted_proxies = \"10.0.0.0/8\"\n", "server.trusted_proxies"},
+        bad_case{"[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"},
+        bad_case{"[server]\nread_timeout_ms = 0\n", "server.read_timeout_ms"},
+        bad_case{"[sever]\nlisten = \"127.0.0.1:1\"\n", "sever"},
+        bad_case{"[storage]\nurl = \"mysql://db\"\n", "storage.url"},
+        bad_case{"[signing]\nx5u = \"https://c.example.com/x.pem\"\n", "signing.key_file"},
+        bad_case{"[signing]\nkey_file = \"k.pem\"\nx5u = \"c.example.com/x.pem\"\n", "signing.x5u"},
+        bad_case{"[calltoken]\nkey_file = \"k.pem\"\nmax_age_s = 0\n", "calltoken.max_age_s"},
+        bad_case{"[calltoken]\nkey_file = \"k.pem\"\ntrusted_keys = [1]\n",
+                 "calltoken.trusted_keys"},
+        bad_case{"[verify]\nx5u_allowed_ports = [0]\n", "verify.x5u_allowed_ports"},
+        bad_case{"[verify]\nx5u_resolve = [\"host:443\"]\n", "verify.x5u_resolve"},
+        bad_case{"[verify]\niat_window = 60\n", "verify.iat_window"},
+        bad_case{"[network]\nallow_private_addresses = \"yes\"\n",
+                 "network.allow_private_addresses"},
+        bad_case{"[edge]\ndial_url = \"not a url\"\n", "edge.dial_url"},
+        bad_case{"[[accounts]]\nsid = \"AC123\"\nauth_token = \"t\"\n", "accounts[0].sid"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789ABCDEF0123456789abcdef\"\nauth_token = \"t\"\n",
+                 "accounts[0].sid"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n",
+                 "accounts[0].auth_token"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                 "auth_token = \"t\"\norigid = \"not-a-uuid\"\n",
+                 "accounts[0].origid"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                 "auth_token = \"t\"\n[[accounts.numbers]]\nnumber = \"4155550101\"\n",
+                 "accounts[0].numbers[0].number"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                 "auth_token = \"t\"\n[[accounts.numbers]]\nnumber = \"+14155550101\"\n"
+                 "attest = \"D\"\n",
+                 "accounts[0].numbers[0].attest"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                 "auth_token = \"t\"\n[[accounts.numbers]]\nnumber = \"+14155550101\"\n"
+                 "voice_url = \"javascript:alert(1)\"\n",
+                 "accounts[0].numbers[0].voice_url"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                 "auth_token = \"t\"\n[[accounts.numbers]]\nnumber = \"+14155550101\"\n"
+                 "colour = \"blue\"\n",
+                 "accounts[0].numbers[0].colour"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\"\n"
+                 "[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"u\"\n",
+                 "accounts[1].sid"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\"\n"
+                 "[[accounts.numbers]]\nnumber = \"+14155550101\"\n"
+                 "[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdee\"\nauth_token = \"u\"\n"
+                 "[[accounts.numbers]]\nnumber = \"+14155550101\"\n",
+                 "accounts[1].numbers[0].number"},
+        bad_case{"[server\nlisten = 1\n", "line 1"},
+        bad_case{"accounts = 3\n", "accounts"});
+    INFO(c.toml);
+    const std::string msg = parse_error(c.toml);
+    INFO(msg);
+    REQUIRE_FALSE(msg.empty());
+    CHECK(msg.rfind("test.toml: ", 0) == 0);
+    CHECK(msg.find(c.key) != std::string::npos);
+    CHECK(msg.find('\n') == std::string::npos);
+}
+
+TEST_CASE("an account's auth token is never echoed in an error message", "[app]")
+{
+    const std::string msg = parse_error(account_head + "origid = \"x\"\nsecret_key = 1\n");
+    REQUIRE_FALSE(msg.empty());
+    CHECK(msg.find("secret\"") == std::string::npos);
+}
+
+TEST_CASE("environment variables override the file; bad ones are rejected by name", "[app]")
+{
+    const std::string text = "[server]\nlisten = \"127.0.0.1:8080\"\nthreads = 2\n";
+    const config cfg = parse(text, env_of({{"STIRGATE_LISTEN", "[::1]:0"},
+                                           {"STIRGATE_THREADS", "7"},
+                                           {"STIRGATE_PUBLIC_URL", "https://gw.example.com/"},
+                                           {"STIRGATE_STORAGE_URL", "sqlite://env.db"}}));
+    CHECK(cfg.server.listen.host == "::1");
+    CHECK(cfg.server.listen.port == 0);
+    CHECK(cfg.server.threads == 7);
+    CHECK(cfg.server.public_url == "https://gw.example.com");
+    CHECK(cfg.storage.url == "sqlite:///etc/stirgate/env.db");
+
+    CHECK(parse(text, env_of({{"STIRGATE_LISTEN", ""}})).server.listen.port == 8080);
+
+    const auto bad = GENERATE(std::pair<const char*, const char*>{"STIRGATE_LISTEN", "nope"},
+                              std::pair<const char*, const char*>{"STIRGATE_THREADS", "many"},
+                              std::pair<const char*, const char*>{"STIRGATE_THREADS", "-1"},
+                              std::pair<const char*, const char*>{"STIRGATE_PUBLIC_URL", "x"});
+    try {
+        (void)parse(text, env_of({{bad.first, bad.second}}));
+        FAIL("accepted " << bad.first << "=" << bad.second);
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()).find(bad.first) != std::string::npos);
+    }
+}
+
+TEST_CASE("--listen replaces the configured address and is checked", "[app]")
+{
+    config cfg = parse("");
+    stirgate::app::apply_listen_override(cfg, "0.0.0.0:9000");
+    CHECK(cfg.server.listen.host == "0.0.0.0");
+    CHECK(cfg.server.listen.port == 9000);
+    CHECK_THROWS_WITH(stirgate::app::apply_listen_override(cfg, "9000"),
+                      Catch::Contains("--listen"));
+}
+
+TEST_CASE("a missing config file is one clear line naming it", "[app]")
+{
+    try {
+        (void)stirgate::app::load_config("/nonexistent/stirgate.toml", no_env());
+        FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) ==
+              "/nonexistent/stirgate.toml: cannot read the configuration file");
+    }
+}
+
+TEST_CASE("listen addresses and CIDR blocks parse as documented", "[app]")
+{
+    using stirgate::app::parse_cidr;
+    using stirgate::app::parse_listen_address;
+    CHECK(parse_listen_address("127.0.0.1:0")->port == 0);
+    CHECK(parse_listen_address("[::]:443")->host == "::");
+    CHECK(parse_listen_address("gw.internal:80")->host == "gw.internal");
+    CHECK_FALSE(parse_listen_address("::1:80"));
+    CHECK_FALSE(parse_listen_address(":80"));
+    CHECK_FALSE(parse_listen_address("host:"));
+    CHECK_FALSE(parse_listen_address("host:8o"));
+
+    const auto net10 = parse_cidr("10.1.2.3/8");
+    REQUIRE(net10);
+    CHECK(net10->contains("10.200.0.1"));
+    CHECK(net10->contains("::ffff:10.0.0.1"));
+    CHECK_FALSE(net10->contains("11.0.0.1"));
+    CHECK_FALSE(net10->contains("not-an-ip"));
+    const auto host = parse_cidr("192.168.1.7");
+    REQUIRE(host);
+    CHECK(host->prefix_len == 32);
+    CHECK(host->contains("192.168.1.7"));
+    CHECK_FALSE(host->contains("192.168.1.8"));
+    const auto v6 = parse_cidr("2001:db8::/32");
+    REQUIRE(v6);
+    CHECK(v6->contains("2001:db8:1::1"));
+    CHECK_FALSE(v6->contains("2001:db9::1"));
+    CHECK_FALSE(v6->contains("10.0.0.1"));
+    CHECK(parse_cidr("0.0.0.0/0")->contains("8.8.8.8"));
+    CHECK_FALSE(parse_cidr("10.0.0.0/"));
+    CHECK_FALSE(parse_cidr("10.0.0.0/x"));
+    CHECK_FALSE(parse_cidr("::1/129"));
+}

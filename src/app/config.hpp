@@ -1,0 +1,158 @@
+#pragma once
+// The gateway's configuration: one aggregate with a default for every key of DESIGN.md
+// "Configuration (TOML)", loaded once from a TOML file plus environment overrides and validated
+// into typed values. Only the loader reads files or the environment; everything else gets a
+// `const config&`. Key files are not read here: the config holds their (absolute) paths and the
+// gateway loads them at startup.
+//
+// Environment overrides (applied after the file, before --listen):
+//   STIRGATE_LISTEN      [server] listen       (HOST:PORT)
+//   STIRGATE_THREADS     [server] threads
+//   STIRGATE_PUBLIC_URL  [server] public_url
+//   STIRGATE_STORAGE_URL [storage] url
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stirgate::app {
+
+// A host and a TCP port as given by `listen` / --listen. Host is an IP literal (IPv6 without
+// brackets) or a name; port 0 asks the OS for a free port (tests).
+struct listen_address {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+};
+
+// "HOST:PORT" or "[V6]:PORT"; nullopt when malformed.
+std::optional<listen_address> parse_listen_address(std::string_view text);
+
+// An address block such as 10.0.0.0/8 or ::1/128, for trusted_proxies.
+struct cidr_block {
+    bool ipv6 = false;
+    std::array<std::uint8_t, 16> network{};  // IPv4 uses the first 4 bytes; host bits are zero
+    unsigned prefix_len = 0;
+    std::string text;  // as configured, for logs
+
+    // True when `address` (an IP literal) lies inside the block. An IPv4-mapped IPv6 address
+    // (::ffff:a.b.c.d) matches IPv4 blocks, as a dual-stack socket reports IPv4 peers that way.
+    bool contains(std::string_view address) const;
+};
+
+// "ADDR/LEN" or a bare address (a /32 or /128); nullopt when malformed.
+std::optional<cidr_block> parse_cidr(std::string_view text);
+
+// One curl --resolve style pin: x5u fetches for host:port connect to address.
+struct resolve_pin {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string address;
+};
+
+struct server_config {
+    listen_address listen;
+    std::string public_url;                 // "" = rebuild from Host / trusted proxy headers
+    std::vector<cidr_block> trusted_proxies;
+    unsigned threads = 0;                   // 0 = std::thread::hardware_concurrency()
+    std::size_t max_header_bytes = 8192;    // larger header block: 431 (414 for the request line)
+    std::uint64_t max_body_bytes = 65536;   // larger body: 413
+    std::chrono::milliseconds read_timeout{10000};   // to receive one request
+    std::chrono::milliseconds idle_timeout{10000};   // keep-alive wait for the next request
+    std::chrono::milliseconds write_timeout{10000};  // to send one response
+    std::chrono::milliseconds drain_timeout{10000};  // SIGTERM: how long in-flight requests get
+};
+
+struct storage_config {
+    // sqlite://PATH (relative paths resolved against the config folder, so the stored form is
+    // always sqlite:///ABSOLUTE), sqlite://:memory:, or postgresql://...
+    std::string url = "sqlite://stirgate.db";
+};
+
+struct signing_config {
+    std::filesystem::path key_file;    // STI-AS private key (P-256 PEM)
+    std::string x5u;                   // http(s) URL of the certificate chain signers advertise
+    std::filesystem::path chain_file;  // "" = none; also served at GET /certs/sti.pem
+};
+
+struct calltoken_config {
+    std::filesystem::path key_file;                   // signs parentCallInfoToken
+    std::vector<std::filesystem::path> trusted_keys;  // "" list = only key_file's public key
+    std::chrono::seconds max_age{3600};
+};
+
+struct verify_config {
+    std::filesystem::path trust_anchors;  // STI-PA trust list (PEM bundle); "" = none
+    std::vector<std::filesystem::path> crl_files;
+    std::chrono::seconds iat_window{60};
+    std::chrono::seconds future_skew{5};
+    std::chrono::milliseconds fetch_timeout{2000};
+    std::size_t max_cert_bytes = 16384;
+    std::filesystem::path fetch_ca_file;  // "" = system roots
+    std::vector<std::string> x5u_allowed_hosts;  // empty = any host
+    std::vector<std::uint16_t> x5u_allowed_ports{443, 8443};
+    std::vector<resolve_pin> x5u_resolve;
+};
+
+struct network_config {
+    bool allow_private_addresses = false;
+    std::filesystem::path webhook_ca_file;  // "" = system roots
+};
+
+struct edge_config {
+    std::string auth_token;  // "" = edge webhooks are refused
+    std::string dial_url;    // "" = no edge to hand outbound legs to
+};
+
+struct number_config {
+    std::string number;  // E.164, e.g. +14155550101
+    char attest = 'B';   // 'A', 'B' or 'C'
+    std::string voice_url;
+    std::string voice_fallback_url;
+    std::string status_callback;
+};
+
+struct account_config {
+    std::string sid;  // ^AC[0-9a-f]{32}$
+    std::string auth_token;
+    std::string origid;  // UUID (ATIS-1000074 origid)
+    std::vector<number_config> numbers;
+};
+
+struct config {
+    std::filesystem::path source;  // the file it came from ("" when built in code)
+    server_config server;
+    storage_config storage;
+    std::optional<signing_config> signing;      // present iff [signing] is
+    std::optional<calltoken_config> calltoken;  // present iff [calltoken] is
+    verify_config verify;
+    network_config network;
+    edge_config edge;
+    std::vector<account_config> accounts;
+};
+
+// Environment lookup, injectable so tests need not touch the process environment.
+using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// The real process environment (getenv).
+env_lookup process_environment();
+
+// Parses TOML text; `source_name` prefixes messages and `base_dir` anchors relative paths.
+// Throws std::runtime_error with one line "SOURCE: KEY: PROBLEM" for any syntax error, unknown
+// key, wrong type or invalid value.
+config parse_config(std::string_view toml_text, const std::string& source_name,
+                    const std::filesystem::path& base_dir, const env_lookup& env);
+
+// Reads and parses `file` (relative paths resolve against its folder). Throws as parse_config,
+// and when the file cannot be read.
+config load_config(const std::filesystem::path& file, const env_lookup& env);
+
+// --listen: replaces server.listen; throws std::runtime_error naming --listen when malformed.
+void apply_listen_override(config& cfg, std::string_view listen);
+
+}  // namespace stirgate::app
