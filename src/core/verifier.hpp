@@ -24,7 +24,7 @@ namespace stirgate::core {
 // A signing certificate that chained to a trust anchor, was not revoked, is valid at the
 // verification time and carries a TNAuthList (built by sti::trust_store).
 struct verified_cert {
-    es256_public_key public_key;  // leaf key, EC P-256
+    es256_public_key key;         // leaf key, EC P-256
     std::string spc;              // first SPC of the leaf's TNAuthList
     std::int64_t not_after = 0;   // leaf notAfter, seconds since the epoch
 };
@@ -60,8 +60,11 @@ std::vector<std::string> required_x5u(std::span<const std::string> identity_valu
 struct identity_result {
     std::string ppt;            // ppt parameter without quotes; empty for baseline (no ppt)
     bool ignored = false;       // unsupported ppt or baseline RFC 8224: not part of the verdict
-    errc code = errc{};         // errc{} when this PASSporT verified on its own
+    // errc{} when this PASSporT verified on its own. Ignored values: identity_ppt_unsupported,
+    // or for a baseline compact-form value the RFC 8224 result (errc{} = it verified).
+    errc code = errc{};
     int sip_code = 0;           // error_info(code).sip_code; 0 when verified or ignored
+    std::string detail;         // why, for logs only (never sent to a client)
     std::optional<attestation> attest;  // SHAKEN attest claim when the payload could be read
     std::string x5u;            // info parameter
 };

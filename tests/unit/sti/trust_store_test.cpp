@@ -71,7 +71,7 @@ TEST_CASE("each vector chain validates to its expected result", "[sti][trust_sto
         REQUIRE(cert.has_value());
         CHECK(cert->spc == spc);
         CHECK(cert->not_after == y2045);
-        CHECK(cert->public_key);
+        CHECK(cert->key);
     }
     SECTION("bad signers give their certificate error")
     {
@@ -98,7 +98,7 @@ TEST_CASE("the leaf key of a validated chain verifies the vector PASSporT", "[st
     const auto expected =
         stirgate::core::es256_public_key::from_pem(read_vector("pki/orig-sp-1234.pub.pem"));
     REQUIRE(expected.has_value());
-    CHECK(cert->public_key.to_pem() == expected->to_pem());
+    CHECK(cert->key.to_pem() == expected->to_pem());
 }
 
 TEST_CASE("revocation depends on the configured CRLs", "[sti][trust_store]")
