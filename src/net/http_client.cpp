@@ -1,0 +1,328 @@
+#include "net/http_client.hpp"
+
+#include "net/address_policy.hpp"
+#include "net/url.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+
+namespace stirgate::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+// The read buffer only ever holds one read's worth of bytes beyond the header block: string_body
+// moves body bytes out of it as they arrive, so this bounds it without limiting the body.
+constexpr std::size_t read_chunk_bytes = 65536;
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    });
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && lower(a) == lower(b);
+}
+
+// Only scheme, host and path reach the logs: a query may carry a customer's secrets.
+std::string loggable(const url& u) { return u.scheme + "://" + u.authority() + "/..."; }
+
+error fail(errc code, const std::string& where, std::string_view what)
+{
+    return error{code, where + ": " + std::string(what)};
+}
+
+bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeout; }
+
+result<void> check_url_policy(const url& u, const http_client_policy& policy)
+{
+    const std::string where = loggable(u);
+    if (std::find(policy.allowed_schemes.begin(), policy.allowed_schemes.end(), u.scheme) ==
+        policy.allowed_schemes.end())
+        return fail(errc::upstream_refused, where, "scheme not allowed");
+    if (!policy.allowed_ports.empty() &&
+        std::find(policy.allowed_ports.begin(), policy.allowed_ports.end(), u.port) ==
+            policy.allowed_ports.end())
+        return fail(errc::upstream_refused, where, "port not allowed");
+    if (!policy.allowed_hosts.empty() &&
+        std::none_of(policy.allowed_hosts.begin(), policy.allowed_hosts.end(),
+                     [&](const std::string& h) { return iequals(h, u.host); }))
+        return fail(errc::upstream_refused, where, "host not allowed");
+    return ok();
+}
+
+// Refuses the whole request when any address is not public, rather than filtering: a name that
+// mixes public and private answers is a DNS-rebinding attempt or a misconfiguration.
+result<void> check_addresses(const std::vector<tcp::endpoint>& endpoints,
+                             const http_client_policy& policy, const std::string& where)
+{
+    if (policy.allow_private_addresses) return ok();
+    for (const auto& ep : endpoints) {
+        const auto a = ep.address();
+        const address_class c = a.is_v4() ? classify_ipv4(a.to_v4().to_bytes())
+                                          : classify_ipv6(a.to_v6().to_bytes());
+        if (!is_public(c))
+            return fail(errc::upstream_refused, where,
+                        "address " + a.to_string() + " is " + address_class_name(c));
+    }
+    return ok();
+}
+
+const resolve_pin* find_pin(const url& u, const http_client_policy& policy)
+{
+    for (const auto& pin : policy.pins)
+        if (pin.port == u.port && iequals(pin.host, u.host)) return &pin;
+    return nullptr;
+}
+
+// Pin, IP literal or DNS, then the address policy. The resolver has no deadline of its own, so a
+// timer cancels it; the timer's handler shares ownership of the resolver because it may already
+// be queued when the resolve completes and this frame moves on.
+asio::awaitable<result<std::vector<tcp::endpoint>>> resolve_endpoints(
+    const url& u, const http_client_policy& policy, clock_type::time_point deadline)
+{
+    const std::string where = loggable(u);
+    if (const resolve_pin* pin = find_pin(u, policy)) {
+        beast::error_code ec;
+        const auto address = asio::ip::make_address(pin->address, ec);
+        if (ec) co_return fail(errc::upstream_refused, where, "pin address is not an IP literal");
+        co_return std::vector<tcp::endpoint>{tcp::endpoint(address, u.port)};
+    }
+    if (u.kind != host_kind::name) {
+        beast::error_code ec;
+        const auto address = asio::ip::make_address(u.host, ec);
+        if (ec) co_return fail(errc::upstream_refused, where, "bad IP literal");
+        std::vector<tcp::endpoint> one{tcp::endpoint(address, u.port)};
+        if (auto r = check_addresses(one, policy, where); !r) co_return std::move(r).err();
+        co_return one;
+    }
+
+    const auto ex = co_await asio::this_coro::executor;
+    auto resolver = std::make_shared<tcp::resolver>(ex);
+    asio::steady_timer timer(ex);
+    timer.expires_at(deadline);
+    auto cancel_resolver = [resolver](const beast::error_code& ec) {
+        if (!ec) resolver->cancel();
+    };
+    timer.async_wait(cancel_resolver);
+
+    beast::error_code ec;
+    const auto results =
+        co_await resolver->async_resolve(u.host, std::to_string(u.port),
+                                         tcp::resolver::numeric_service,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+    timer.cancel();
+    if (ec == asio::error::operation_aborted)
+        co_return fail(errc::upstream_timeout, where, "DNS resolution timed out");
+    if (ec) co_return fail(errc::upstream_unreachable, where, "DNS: " + ec.message());
+
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    if (endpoints.empty()) co_return fail(errc::upstream_unreachable, where, "DNS: no addresses");
+    if (auto r = check_addresses(endpoints, policy, where); !r) co_return std::move(r).err();
+    co_return endpoints;
+}
+
+result<http::request<http::string_body>> build_request(const url& u, http_request_spec& spec,
+                                                       const http_client_policy& policy)
+{
+    const std::string where = loggable(u);
+    http::request<http::string_body> req{spec.method, u.target, 11};
+    req.set(http::field::host, u.authority());
+    req.set(http::field::user_agent, policy.user_agent);
+    // One connection per request (pooling is a later issue): say so, so the server closes.
+    req.set(http::field::connection, "close");
+    for (auto& [name, value] : spec.headers) {
+        // Framing and routing headers are ours: a caller-supplied one could split the request.
+        if (iequals(name, "host") || iequals(name, "content-length") ||
+            iequals(name, "transfer-encoding") || iequals(name, "connection"))
+            return fail(errc::upstream_refused, where, "header " + name + " is set by the client");
+        const auto bad = [](std::string_view s) {
+            return std::any_of(s.begin(), s.end(), [](char c) {
+                return c == '\r' || c == '\n' || c == '\0';
+            });
+        };
+        if (name.empty() || bad(name) || bad(value))
+            return fail(errc::upstream_refused, where, "header with CR, LF or NUL");
+        req.insert(name, value);
+    }
+    req.body() = std::move(spec.body);
+    if (!req.body().empty() || spec.method == http::verb::post || spec.method == http::verb::put ||
+        spec.method == http::verb::patch)
+        req.prepare_payload();
+    return req;
+}
+
+// Write the request and read one response. The deadline is already armed on the lowest layer.
+template <class Stream>
+asio::awaitable<result<http_reply>> exchange(Stream& stream,
+                                             http::request<http::string_body>& req,
+                                             const http_client_policy& policy,
+                                             const std::string& where)
+{
+    beast::error_code ec;
+    co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "timed out sending");
+    if (ec) co_return fail(errc::upstream_unreachable, where, "sending: " + ec.message());
+
+    beast::flat_buffer buffer(policy.max_header_bytes + read_chunk_bytes);
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(policy.max_header_bytes, UINT32_MAX)));
+    // Enforced while reading: a Content-Length over the cap fails at the header, a chunked or
+    // close-delimited body as soon as it passes the cap, so memory never grows past it.
+    parser.body_limit(static_cast<std::uint64_t>(policy.max_body_bytes));
+    if (req.method() == http::verb::head) parser.skip(true);
+
+    co_await http::async_read(stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+    // Many servers close without TLS close_notify; that only matters when the close is what ends
+    // the body. A body framed by Content-Length or chunking is complete whatever follows it.
+    if (ec == ssl::error::stream_truncated && parser.is_done()) ec = {};
+    if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "timed out reading");
+    if (ec == http::error::body_limit)
+        co_return fail(errc::upstream_bad_response, where,
+                       "body over " + std::to_string(policy.max_body_bytes) + " bytes");
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+        co_return fail(errc::upstream_bad_response, where, "header block too large");
+    if (ec == ssl::error::stream_truncated)
+        co_return fail(errc::upstream_bad_response, where,
+                       "connection closed without close_notify before the body ended");
+    if (ec && ec.category() == asio::error::get_ssl_category())
+        co_return fail(errc::upstream_tls, where, "TLS: " + ec.message());
+    if (ec) co_return fail(errc::upstream_bad_response, where, "reading: " + ec.message());
+
+    auto res = parser.release();
+    http_reply reply;
+    reply.status = res.result_int();
+    for (const auto& field : res)
+        reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    reply.body = std::move(res.body());
+    co_return reply;
+}
+
+std::string verify_failure(SSL* ssl_handle)
+{
+    const long v = SSL_get_verify_result(ssl_handle);
+    if (v == X509_V_OK) return {};
+    return std::string("; certificate: ") + X509_verify_cert_error_string(v);
+}
+
+}  // namespace
+
+std::optional<std::string_view> http_reply::header(std::string_view name) const
+{
+    for (const auto& [n, v] : headers)
+        if (iequals(n, name)) return std::string_view(v);
+    return std::nullopt;
+}
+
+beast_http_client::beast_http_client(http_client_policy policy)
+    : policy_(std::move(policy)), tls_(ssl::context::tls_client)
+{
+    for (auto& s : policy_.allowed_schemes) s = lower(s);
+    for (auto& h : policy_.allowed_hosts) h = lower(h);
+    for (const auto& pin : policy_.pins) {
+        beast::error_code ec;
+        (void)asio::ip::make_address(pin.address, ec);
+        if (ec || pin.host.empty() || pin.port == 0)
+            throw std::runtime_error("resolve pin " + pin.host + ":" + std::to_string(pin.port) +
+                                     ":" + pin.address + " is not HOST:PORT:IP-ADDRESS");
+    }
+
+    SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+    tls_.set_verify_mode(ssl::verify_peer);
+    beast::error_code ec;
+    if (policy_.ca_file.empty())
+        tls_.set_default_verify_paths(ec);
+    else
+        tls_.load_verify_file(policy_.ca_file, ec);
+    if (ec)
+        throw std::runtime_error("cannot load TLS roots " +
+                                 (policy_.ca_file.empty() ? std::string("(system)")
+                                                          : policy_.ca_file) +
+                                 ": " + ec.message());
+}
+
+beast_http_client::~beast_http_client() = default;
+
+asio::awaitable<result<http_reply>> beast_http_client::request(http_request_spec spec)
+{
+    // One deadline for everything: each step is armed with what is left of it, so bytes
+    // dripping one at a time cannot stretch the exchange (Asterisk's default is 2 s overall).
+    const auto deadline = clock_type::now() + policy_.timeout;
+
+    auto parsed = parse_url(spec.url);
+    if (!parsed) co_return error{errc::upstream_refused, "URL: " + parsed.err().detail};
+    const url u = std::move(*parsed);
+    const std::string where = loggable(u);
+    if (auto r = check_url_policy(u, policy_); !r) co_return std::move(r).err();
+    auto req = build_request(u, spec, policy_);
+    if (!req) co_return std::move(req).err();
+
+    auto endpoints = co_await resolve_endpoints(u, policy_, deadline);
+    if (!endpoints) co_return std::move(endpoints).err();
+
+    const auto ex = co_await asio::this_coro::executor;
+    beast::error_code ec;
+
+    if (u.scheme == "http") {
+        beast::tcp_stream stream(ex);
+        stream.expires_at(deadline);
+        co_await stream.async_connect(*endpoints, asio::redirect_error(asio::use_awaitable, ec));
+        if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "connect timed out");
+        if (ec) co_return fail(errc::upstream_unreachable, where, "connect: " + ec.message());
+        auto reply = co_await exchange(stream, *req, policy_, where);
+        stream.socket().close(ec);
+        co_return reply;
+    }
+
+    beast::ssl_stream<beast::tcp_stream> stream(ex, tls_);
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_at(deadline);
+    co_await lowest.async_connect(*endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "connect timed out");
+    if (ec) co_return fail(errc::upstream_unreachable, where, "connect: " + ec.message());
+
+    SSL* const handle = stream.native_handle();
+    // RFC 6066 section 3: SNI carries DNS names only, never IP literals.
+    if (u.kind == host_kind::name && SSL_set_tlsext_host_name(handle, u.host.c_str()) != 1)
+        co_return fail(errc::upstream_tls, where, "cannot set SNI");
+    // The name (or IP) check runs inside OpenSSL's chain verification (rather than as an Asio
+    // verify callback), so a mismatch fails the handshake with a precise verify result.
+    X509_VERIFY_PARAM* const param = SSL_get0_param(handle);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    const int set = u.kind == host_kind::name
+                        ? X509_VERIFY_PARAM_set1_host(param, u.host.c_str(), 0)
+                        : X509_VERIFY_PARAM_set1_ip_asc(param, u.host.c_str());
+    if (set != 1) co_return fail(errc::upstream_tls, where, "cannot set the expected peer name");
+
+    co_await stream.async_handshake(ssl::stream_base::client,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "TLS handshake timed out");
+    if (ec)
+        co_return fail(errc::upstream_tls, where,
+                       "TLS handshake: " + ec.message() + verify_failure(handle));
+
+    auto reply = co_await exchange(stream, *req, policy_, where);
+    // No TLS shutdown: we asked for Connection: close and the response is framed, so waiting for
+    // the server's close_notify would only add latency (and a way to stall us).
+    lowest.socket().close(ec);
+    co_return reply;
+}
+
+}  // namespace stirgate::net
