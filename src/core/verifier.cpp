@@ -33,6 +33,7 @@ struct candidate {
     error credential{errc{}};  // certificate, then signature
 
     bool referenced = false;  // some div PASSporT extends this one (RFC 8946 section 4.2)
+    bool fresh_as_outermost = false;  // iat within the normal window, not the chained one
 
     bool ok_before_binding() const { return !bad(syntax) && !bad(freshness); }
     bool ok_before_credential() const { return ok_before_binding() && !bad(binding); }
@@ -205,6 +206,7 @@ void check_freshness(candidate& c, const call_context& call, std::int64_t now,
                                                         policy.iat_window_s)
                                              : policy.iat_window_s;
     const std::int64_t iat = c.pp.claims.iat;
+    c.fresh_as_outermost = now - iat <= policy.iat_window_s;
     if (now - iat > window) {
         c.freshness = error{errc::passport_stale, "iat " + std::to_string(now - iat) + " s old"};
     } else if (iat - now > policy.future_skew_s) {
@@ -439,8 +441,12 @@ verification_outcome verify_call(std::span<const std::string> identity_values,
                 }
             }
         }
+        // The chain's end is held to the normal window (RFC 8946 section 4.2 step 6): the longer
+        // one only applies to PASSporTs that a verified div extends, so a forged div cannot
+        // stretch the replay window of an old SHAKEN PASSporT that names the Request-URI.
         for (std::size_t i = 0; i < cands.size() && !valid; ++i) {
-            if (root[i] && dest_has_tn(cands[i].pp.claims.dest, call.request_uri_tn)) {
+            if (root[i] && cands[i].fresh_as_outermost &&
+                dest_has_tn(cands[i].pp.claims.dest, call.request_uri_tn)) {
                 valid = true;
                 valid_through_div = is_div(cands[i]);
                 chosen = root[i];

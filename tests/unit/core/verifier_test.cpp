@@ -333,6 +333,18 @@ TEST_CASE("a SHAKEN PASSporT that a div extends may be older than the window",
 
     fixture plain;
     CHECK(plain.verify({plain.shaken(now - 300)}).code == errc::passport_stale);
+
+    SECTION("a forged div does not stretch the window of a SHAKEN PASSporT naming the R-URI")
+    {
+        // Replay: an old SHAKEN PASSporT to the Request-URI plus a div "extending" it whose
+        // signature does not verify (signed with a key other than its certificate's).
+        fixture g;
+        g.call.request_uri_tn = called;
+        g.certs.insert_or_assign(div_x5u, cert_for(g.orig_key, "1234"));
+        const auto out = g.verify({g.shaken(now - 300), g.div(now, called, forwarded_to)});
+        CHECK_FALSE(out.valid);
+        CHECK(out.div_verstat == sip_verstat::tn_validation_failed);
+    }
 }
 
 TEST_CASE("required_x5u lists each certificate the verification will need", "[core][verifier]")
