@@ -271,3 +271,47 @@ TEST_CASE("STIRGATE_LISTEN from the environment is used when --listen is absent"
     proc.send_signal(SIGTERM);
     CHECK(proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
 }
+
+TEST_CASE("a silent or idle connection is closed after its timeout", "[integration]")
+{
+    temp_dir dir;
+    auto gw = start_gateway(write_config(dir, "[server]\n"
+                                              "threads = 1\n"
+                                              "read_timeout_ms = 300\n"
+                                              "idle_timeout_ms = 300\n"));
+    {
+        http_connection silent(gw.port);
+        CHECK(silent.peer_closed());  // nothing sent: closed after read_timeout_ms
+    }
+    {
+        http_connection idle(gw.port);
+        idle.send(get_healthz);
+        REQUIRE(idle.read_reply());
+        CHECK(idle.peer_closed());  // kept alive, then closed after idle_timeout_ms
+    }
+    gw.proc.send_signal(SIGTERM);
+    CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("SIGTERM lets a request in flight finish before exiting 0", "[integration]")
+{
+    temp_dir dir;
+    auto gw = start_gateway(write_config(dir, minimal_config));
+    http_connection slow(gw.port);
+    // The header is in; the body is still on its way when the drain starts.
+    slow.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
+    REQUIRE(gw.proc.wait_for_line(
+        [](const std::string& l) { return l.find(R"("msg":"request")") != std::string::npos; },
+        std::chrono::milliseconds(300)) == std::nullopt);
+    gw.proc.send_signal(SIGTERM);
+    REQUIRE(gw.proc.wait_for_line(
+        [](const std::string& l) { return l.find(R"("msg":"stopping")") != std::string::npos; },
+        std::chrono::seconds(5)));
+    CHECK_FALSE(gw.proc.wait(std::chrono::milliseconds(200)));  // still draining
+    slow.send("56789");
+    const auto reply = slow.read_reply();
+    REQUIRE(reply);
+    CHECK(reply->status == 405);
+    CHECK(reply->header("Connection") == "close");
+    CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+}

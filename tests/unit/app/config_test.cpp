@@ -245,7 +245,7 @@ TEST_CASE("environment variables override the file; bad ones are rejected by nam
     }
 }
 
-TEST_CASE("--listen replaces the configured address and is checked", "[app]")
+TEST_CASE("the --listen option replaces the configured address and is checked", "[app]")
 {
     config cfg = parse("");
     stirgate::app::apply_listen_override(cfg, "0.0.0.0:9000");
