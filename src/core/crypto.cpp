@@ -139,6 +139,7 @@ result<es256_public_key> es256_public_key::from_evp(EVP_PKEY* key)
 result<void> es256_public_key::verify(std::string_view data, const es256_signature& sig) const
 {
     if (!key_) return error{errc::key_invalid, "empty public key"};
+    ERR_clear_error();
     // JWS carries raw R||S; OpenSSL's EVP interface only verifies DER ECDSA-Sig-Value.
     auto der = raw_to_der_signature(sig);
     if (!der) return std::move(der).err();

@@ -390,3 +390,51 @@ TEST_CASE("ppt names parse only for shaken and div", "[core]")
     for (const auto* s : {"SHAKEN", "rph", "div-o", "", "\"shaken\""})
         CHECK(parse_passport_type(s).code() == errc::identity_ppt_unsupported);
 }
+
+TEST_CASE("the canonical JSON writer sorts members recursively and adds no whitespace", "[core]")
+{
+    auto doc = parse_json_object(
+        "{ \"z\" : [ {\"b\":1,\"a\":true}, null, \"x/y\" ],\n \"a\": {\"d\":false, \"c\":\"\xc3\xa9\\u00e8\"},"
+        " \"B\": -5, \"\xc3\xa9\": 0 }");
+    REQUIRE(doc);
+    // Byte order of UTF-8 names is code-point order: "B" < "a" < "z" < "\u00e9".
+    CHECK(write_canonical_json(*doc) ==
+          "{\"B\":-5,\"a\":{\"c\":\"\xc3\xa9\xc3\xa8\",\"d\":false},\"z\":[{\"a\":true,\"b\":1},null,\"x/y\"],"
+          "\"\xc3\xa9\":0}");
+}
+
+TEST_CASE("parse_json_object accepts one object only and rejects duplicate names at any depth",
+          "[core]")
+{
+    CHECK(parse_json_object(R"({"a":{"b":[{"c":1,"d":2}]}})"));
+    const std::string bad = GENERATE(as<std::string>{}, "", "[]", "\"s\"", "1", "null", "{", "{}x",
+                                     "{} {}", R"({"a":1,"a":1})", R"({"a":{"b":1,"b":2}})",
+                                     R"({"a":[{"c":1,"c":1}]})", "{\"a\":\"\xc3\"}", "{'a':1}",
+                                     R"({"a":NaN})",
+                                     "{\"a\":" + std::string(100, '[') + std::string(100, ']') + "}");
+    CHECK(parse_json_object(bad).code() == errc::json_invalid);
+}
+
+TEST_CASE("typed JSON getters check the type before reading", "[core]")
+{
+    auto doc = parse_json_object(
+        R"({"s":"v","i":42,"neg":-1,"f":1.0,"e":1e3,"big":18446744073709551615,"b":true,"o":{},"a":[]})");
+    REQUIRE(doc);
+    CHECK(get_string(*doc, "s").value() == "v");
+    CHECK(get_int64(*doc, "i").value() == 42);
+    CHECK(get_int64(*doc, "neg").value() == -1);
+    CHECK(get_bool(*doc, "b").value());
+    CHECK(get_object(*doc, "o"));
+    CHECK(get_array(*doc, "a"));
+    CHECK(get_int64(*doc, "s").code() == errc::json_invalid);
+    CHECK(get_int64(*doc, "f").code() == errc::json_invalid);
+    CHECK(get_int64(*doc, "e").code() == errc::json_invalid);
+    CHECK(get_int64(*doc, "big").code() == errc::json_invalid);
+    CHECK(get_string(*doc, "i", errc::passport_claims_invalid).code() == errc::passport_claims_invalid);
+    CHECK(get_object(*doc, "a").code() == errc::json_invalid);
+    CHECK(get_array(*doc, "o").code() == errc::json_invalid);
+    auto missing = get_string(*doc, "nope");
+    REQUIRE_FALSE(missing);
+    CHECK_THAT(missing.err().detail, Catch::Contains("nope"));
+    CHECK(find_member(*doc, "nope") == nullptr);
+}
