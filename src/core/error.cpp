@@ -45,6 +45,7 @@ const char* errc_name(errc e) noexcept
         STIRGATE_ERRC_NAME(missing_parameter)
         STIRGATE_ERRC_NAME(invalid_parameter)
         STIRGATE_ERRC_NAME(body_unparseable)
+        STIRGATE_ERRC_NAME(body_missing)
         STIRGATE_ERRC_NAME(unauthorized)
         STIRGATE_ERRC_NAME(forbidden)
         STIRGATE_ERRC_NAME(rate_limited)

@@ -27,6 +27,7 @@ enum class errc {
     missing_parameter,        // a required field is absent
     invalid_parameter,        // a field has a bad value
     body_unparseable,         // JSON/form body does not parse
+    body_missing,             // a body is required and none came
     unauthorized,             // missing or wrong credentials
     forbidden,                // authenticated but not allowed (other account's resource)
     rate_limited,

@@ -27,6 +27,7 @@ constexpr std::array rows{
     error_row{errc::missing_parameter, 400, 20001, "SVC4001", 0, "Missing mandatory parameter"},
     error_row{errc::invalid_parameter, 400, 20001, "SVC4005", 0, "Invalid parameter value"},
     error_row{errc::body_unparseable, 400, 20001, "SVC4006", 0, "Failed to parse message body"},
+    error_row{errc::body_missing, 400, 20001, "SVC4000", 0, "Missing request body"},
     error_row{errc::unauthorized, 401, 20003, "POL4010", 0, "Authenticate"},
     error_row{errc::forbidden, 403, 20003, "POL4030", 0, "Permission denied"},
     error_row{errc::rate_limited, 429, 20429, "POL4290", 0, "Too Many Requests"},

@@ -1,0 +1,30 @@
+#pragma once
+// ATIS-1000082 STI-VS endpoint: POST /stir/v1/verification (STIR-SHAKEN.md section 12.3).
+// Requests are authenticated like the Twilio routes (Basic AccountSid:AuthToken); errors use ATIS
+// requestError bodies.
+
+#include "net/net.hpp"
+
+#include "api/accounts.hpp"
+#include "core/verifier.hpp"
+#include "net/router.hpp"
+#include "sti/cert_cache.hpp"
+
+namespace stirgate::api {
+
+struct atis_dependencies {
+    const account_directory& accounts;  // outlives the router
+    sti::cert_cache& certificates;      // outlives the router
+    core::verify_policy policy;
+    sti::clock_fn now;
+};
+
+// Registers the ATIS routes. The dependencies are copied into the handlers; the references in
+// them must outlive the router.
+void add_atis_routes(net::router& routes, const atis_dependencies& deps);
+
+// Content negotiation shared by JSON APIs: the request must be application/json (415 otherwise)
+// and an Accept header, when present, must admit JSON (406 otherwise).
+[[nodiscard]] result<void> check_json_exchange(const net::http_request& req);
+
+}  // namespace stirgate::api
