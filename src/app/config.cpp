@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -51,21 +51,37 @@ std::string show_value(std::string_view v)
 const char* type_name(toml::node_type t)
 {
     switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        default:
+            return "nothing";
     }
 }
 
-bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex(char c)
+{
+    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 std::optional<std::uint16_t> parse_port(std::string_view s)
 {
@@ -80,8 +96,7 @@ bool valid_host_name(std::string_view h)
 {
     if (h.empty() || h.size() > 253) return false;
     return std::all_of(h.begin(), h.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
-               c == '_';
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_';
     });
 }
 
@@ -197,8 +212,8 @@ public:
         const toml::node* n = node(key);
         if (!n) return nullptr;
         if (n->type() != want)
-            fail_at(key, std::string("expected ") + type_name(want) + ", got " +
-                             type_name(n->type()));
+            fail_at(key,
+                    std::string("expected ") + type_name(want) + ", got " + type_name(n->type()));
         return n->as<T>();
     }
 
@@ -242,8 +257,8 @@ public:
         return out;
     }
 
-    std::optional<std::vector<std::int64_t>> integer_array(std::string_view key,
-                                                            std::int64_t min, std::int64_t max)
+    std::optional<std::vector<std::int64_t>> integer_array(std::string_view key, std::int64_t min,
+                                                           std::int64_t max)
     {
         const auto* a = typed<toml::array>(key, toml::node_type::array);
         if (!a) return {};
@@ -273,8 +288,8 @@ public:
         if (!a) return nullptr;
         for (std::size_t i = 0; i < a->size(); ++i)
             if (!a->get(i)->is_table())
-                fail_at(key, "expected [[" + name(key) + "]] tables, element " +
-                                 std::to_string(i) + " is " + type_name(a->get(i)->type()));
+                fail_at(key, "expected [[" + name(key) + "]] tables, element " + std::to_string(i) +
+                                 " is " + type_name(a->get(i)->type()));
         return a;
     }
 
@@ -330,7 +345,10 @@ private:
     std::set<std::string> known_;
 };
 
-std::chrono::milliseconds ms(std::int64_t v) { return std::chrono::milliseconds(v); }
+std::chrono::milliseconds ms(std::int64_t v)
+{
+    return std::chrono::milliseconds(v);
+}
 
 constexpr std::int64_t one_hour_ms = 3'600'000;
 
@@ -338,7 +356,8 @@ void read_server(section& s, server_config& out)
 {
     if (auto v = s.string("listen")) {
         auto a = parse_listen_address(*v);
-        if (!a) s.fail_at("listen", "expected HOST:PORT (IPv6 as [ADDR]:PORT), got " + show_value(*v));
+        if (!a)
+            s.fail_at("listen", "expected HOST:PORT (IPv6 as [ADDR]:PORT), got " + show_value(*v));
         out.listen = *a;
     }
     if (auto v = s.url("public_url", {"http", "https"}, true)) {
@@ -494,7 +513,8 @@ number_config read_number(section& s)
     auto number = s.string("number");
     if (!number) s.fail_at("number", "required");
     if (!valid_e164(*number))
-        s.fail_at("number", "expected an E.164 number like +14155550101, got " + show_value(*number));
+        s.fail_at("number",
+                  "expected an E.164 number like +14155550101, got " + show_value(*number));
     out.number = *number;
     if (auto v = s.string("attest")) {
         if (*v != "A" && *v != "B" && *v != "C")
@@ -514,7 +534,8 @@ account_config read_account(section& s)
     auto sid = s.string("sid");
     if (!sid) s.fail_at("sid", "required");
     if (!valid_account_sid(*sid))
-        s.fail_at("sid", "expected AC followed by 32 lowercase hex digits, got " + show_value(*sid));
+        s.fail_at("sid",
+                  "expected AC followed by 32 lowercase hex digits, got " + show_value(*sid));
     out.sid = *sid;
     auto token = s.string("auth_token");
     // Never echo a secret into a log line.
@@ -526,8 +547,8 @@ account_config read_account(section& s)
     }
     if (const auto* numbers = s.table_array("numbers")) {
         for (std::size_t i = 0; i < numbers->size(); ++i) {
-            section n(*numbers->get(i)->as_table(), s.name("numbers") + "[" + std::to_string(i) + "]",
-                      s.context());
+            section n(*numbers->get(i)->as_table(),
+                      s.name("numbers") + "[" + std::to_string(i) + "]", s.context());
             out.numbers.push_back(read_number(n));
         }
     }
@@ -553,7 +574,8 @@ void apply_environment(config& cfg, const env_lookup& env, const fs::path& base_
     }
     if (auto v = env("STIRGATE_PUBLIC_URL"); v && !v->empty()) {
         if (!valid_url(*v, {"http", "https"}))
-            fail(where, "STIRGATE_PUBLIC_URL", "expected an http or https URL, got " + show_value(*v));
+            fail(where, "STIRGATE_PUBLIC_URL",
+                 "expected an http or https URL, got " + show_value(*v));
         std::string u = *v;
         while (!u.empty() && u.back() == '/') u.pop_back();
         cfg.server.public_url = u;
@@ -632,8 +654,8 @@ std::optional<cidr_block> parse_cidr(std::string_view text)
         block.prefix_len = n;
     }
     for (unsigned bit = block.prefix_len; bit < max_len; ++bit)
-        block.network[bit / 8] = static_cast<std::uint8_t>(block.network[bit / 8] &
-                                                           ~(0x80u >> (bit % 8)));
+        block.network[bit / 8] =
+            static_cast<std::uint8_t>(block.network[bit / 8] & ~(0x80u >> (bit % 8)));
     return block;
 }
 

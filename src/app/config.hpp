@@ -57,11 +57,11 @@ struct resolve_pin {
 
 struct server_config {
     listen_address listen;
-    std::string public_url;                 // "" = rebuild from Host / trusted proxy headers
+    std::string public_url;  // "" = rebuild from Host / trusted proxy headers
     std::vector<cidr_block> trusted_proxies;
-    unsigned threads = 0;                   // 0 = std::thread::hardware_concurrency()
-    std::size_t max_header_bytes = 8192;    // larger header block: 431 (414 for the request line)
-    std::uint64_t max_body_bytes = 65536;   // larger body: 413
+    unsigned threads = 0;                  // 0 = std::thread::hardware_concurrency()
+    std::size_t max_header_bytes = 8192;   // larger header block: 431 (414 for the request line)
+    std::uint64_t max_body_bytes = 65536;  // larger body: 413
     std::chrono::milliseconds read_timeout{10000};   // to receive one request
     std::chrono::milliseconds idle_timeout{10000};   // keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{10000};  // to send one response
@@ -93,7 +93,7 @@ struct verify_config {
     std::chrono::seconds future_skew{5};
     std::chrono::milliseconds fetch_timeout{2000};
     std::size_t max_cert_bytes = 16384;
-    std::filesystem::path fetch_ca_file;  // "" = system roots
+    std::filesystem::path fetch_ca_file;         // "" = system roots
     std::vector<std::string> x5u_allowed_hosts;  // empty = any host
     std::vector<std::uint16_t> x5u_allowed_ports{443, 8443};
     std::vector<resolve_pin> x5u_resolve;

@@ -37,8 +37,8 @@ struct bio_free {
 [[noreturn]] void key_error(const config& cfg, std::string_view key, const fs::path& path,
                             std::string_view problem)
 {
-    throw std::runtime_error(cfg.source.string() + ": " + std::string(key) + ": " +
-                             path.string() + ": " + std::string(problem));
+    throw std::runtime_error(cfg.source.string() + ": " + std::string(key) + ": " + path.string() +
+                             ": " + std::string(problem));
 }
 
 std::string read_whole(const config& cfg, std::string_view key, const fs::path& path)
@@ -58,45 +58,45 @@ void check_pem(const config& cfg, std::string_view key, const fs::path& path, pe
     bool ok = false;
     const char* expected = "";
     switch (kind) {
-    case pem_kind::private_key: {
-        expected = "not a PEM private key";
-        EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-        ok = k != nullptr;
-        EVP_PKEY_free(k);
-        break;
-    }
-    case pem_kind::public_key_or_cert: {
-        expected = "not a PEM public key or certificate";
-        EVP_PKEY* k = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
-        if (k) {
-            ok = true;
+        case pem_kind::private_key: {
+            expected = "not a PEM private key";
+            EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+            ok = k != nullptr;
             EVP_PKEY_free(k);
-        } else {
-            BIO_reset(bio.get());
+            break;
+        }
+        case pem_kind::public_key_or_cert: {
+            expected = "not a PEM public key or certificate";
+            EVP_PKEY* k = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
+            if (k) {
+                ok = true;
+                EVP_PKEY_free(k);
+            } else {
+                BIO_reset(bio.get());
+                X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+                ok = c != nullptr;
+                X509_free(c);
+            }
+            break;
+        }
+        case pem_kind::certificates: {
+            expected = "holds no PEM certificate";
             X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
             ok = c != nullptr;
             X509_free(c);
+            break;
         }
-        break;
-    }
-    case pem_kind::certificates: {
-        expected = "holds no PEM certificate";
-        X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-        ok = c != nullptr;
-        X509_free(c);
-        break;
-    }
-    case pem_kind::crl: {
-        expected = "not a CRL (PEM or DER)";
-        X509_CRL* c = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr);
-        if (!c) {
-            const auto* p = reinterpret_cast<const unsigned char*>(pem.data());
-            c = d2i_X509_CRL(nullptr, &p, static_cast<long>(pem.size()));
+        case pem_kind::crl: {
+            expected = "not a CRL (PEM or DER)";
+            X509_CRL* c = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr);
+            if (!c) {
+                const auto* p = reinterpret_cast<const unsigned char*>(pem.data());
+                c = d2i_X509_CRL(nullptr, &p, static_cast<long>(pem.size()));
+            }
+            ok = c != nullptr;
+            X509_CRL_free(c);
+            break;
         }
-        ok = c != nullptr;
-        X509_CRL_free(c);
-        break;
-    }
     }
     ERR_clear_error();
     if (!ok) key_error(cfg, key, path, expected);
@@ -107,8 +107,7 @@ void check_key_material(const config& cfg)
     if (cfg.signing) {
         check_pem(cfg, "signing.key_file", cfg.signing->key_file, pem_kind::private_key);
         if (!cfg.signing->chain_file.empty())
-            check_pem(cfg, "signing.chain_file", cfg.signing->chain_file,
-                      pem_kind::certificates);
+            check_pem(cfg, "signing.chain_file", cfg.signing->chain_file, pem_kind::certificates);
     }
     if (cfg.calltoken) {
         check_pem(cfg, "calltoken.key_file", cfg.calltoken->key_file, pem_kind::private_key);

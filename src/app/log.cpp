@@ -44,10 +44,14 @@ std::string format_timestamp(std::chrono::system_clock::time_point ts)
 std::string_view log_level_name(log_level level) noexcept
 {
     switch (level) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warn: return "warn";
-    case log_level::error: return "error";
+        case log_level::debug:
+            return "debug";
+        case log_level::info:
+            return "info";
+        case log_level::warn:
+            return "warn";
+        case log_level::error:
+            return "error";
     }
     return "info";
 }
@@ -69,11 +73,16 @@ std::string format_log_line(std::chrono::system_clock::time_point ts, log_level 
         std::visit(
             [&w](const auto& v) {
                 using T = std::decay_t<decltype(v)>;
-                if constexpr (std::is_same_v<T, std::nullptr_t>) w.Null();
-                else if constexpr (std::is_same_v<T, std::string_view>) write_string(w, v);
-                else if constexpr (std::is_same_v<T, std::int64_t>) w.Int64(v);
-                else if constexpr (std::is_same_v<T, double>) w.Double(v);
-                else w.Bool(v);
+                if constexpr (std::is_same_v<T, std::nullptr_t>)
+                    w.Null();
+                else if constexpr (std::is_same_v<T, std::string_view>)
+                    write_string(w, v);
+                else if constexpr (std::is_same_v<T, std::int64_t>)
+                    w.Int64(v);
+                else if constexpr (std::is_same_v<T, double>)
+                    w.Double(v);
+                else
+                    w.Bool(v);
             },
             f.value());
     }

@@ -28,15 +28,18 @@ public:
     using value_type = std::variant<std::nullptr_t, std::string_view, std::int64_t, double, bool>;
 
     log_field(std::string_view key, std::string_view value) : key_(key), value_(value) {}
-    log_field(std::string_view key, const char* value) : key_(key), value_(std::string_view(value)) {}
+    log_field(std::string_view key, const char* value) : key_(key), value_(std::string_view(value))
+    {
+    }
     log_field(std::string_view key, const std::string& value)
-        : key_(key), value_(std::string_view(value)) {}
+        : key_(key), value_(std::string_view(value))
+    {
+    }
     log_field(std::string_view key, std::nullptr_t) : key_(key), value_(nullptr) {}
     log_field(std::string_view key, bool value) : key_(key), value_(value) {}
     log_field(std::string_view key, double value) : key_(key), value_(value) {}
     template <std::integral Int>
-        requires(!std::same_as<Int, bool>)
-    log_field(std::string_view key, Int value)
+    requires(!std::same_as<Int, bool>) log_field(std::string_view key, Int value)
         : key_(key), value_(static_cast<std::int64_t>(value))
     {
     }

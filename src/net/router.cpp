@@ -204,16 +204,20 @@ http_response error_response(error_style style, const error& e, unsigned version
 {
     http_response res{static_cast<http::status>(error_info(e.code).http_status), version};
     switch (style) {
-    case error_style::twilio:
-        if (e.code == errc::not_found && !path.empty())
-            // Twilio: 20404 names the resource in its message.
-            res.body() = render_twilio_error(
-                e, "The requested resource " + std::string(path) + " was not found");
-        else
-            res.body() = render_twilio_error(e);
-        break;
-    case error_style::atis: res.body() = render_atis_error(e); break;
-    case error_style::plain: res.body() = render_plain_error(e); break;
+        case error_style::twilio:
+            if (e.code == errc::not_found && !path.empty())
+                // Twilio: 20404 names the resource in its message.
+                res.body() = render_twilio_error(
+                    e, "The requested resource " + std::string(path) + " was not found");
+            else
+                res.body() = render_twilio_error(e);
+            break;
+        case error_style::atis:
+            res.body() = render_atis_error(e);
+            break;
+        case error_style::plain:
+            res.body() = render_plain_error(e);
+            break;
     }
     res.set(http::field::content_type, "application/json");
     return res;

@@ -31,8 +31,8 @@ enum class error_style { twilio, atis, plain };
 
 struct request_context {
     http_request request;
-    std::string path;   // request target without the query
-    std::string query;  // after '?', without it; "" if none
+    std::string path;                                         // request target without the query
+    std::string query;                                        // after '?', without it; "" if none
     std::vector<std::pair<std::string, std::string>> params;  // captures, in pattern order
     boost::asio::ip::tcp::endpoint remote;
     std::string request_id;

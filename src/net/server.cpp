@@ -80,17 +80,25 @@ void log_request(const http_service& svc, const request_context& ctx, unsigned s
     const app::log_level level = status >= 500 ? app::log_level::error : app::log_level::info;
     const app::log_field method_field =
         known_method ? app::log_field("method", method) : app::log_field("method", nullptr);
-    const app::log_field route_field = ctx.route.empty() ? app::log_field("route", nullptr)
-                                                         : app::log_field("route", ctx.route);
+    const app::log_field route_field =
+        ctx.route.empty() ? app::log_field("route", nullptr) : app::log_field("route", ctx.route);
     if (ctx.failure) {
         svc.log.log(level, "request",
-                    {{"id", ctx.request_id}, method_field, route_field, {"status", status},
-                     {"errc", errc_name(*ctx.failure)}, {"duration_ms", rounded},
+                    {{"id", ctx.request_id},
+                     method_field,
+                     route_field,
+                     {"status", status},
+                     {"errc", errc_name(*ctx.failure)},
+                     {"duration_ms", rounded},
                      {"remote", remote}});
     } else {
         svc.log.log(level, "request",
-                    {{"id", ctx.request_id}, method_field, route_field, {"status", status},
-                     {"duration_ms", rounded}, {"remote", remote}});
+                    {{"id", ctx.request_id},
+                     method_field,
+                     route_field,
+                     {"status", status},
+                     {"duration_ms", rounded},
+                     {"remote", remote}});
     }
 }
 
@@ -150,9 +158,7 @@ struct server::impl {
     std::size_t next_context = 0;
 
     impl(server_options o, const router& routes, app::logger& l)
-        : options(std::move(o)),
-          log(l),
-          service{routes, options.lim, log, ids, &stopping}
+        : options(std::move(o)), log(l), service{routes, options.lim, log, ids, &stopping}
     {
         unsigned n = options.threads;
         if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());

@@ -27,8 +27,8 @@
 namespace stirgate::net {
 
 struct limits {
-    std::size_t max_header_bytes = 8192;  // RFC 9110 section 15.5.20 (431), 15.5.15 (414)
-    std::uint64_t max_body_bytes = 65536; // RFC 9110 section 15.5.14 (413)
+    std::size_t max_header_bytes = 8192;   // RFC 9110 section 15.5.20 (431), 15.5.15 (414)
+    std::uint64_t max_body_bytes = 65536;  // RFC 9110 section 15.5.14 (413)
     std::chrono::milliseconds read_timeout{10000};
     std::chrono::milliseconds idle_timeout{10000};
     std::chrono::milliseconds write_timeout{10000};
@@ -79,15 +79,19 @@ inline constexpr bool is_tcp_stream = std::is_same_v<Stream, boost::beast::tcp_s
 template <class Stream>
 void set_deadline(Stream& stream, std::chrono::milliseconds d)
 {
-    if constexpr (is_tcp_stream<Stream>) stream.expires_after(d);
-    else (void)stream, (void)d;  // beast::test::stream has no clock
+    if constexpr (is_tcp_stream<Stream>)
+        stream.expires_after(d);
+    else
+        (void)stream, (void)d;  // beast::test::stream has no clock
 }
 
 template <class Stream>
 void clear_deadline(Stream& stream)
 {
-    if constexpr (is_tcp_stream<Stream>) stream.expires_never();
-    else (void)stream;
+    if constexpr (is_tcp_stream<Stream>)
+        stream.expires_never();
+    else
+        (void)stream;
 }
 
 // What a failed read deserves: an errc to answer with before closing, or nothing (the peer
@@ -174,18 +178,18 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
 
         request_context ctx;
         ctx.remote = conn.remote;
-        ctx.request_id = svc.ids.next();
 
         if (ec) {
             const bool start_line_parsed = !parser.get().target().empty();
             const auto reply_errc = detail::read_error_reply(ec, start_line_parsed);
             if (!reply_errc) co_return;
+            ctx.request_id = svc.ids.next();
             // The header is known only for a body that was too large.
             if (*reply_errc == errc::payload_too_large) {
                 ctx.request.method(parser.get().method());
                 ctx.request.target(parser.get().target());
-                ctx.path = std::string(parser.get().target().substr(
-                    0, parser.get().target().find('?')));
+                ctx.path =
+                    std::string(parser.get().target().substr(0, parser.get().target().find('?')));
                 ctx.style = svc.routes.style_for(ctx.path);
             }
             ctx.request.version(11);
@@ -199,6 +203,7 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
             co_return;
         }
 
+        ctx.request_id = svc.ids.next();
         ctx.request = parser.release();
         const unsigned version = ctx.request.version();
         http_response res;
@@ -206,14 +211,13 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
         try {
             res = co_await svc.routes.dispatch(ctx);
         } catch (const std::exception& e) {
-            svc.log.error("handler failed", {{"id", ctx.request_id}, {"route", ctx.route},
-                                             {"error", e.what()}});
+            svc.log.error("handler failed",
+                          {{"id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
             handler_threw = true;
         }
         if (handler_threw) res = ctx.fail(error{errc::internal, "handler threw"});
 
-        const bool keep_alive =
-            ctx.request.keep_alive() && !(svc.stopping && svc.stopping->load());
+        const bool keep_alive = ctx.request.keep_alive() && !(svc.stopping && svc.stopping->load());
         finalize_response(res, version, keep_alive);
         res.set("X-Request-Id", ctx.request_id);
         detail::log_request(svc, ctx, res.result_int(), started);
@@ -227,8 +231,8 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
 
 struct server_options {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8080;          // 0: the OS picks; read it from local_endpoint()
-    unsigned threads = 0;               // 0: std::thread::hardware_concurrency()
+    std::uint16_t port = 8080;  // 0: the OS picks; read it from local_endpoint()
+    unsigned threads = 0;       // 0: std::thread::hardware_concurrency()
     limits lim;
     std::chrono::milliseconds drain_timeout{10000};
 };

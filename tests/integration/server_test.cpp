@@ -3,8 +3,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include <catch2/catch.hpp>
 #include <rapidjson/document.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -48,12 +48,13 @@ fs::path write_config(const temp_dir& dir, const std::string& text)
     return file;
 }
 
-const std::string minimal_config = "[server]\n"
-                                   "listen = \"127.0.0.1:8080\"  # replaced by --listen\n"
-                                   "threads = 2\n"
-                                   "drain_timeout_ms = 3000\n"
-                                   "[storage]\n"
-                                   "url = \"sqlite://stirgate.db\"\n";
+const std::string minimal_config =
+    "[server]\n"
+    "listen = \"127.0.0.1:8080\"  # replaced by --listen\n"
+    "threads = 2\n"
+    "drain_timeout_ms = 3000\n"
+    "[storage]\n"
+    "url = \"sqlite://stirgate.db\"\n";
 
 // The port from {"msg":"listening","address":...,"port":N}, 0 if the line is not that.
 std::uint16_t listening_port(const std::string& line)
@@ -77,11 +78,10 @@ struct gateway {
 
 gateway start_gateway(const fs::path& config)
 {
-    auto proc = child_process::spawn(STIRGATE_BINARY,
-                                     {"serve", "--config", config.string(), "--listen",
-                                      "127.0.0.1:0"});
-    const auto line = proc.wait_for_line([](const std::string& l) { return listening_port(l) != 0; },
-                                         startup_timeout);
+    auto proc = child_process::spawn(
+        STIRGATE_BINARY, {"serve", "--config", config.string(), "--listen", "127.0.0.1:0"});
+    const auto line = proc.wait_for_line(
+        [](const std::string& l) { return listening_port(l) != 0; }, startup_timeout);
     INFO("stdout: " << proc.stdout_text() << "\nstderr: " << proc.stderr_text());
     REQUIRE(line);
     const std::uint16_t port = listening_port(*line);
@@ -109,8 +109,9 @@ TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps con
     REQUIRE(missing);
     CHECK(missing->status == 404);
 
-    const auto wrong_method = http_exchange(gw.port, "POST /healthz HTTP/1.1\r\nHost: x\r\n"
-                                                     "Content-Length: 0\r\n\r\n");
+    const auto wrong_method = http_exchange(gw.port,
+                                            "POST /healthz HTTP/1.1\r\nHost: x\r\n"
+                                            "Content-Length: 0\r\n\r\n");
     REQUIRE(wrong_method);
     CHECK(wrong_method->status == 405);
     CHECK(wrong_method->header("Allow") == "GET");
@@ -184,9 +185,9 @@ TEST_CASE("SIGTERM closes idle keep-alive connections and exits 0", "[integratio
 TEST_CASE("a bad config makes serve exit non-zero with one line on stderr", "[integration]")
 {
     temp_dir dir;
-    const std::string text = GENERATE(std::string("[server]\nlisen = \"127.0.0.1:1\"\n"),
-                                      std::string("[[accounts]]\nsid = \"AC1\"\n"),
-                                      std::string("this is not toml\n"));
+    const std::string text =
+        GENERATE(std::string("[server]\nlisen = \"127.0.0.1:1\"\n"),
+                 std::string("[[accounts]]\nsid = \"AC1\"\n"), std::string("this is not toml\n"));
     const fs::path config = write_config(dir, text);
     auto proc = child_process::spawn(STIRGATE_BINARY, {"serve", "--config", config.string()});
     const auto code = proc.wait(startup_timeout);
@@ -206,14 +207,23 @@ TEST_CASE("configured key files are checked at startup", "[integration]")
     using stirgate::test::vector_path;
     const std::string keys =
         "[signing]\n"
-        "key_file = \"" + vector_path("pki/orig-sp-1234.key.pem") + "\"\n"
+        "key_file = \"" +
+        vector_path("pki/orig-sp-1234.key.pem") +
+        "\"\n"
         "x5u = \"https://certs.example.com/orig-sp-1234.chain.pem\"\n"
-        "chain_file = \"" + vector_path("pki/orig-sp-1234.chain.pem") + "\"\n"
+        "chain_file = \"" +
+        vector_path("pki/orig-sp-1234.chain.pem") +
+        "\"\n"
         "[calltoken]\n"
-        "key_file = \"" + vector_path("pki/platform-calltoken.key.pem") + "\"\n"
-        "trusted_keys = [\"" + vector_path("pki/platform-calltoken.pub.pem") + "\"]\n"
+        "key_file = \"" +
+        vector_path("pki/platform-calltoken.key.pem") +
+        "\"\n"
+        "trusted_keys = [\"" +
+        vector_path("pki/platform-calltoken.pub.pem") +
+        "\"]\n"
         "[verify]\n"
-        "trust_anchors = \"" + vector_path("pki/root-ca.cert.pem") + "\"\n";
+        "trust_anchors = \"" +
+        vector_path("pki/root-ca.cert.pem") + "\"\n";
 
     SECTION("valid keys: the gateway starts")
     {
@@ -241,9 +251,9 @@ TEST_CASE("configured key files are checked at startup", "[integration]")
     }
     SECTION("a missing file: exit 2 naming the key")
     {
-        const fs::path config = write_config(
-            dir, minimal_config + "[signing]\nkey_file = \"keys/absent.pem\"\n"
-                                  "x5u = \"https://c.example.com/x.pem\"\n");
+        const fs::path config = write_config(dir, minimal_config +
+                                                      "[signing]\nkey_file = \"keys/absent.pem\"\n"
+                                                      "x5u = \"https://c.example.com/x.pem\"\n");
         auto proc = child_process::spawn(STIRGATE_BINARY, {"serve", "--config", config.string()});
         const auto code = proc.wait(startup_timeout);
         REQUIRE(code);
@@ -254,8 +264,7 @@ TEST_CASE("configured key files are checked at startup", "[integration]")
     }
 }
 
-TEST_CASE("STIRGATE_LISTEN from the environment is used when --listen is absent",
-          "[integration]")
+TEST_CASE("STIRGATE_LISTEN from the environment is used when --listen is absent", "[integration]")
 {
     temp_dir dir;
     const fs::path config = write_config(dir, minimal_config);
@@ -275,10 +284,11 @@ TEST_CASE("STIRGATE_LISTEN from the environment is used when --listen is absent"
 TEST_CASE("a silent or idle connection is closed after its timeout", "[integration]")
 {
     temp_dir dir;
-    auto gw = start_gateway(write_config(dir, "[server]\n"
-                                              "threads = 1\n"
-                                              "read_timeout_ms = 300\n"
-                                              "idle_timeout_ms = 300\n"));
+    auto gw = start_gateway(write_config(dir,
+                                         "[server]\n"
+                                         "threads = 1\n"
+                                         "read_timeout_ms = 300\n"
+                                         "idle_timeout_ms = 300\n"));
     {
         http_connection silent(gw.port);
         CHECK(silent.peer_closed());  // nothing sent: closed after read_timeout_ms
@@ -300,9 +310,10 @@ TEST_CASE("SIGTERM lets a request in flight finish before exiting 0", "[integrat
     http_connection slow(gw.port);
     // The header is in; the body is still on its way when the drain starts.
     slow.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
-    REQUIRE(gw.proc.wait_for_line(
-        [](const std::string& l) { return l.find(R"("msg":"request")") != std::string::npos; },
-        std::chrono::milliseconds(300)) == std::nullopt);
+    REQUIRE(
+        gw.proc.wait_for_line(
+            [](const std::string& l) { return l.find(R"("msg":"request")") != std::string::npos; },
+            std::chrono::milliseconds(300)) == std::nullopt);
     gw.proc.send_signal(SIGTERM);
     REQUIRE(gw.proc.wait_for_line(
         [](const std::string& l) { return l.find(R"("msg":"stopping")") != std::string::npos; },

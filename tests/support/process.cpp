@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <strings.h>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-#include <strings.h>
 
 extern char** environ;
 
@@ -31,8 +31,7 @@ int remaining_ms(clock_type::time_point deadline)
 
 }  // namespace
 
-child_process child_process::spawn(const std::string& program,
-                                   const std::vector<std::string>& args,
+child_process child_process::spawn(const std::string& program, const std::vector<std::string>& args,
                                    const std::vector<std::string>& extra_env)
 {
     int out[2];
@@ -239,8 +238,8 @@ std::optional<http_reply> http_connection::read_reply()
     while (pos != std::string::npos && pos < head.size()) {
         const std::size_t start = pos + 2;
         const std::size_t next = head.find("\r\n", start);
-        const std::string line = head.substr(start, next == std::string::npos ? std::string::npos
-                                                                              : next - start);
+        const std::string line =
+            head.substr(start, next == std::string::npos ? std::string::npos : next - start);
         const auto colon = line.find(':');
         if (colon != std::string::npos) {
             std::string value = line.substr(colon + 1);
@@ -249,8 +248,8 @@ std::optional<http_reply> http_connection::read_reply()
         }
         pos = next;
     }
-    const std::size_t length =
-        static_cast<std::size_t>(std::strtoull(reply.header("Content-Length").c_str(), nullptr, 10));
+    const std::size_t length = static_cast<std::size_t>(
+        std::strtoull(reply.header("Content-Length").c_str(), nullptr, 10));
     while (buf_.size() < end + 4 + length)
         if (!fill()) return std::nullopt;
     reply.body = buf_.substr(end + 4, length);

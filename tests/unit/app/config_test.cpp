@@ -2,11 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace {
 
@@ -45,9 +45,10 @@ std::string parse_error(const std::string& text)
     return {};
 }
 
-const std::string account_head = "[[accounts]]\n"
-                                 "sid = \"AC0123456789abcdef0123456789abcdef\"\n"
-                                 "auth_token = \"secret\"\n";
+const std::string account_head =
+    "[[accounts]]\n"
+    "sid = \"AC0123456789abcdef0123456789abcdef\"\n"
+    "auth_token = \"secret\"\n";
 
 }  // namespace
 
@@ -108,16 +109,16 @@ TEST_CASE("an empty config gives every default and no optional sections", "[app]
 
 TEST_CASE("relative paths resolve against the config folder, absolute ones stay", "[app]")
 {
-    const config cfg = parse("[signing]\nkey_file = \"keys/../keys/k.pem\"\n"
-                             "x5u = \"https://c.example.com/x.pem\"\n"
-                             "chain_file = \"/abs/chain.pem\"\n"
-                             "[verify]\ncrl_files = [\"crl/a.der\", \"/b.pem\"]\n"
-                             "[storage]\nurl = \"sqlite://data/db.sqlite\"\n");
+    const config cfg = parse(
+        "[signing]\nkey_file = \"keys/../keys/k.pem\"\n"
+        "x5u = \"https://c.example.com/x.pem\"\n"
+        "chain_file = \"/abs/chain.pem\"\n"
+        "[verify]\ncrl_files = [\"crl/a.der\", \"/b.pem\"]\n"
+        "[storage]\nurl = \"sqlite://data/db.sqlite\"\n");
     REQUIRE(cfg.signing);
     CHECK(cfg.signing->key_file == fs::path("/etc/stirgate/keys/k.pem"));
     CHECK(cfg.signing->chain_file == fs::path("/abs/chain.pem"));
-    CHECK(cfg.verify.crl_files ==
-          std::vector<fs::path>{"/etc/stirgate/crl/a.der", "/b.pem"});
+    CHECK(cfg.verify.crl_files == std::vector<fs::path>{"/etc/stirgate/crl/a.der", "/b.pem"});
     CHECK(cfg.storage.url == "sqlite:///etc/stirgate/data/db.sqlite");
 
     SECTION("load_config anchors at the file's own folder")
@@ -200,8 +201,7 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
                  "[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdee\"\nauth_token = \"u\"\n"
                  "[[accounts.numbers]]\nnumber = \"+14155550101\"\n",
                  "accounts[1].numbers[0].number"},
-        bad_case{"[server\nlisten = 1\n", "line 1"},
-        bad_case{"accounts = 3\n", "accounts"});
+        bad_case{"[server\nlisten = 1\n", "line 1"}, bad_case{"accounts = 3\n", "accounts"});
     INFO(c.toml);
     const std::string msg = parse_error(c.toml);
     INFO(msg);

@@ -97,8 +97,10 @@ TEST_CASE("the router captures named segments and suffix captures like {CallSid}
     {
         auto list = run(r, http::verb::get, "/2010-04-01/Accounts/" + account + "/Calls.json");
         CHECK(list.ctx.route == "/2010-04-01/Accounts/{AccountSid}/Calls.json");
-        CHECK(list.res.body() == "/2010-04-01/Accounts/{AccountSid}/Calls.json|/2010-04-01/"
-                                 "Accounts/" + account + "/Calls.json||AccountSid=" + account);
+        CHECK(list.res.body() ==
+              "/2010-04-01/Accounts/{AccountSid}/Calls.json|/2010-04-01/"
+              "Accounts/" +
+                  account + "/Calls.json||AccountSid=" + account);
     }
     SECTION("a capture must be non-empty and carry its suffix")
     {
@@ -109,8 +111,7 @@ TEST_CASE("the router captures named segments and suffix captures like {CallSid}
     }
 }
 
-TEST_CASE("an unknown path is 404 and a known path with another method is 405 with Allow",
-          "[net]")
+TEST_CASE("an unknown path is 404 and a known path with another method is 405 with Allow", "[net]")
 {
     const router r = twilio_like_routes();
 
@@ -181,8 +182,8 @@ TEST_CASE("malformed or duplicate route patterns are rejected when the table is 
 {
     router r;
     r.add(http::verb::get, "/a/{id}", error_style::plain, echo);
-    const char* bad = GENERATE("", "no-slash", "/a/{", "/a/{}", "/a/}x", "/a/{x}{y}",
-                               "/a/{bad-name}");
+    const char* bad =
+        GENERATE("", "no-slash", "/a/{", "/a/{}", "/a/}x", "/a/{x}{y}", "/a/{bad-name}");
     INFO(bad);
     CHECK_THROWS_AS(r.add(http::verb::get, bad, error_style::plain, echo), std::invalid_argument);
     CHECK_THROWS_AS(r.add(http::verb::get, "/a/{id}", error_style::plain, echo),

@@ -150,9 +150,10 @@ TEST_CASE("GET /healthz answers 200 with a JSON body and the common headers", "[
 TEST_CASE("unknown paths get 404 and wrong methods 405, logged with their errc", "[net]")
 {
     harness h;
-    const auto r = h.replies("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                             "DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                             "GET /2010-04-01/Accounts/AC1/Nope.json HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto r = h.replies(
+        "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+        "DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /2010-04-01/Accounts/AC1/Nope.json HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(r.size() == 3);
     CHECK(r[0].result() == http::status::not_found);
     CHECK(r[0][http::field::content_type] == "application/json");
@@ -171,8 +172,9 @@ TEST_CASE("a body over max_body_bytes gets 413 and the connection closes", "[net
 {
     harness h;
     const std::string body(70 * 1024, 'x');
-    const std::string req = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                            std::to_string(body.size()) + "\r\n\r\n" + body + get_healthz;
+    const std::string req =
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body + get_healthz;
     const auto r = h.replies(req);
     REQUIRE(r.size() == 1);  // nothing after the 413 is served
     CHECK(r[0].result() == http::status::payload_too_large);
@@ -187,7 +189,8 @@ TEST_CASE("a body over max_body_bytes gets 413 and the connection closes", "[net
     SECTION("a chunked body over the limit is refused too")
     {
         harness c;
-        std::string chunked = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        std::string chunked =
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
         for (int i = 0; i < 20; ++i) chunked += "1000\r\n" + std::string(4096, 'y') + "\r\n";
         chunked += "0\r\n\r\n";
         const auto rc = c.replies(chunked);
@@ -198,8 +201,8 @@ TEST_CASE("a body over max_body_bytes gets 413 and the connection closes", "[net
     {
         harness ok;
         const std::string small(1000, 'z');
-        const auto rs = ok.replies("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" +
-                                   small);
+        const auto rs =
+            ok.replies("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + small);
         REQUIRE(rs.size() == 1);
         CHECK(rs[0].result() == http::status::ok);
         CHECK(rs[0].body() == small);
@@ -212,8 +215,9 @@ TEST_CASE("a header block over max_header_bytes gets 431, a huge request line 41
     harness h;
     SECTION("431")
     {
-        const auto r = h.replies("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                                 std::string(10 * 1024, 'a') + "\r\n\r\n");
+        const auto r =
+            h.replies("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(10 * 1024, 'a') +
+                      "\r\n\r\n");
         REQUIRE(r.size() == 1);
         CHECK(r[0].result() == http::status::request_header_fields_too_large);
         CHECK_FALSE(r[0].keep_alive());
@@ -244,8 +248,8 @@ TEST_CASE("Connection: close is honoured and HTTP/1.0 closes by default", "[net]
     harness h;
     SECTION("close")
     {
-        const auto r =
-            h.replies("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" + get_healthz);
+        const auto r = h.replies("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" +
+                                 get_healthz);
         REQUIRE(r.size() == 1);
         CHECK_FALSE(r[0].keep_alive());
     }
@@ -260,8 +264,7 @@ TEST_CASE("Connection: close is honoured and HTTP/1.0 closes by default", "[net]
 TEST_CASE("a malformed request gets 400 and the connection closes", "[net]")
 {
     harness h;
-    const char* bad = GENERATE("GET /healthz HTTP/9.9\r\n\r\n",
-                               "GET\r\n\r\n",
+    const char* bad = GENERATE("GET /healthz HTTP/9.9\r\n\r\n", "GET\r\n\r\n",
                                "GET /healthz HTTP/1.1\r\nNo colon here\r\n\r\n",
                                "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
                                "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
@@ -282,9 +285,10 @@ TEST_CASE("a client that leaves without sending anything gets no reply and no lo
     CHECK(h.log_lines().empty());
 }
 
-TEST_CASE("a throwing handler yields a logged 500 without its message, and the connection "
-          "stays usable",
-          "[net]")
+TEST_CASE(
+    "a throwing handler yields a logged 500 without its message, and the connection "
+    "stays usable",
+    "[net]")
 {
     harness h;
     const auto r = h.replies("GET /throws HTTP/1.1\r\nHost: x\r\n\r\n" + get_healthz);
@@ -300,9 +304,9 @@ TEST_CASE("a throwing handler yields a logged 500 without its message, and the c
 TEST_CASE("Expect: 100-continue gets an interim 100 before the final reply", "[net]")
 {
     harness h;
-    const std::string text =
-        h.exchange("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                   "Content-Length: 5\r\n\r\nhello");
+    const std::string text = h.exchange(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        "Content-Length: 5\r\n\r\nhello");
     CHECK(text.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(contains(text, "\r\n\r\nhello"));
 }
