@@ -119,16 +119,26 @@ std::optional<address_class> classify_address(std::string_view literal)
 const char* address_class_name(address_class c) noexcept
 {
     switch (c) {
-    case address_class::public_unicast: return "public_unicast";
-    case address_class::unspecified: return "unspecified";
-    case address_class::loopback: return "loopback";
-    case address_class::private_use: return "private_use";
-    case address_class::shared_cgnat: return "shared_cgnat";
-    case address_class::link_local: return "link_local";
-    case address_class::unique_local: return "unique_local";
-    case address_class::documentation: return "documentation";
-    case address_class::multicast: return "multicast";
-    case address_class::reserved: return "reserved";
+        case address_class::public_unicast:
+            return "public_unicast";
+        case address_class::unspecified:
+            return "unspecified";
+        case address_class::loopback:
+            return "loopback";
+        case address_class::private_use:
+            return "private_use";
+        case address_class::shared_cgnat:
+            return "shared_cgnat";
+        case address_class::link_local:
+            return "link_local";
+        case address_class::unique_local:
+            return "unique_local";
+        case address_class::documentation:
+            return "documentation";
+        case address_class::multicast:
+            return "multicast";
+        case address_class::reserved:
+            return "reserved";
     }
     return "unknown";
 }

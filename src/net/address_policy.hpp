@@ -40,7 +40,10 @@ address_class classify_ipv6(const ipv6_bytes& a) noexcept;
 // An IP literal ("10.0.0.1", "::1"; no brackets, no zone); nullopt when it is not one.
 std::optional<address_class> classify_address(std::string_view literal);
 
-constexpr bool is_public(address_class c) noexcept { return c == address_class::public_unicast; }
+constexpr bool is_public(address_class c) noexcept
+{
+    return c == address_class::public_unicast;
+}
 
 const char* address_class_name(address_class c) noexcept;
 

@@ -38,15 +38,21 @@ bool iequals(std::string_view a, std::string_view b)
     return a.size() == b.size() && lower(a) == lower(b);
 }
 
-// Only scheme, host and path reach the logs: a query may carry a customer's secrets.
-std::string loggable(const url& u) { return u.scheme + "://" + u.authority() + "/..."; }
+// Scheme, authority and path reach the logs, never the query: it may carry a customer's secrets.
+std::string loggable(const url& u)
+{
+    return u.scheme + "://" + u.authority() + u.target.substr(0, u.target.find('?'));
+}
 
 error fail(errc code, const std::string& where, std::string_view what)
 {
     return error{code, where + ": " + std::string(what)};
 }
 
-bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeout; }
+bool is_timeout(const beast::error_code& ec)
+{
+    return ec == beast::error::timeout;
+}
 
 result<void> check_url_policy(const url& u, const http_client_policy& policy)
 {
@@ -73,8 +79,8 @@ result<void> check_addresses(const std::vector<tcp::endpoint>& endpoints,
     if (policy.allow_private_addresses) return ok();
     for (const auto& ep : endpoints) {
         const auto a = ep.address();
-        const address_class c = a.is_v4() ? classify_ipv4(a.to_v4().to_bytes())
-                                          : classify_ipv6(a.to_v6().to_bytes());
+        const address_class c =
+            a.is_v4() ? classify_ipv4(a.to_v4().to_bytes()) : classify_ipv6(a.to_v6().to_bytes());
         if (!is_public(c))
             return fail(errc::upstream_refused, where,
                         "address " + a.to_string() + " is " + address_class_name(c));
@@ -121,10 +127,9 @@ asio::awaitable<result<std::vector<tcp::endpoint>>> resolve_endpoints(
     timer.async_wait(cancel_resolver);
 
     beast::error_code ec;
-    const auto results =
-        co_await resolver->async_resolve(u.host, std::to_string(u.port),
-                                         tcp::resolver::numeric_service,
-                                         asio::redirect_error(asio::use_awaitable, ec));
+    const auto results = co_await resolver->async_resolve(
+        u.host, std::to_string(u.port), tcp::resolver::numeric_service,
+        asio::redirect_error(asio::use_awaitable, ec));
     timer.cancel();
     if (ec == asio::error::operation_aborted)
         co_return fail(errc::upstream_timeout, where, "DNS resolution timed out");
@@ -152,9 +157,8 @@ result<http::request<http::string_body>> build_request(const url& u, http_reques
             iequals(name, "transfer-encoding") || iequals(name, "connection"))
             return fail(errc::upstream_refused, where, "header " + name + " is set by the client");
         const auto bad = [](std::string_view s) {
-            return std::any_of(s.begin(), s.end(), [](char c) {
-                return c == '\r' || c == '\n' || c == '\0';
-            });
+            return std::any_of(s.begin(), s.end(),
+                               [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
         };
         if (name.empty() || bad(name) || bad(value))
             return fail(errc::upstream_refused, where, "header with CR, LF or NUL");
@@ -169,8 +173,7 @@ result<http::request<http::string_body>> build_request(const url& u, http_reques
 
 // Write the request and read one response. The deadline is already armed on the lowest layer.
 template <class Stream>
-asio::awaitable<result<http_reply>> exchange(Stream& stream,
-                                             http::request<http::string_body>& req,
+asio::awaitable<result<http_reply>> exchange(Stream& stream, http::request<http::string_body>& req,
                                              const http_client_policy& policy,
                                              const std::string& where)
 {
@@ -181,8 +184,8 @@ asio::awaitable<result<http_reply>> exchange(Stream& stream,
 
     beast::flat_buffer buffer(policy.max_header_bytes + read_chunk_bytes);
     http::response_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(policy.max_header_bytes, UINT32_MAX)));
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(policy.max_header_bytes, UINT32_MAX)));
     // Enforced while reading: a Content-Length over the cap fails at the header, a chunked or
     // close-delimited body as soon as it passes the cap, so memory never grows past it.
     parser.body_limit(static_cast<std::uint64_t>(policy.max_body_bytes));
@@ -252,10 +255,10 @@ beast_http_client::beast_http_client(http_client_policy policy)
     else
         tls_.load_verify_file(policy_.ca_file, ec);
     if (ec)
-        throw std::runtime_error("cannot load TLS roots " +
-                                 (policy_.ca_file.empty() ? std::string("(system)")
-                                                          : policy_.ca_file) +
-                                 ": " + ec.message());
+        throw std::runtime_error(
+            "cannot load TLS roots " +
+            (policy_.ca_file.empty() ? std::string("(system)") : policy_.ca_file) + ": " +
+            ec.message());
 }
 
 beast_http_client::~beast_http_client() = default;

@@ -44,8 +44,8 @@ struct http_client_policy {
     std::vector<std::string> allowed_hosts;    // empty = any; exact, case-insensitive
     std::vector<resolve_pin> pins;
     bool allow_private_addresses = false;
-    std::string ca_file;                       // PEM bundle; empty = system roots
-    std::chrono::milliseconds timeout{2000};   // resolve + connect + TLS + write + read
+    std::string ca_file;                      // PEM bundle; empty = system roots
+    std::chrono::milliseconds timeout{2000};  // resolve + connect + TLS + write + read
     std::size_t max_body_bytes = 16384;
     std::size_t max_header_bytes = 16384;
     std::string user_agent = "stirgate";

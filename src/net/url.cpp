@@ -14,29 +14,36 @@ constexpr std::size_t max_url_length = 4096;
 constexpr std::size_t max_name_length = 253;
 constexpr std::size_t max_label_length = 63;
 
-error invalid(std::string reason) { return error{errc::url_invalid, std::move(reason)}; }
+error invalid(std::string reason)
+{
+    return error{errc::url_invalid, std::move(reason)};
+}
 
-constexpr bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+constexpr bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 constexpr bool is_hex(char c)
 {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-constexpr char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char to_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 // RFC 3986 section 3.3: pchar = unreserved / pct-encoded / sub-delims / ":" / "@".
 constexpr bool is_pchar(char c)
 {
-    if (is_alpha(c) || is_digit(c)) return true;
-    switch (c) {
-    case '-': case '.': case '_': case '~':                                        // unreserved
-    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+':
-    case ',': case ';': case '=':                                                  // sub-delims
-    case ':': case '@':
-        return true;
-    default:
-        return false;
-    }
+    constexpr std::string_view others =
+        "-._~"         // unreserved beyond letters, digits
+        "!$&'()*+,;="  // sub-delims
+        ":@";
+    return is_alpha(c) || is_digit(c) || (c != '\0' && others.find(c) != std::string_view::npos);
 }
 
 // Path (query = false) or query (true): pchar, '/', '?' in the query, %XX escapes.
@@ -130,7 +137,10 @@ result<std::string> parse_ipv6_literal(std::string_view s)
     return std::string(canonical.data());
 }
 
-std::uint16_t default_port(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
+std::uint16_t default_port(std::string_view scheme)
+{
+    return scheme == "https" ? 443 : 80;
+}
 
 }  // namespace
 

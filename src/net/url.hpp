@@ -22,12 +22,12 @@ namespace stirgate::net {
 enum class host_kind { name, ipv4, ipv6 };
 
 struct url {
-    std::string scheme;         // "http" or "https"
-    std::string host;           // lower-case name, or IP literal without brackets
+    std::string scheme;  // "http" or "https"
+    std::string host;    // lower-case name, or IP literal without brackets
     host_kind kind = host_kind::name;
-    std::uint16_t port = 0;     // explicit port, or the scheme's default
+    std::uint16_t port = 0;  // explicit port, or the scheme's default
     bool explicit_port = false;
-    std::string target;         // path plus "?query"; "/" when the URL has no path
+    std::string target;  // path plus "?query"; "/" when the URL has no path
     bool has_query = false;
 
     // host[:port] for the Host header (RFC 9110 section 7.2): IPv6 in brackets, the port only

@@ -13,8 +13,9 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 // From the sanitizer common interface (libasan exports it; GCC does not ship the header).
-extern "C" int __sanitizer_install_malloc_and_free_hooks(
-    void (*malloc_hook)(const volatile void*, std::size_t), void (*free_hook)(const volatile void*));
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*,
+                                                                             std::size_t),
+                                                         void (*free_hook)(const volatile void*));
 #define STIRGATE_TEST_MALLOC_HOOKS 1
 #endif
 
@@ -49,8 +50,8 @@ void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value)
 }
 
 // A v3 certificate for `subject_key`; self-signed when issuer is null.
-std::shared_ptr<X509> make_cert(EVP_PKEY* subject_key, std::string_view common_name,
-                                X509* issuer, EVP_PKEY* issuer_key,
+std::shared_ptr<X509> make_cert(EVP_PKEY* subject_key, std::string_view common_name, X509* issuer,
+                                EVP_PKEY* issuer_key,
                                 const std::vector<std::pair<int, std::string>>& extensions)
 {
     std::shared_ptr<X509> cert(X509_new(), X509_free);
@@ -98,9 +99,9 @@ std::string cert_to_pem(X509* cert)
 std::string key_to_pem(EVP_PKEY* key)
 {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-    check(bio && PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
-                                          nullptr) == 1,
-          "PEM key");
+    check(
+        bio && PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
+        "PEM key");
     return bio_text(bio.get());
 }
 
@@ -120,14 +121,14 @@ test_ca::test_ca(std::string_view common_name) : key_(new_p256_key())
 tls_identity test_ca::issue_server(std::string_view dns_name) const
 {
     const auto key = new_p256_key();
-    const auto cert = make_cert(key.get(), dns_name, cert_.get(), key_.get(),
-                                {{NID_basic_constraints, "critical,CA:FALSE"},
-                                 {NID_key_usage, "critical,digitalSignature"},
-                                 {NID_ext_key_usage, "serverAuth"},
-                                 {NID_subject_key_identifier, "hash"},
-                                 {NID_authority_key_identifier, "keyid:always"},
-                                 {NID_subject_alt_name,
-                                  "DNS:" + std::string(dns_name) + ",IP:127.0.0.1"}});
+    const auto cert =
+        make_cert(key.get(), dns_name, cert_.get(), key_.get(),
+                  {{NID_basic_constraints, "critical,CA:FALSE"},
+                   {NID_key_usage, "critical,digitalSignature"},
+                   {NID_ext_key_usage, "serverAuth"},
+                   {NID_subject_key_identifier, "hash"},
+                   {NID_authority_key_identifier, "keyid:always"},
+                   {NID_subject_alt_name, "DNS:" + std::string(dns_name) + ",IP:127.0.0.1"}});
     return {cert_to_pem(cert.get()), key_to_pem(key.get())};
 }
 
@@ -191,57 +192,58 @@ asio::awaitable<void> run_script(Stream& stream, state_ptr st)
     if (ec) co_return;
     {
         const auto& req = parser.get();
-        std::string head = std::string(req.method_string()) + " " + std::string(req.target()) +
-                           "\r\n";
+        std::string head =
+            std::string(req.method_string()) + " " + std::string(req.target()) + "\r\n";
         for (const auto& f : req)
             head += std::string(f.name_string()) + ": " + std::string(f.value()) + "\r\n";
         st->last_request = std::move(head);
     }
 
     switch (sc.behaviour) {
-    case server_behaviour::respond: {
-        http::response<http::string_body> res{static_cast<http::status>(sc.status), 11};
-        for (const auto& [n, v] : sc.headers) res.insert(n, v);
-        res.body() = sc.body;
-        res.keep_alive(false);
-        res.prepare_payload();
-        co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-        break;
-    }
-    case server_behaviour::drip: {
-        co_await write_raw(stream, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", ec);
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        for (int i = 0; i < 100000 && !ec; ++i) {
-            timer.expires_after(sc.drip_interval);
-            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (!ec) co_await write_raw(stream, "x", ec);
+        case server_behaviour::respond: {
+            http::response<http::string_body> res{static_cast<http::status>(sc.status), 11};
+            for (const auto& [n, v] : sc.headers) res.insert(n, v);
+            res.body() = sc.body;
+            res.keep_alive(false);
+            res.prepare_payload();
+            co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+            break;
         }
-        break;
-    }
-    case server_behaviour::huge_body: {
-        const std::string head =
-            sc.chunked ? std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-                       : "HTTP/1.1 200 OK\r\nContent-Length: " +
-                             std::to_string(sc.huge_body_bytes) + "\r\n\r\n";
-        co_await write_raw(stream, head, ec);
-        std::size_t left = sc.huge_body_bytes;
-        while (left > 0 && !ec) {
-            const std::size_t n = std::min(left, zeros().size());
-            if (sc.chunked) {
-                char size_line[32];
-                const int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
-                co_await write_raw(stream, std::string_view(size_line, static_cast<std::size_t>(len)),
-                                   ec);
+        case server_behaviour::drip: {
+            co_await write_raw(stream, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", ec);
+            asio::steady_timer timer(co_await asio::this_coro::executor);
+            for (int i = 0; i < 100000 && !ec; ++i) {
+                timer.expires_after(sc.drip_interval);
+                co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                if (!ec) co_await write_raw(stream, "x", ec);
             }
-            if (!ec) co_await write_raw(stream, std::string_view(zeros().data(), n), ec);
-            if (!ec && sc.chunked) co_await write_raw(stream, "\r\n", ec);
-            left -= n;
+            break;
         }
-        if (!ec && sc.chunked) co_await write_raw(stream, "0\r\n\r\n", ec);
-        break;
-    }
-    default:
-        break;
+        case server_behaviour::huge_body: {
+            const std::string head =
+                sc.chunked
+                    ? std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    : "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(sc.huge_body_bytes) +
+                          "\r\n\r\n";
+            co_await write_raw(stream, head, ec);
+            std::size_t left = sc.huge_body_bytes;
+            while (left > 0 && !ec) {
+                const std::size_t n = std::min(left, zeros().size());
+                if (sc.chunked) {
+                    char size_line[32];
+                    const int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+                    co_await write_raw(
+                        stream, std::string_view(size_line, static_cast<std::size_t>(len)), ec);
+                }
+                if (!ec) co_await write_raw(stream, std::string_view(zeros().data(), n), ec);
+                if (!ec && sc.chunked) co_await write_raw(stream, "\r\n", ec);
+                left -= n;
+            }
+            if (!ec && sc.chunked) co_await write_raw(stream, "0\r\n\r\n", ec);
+            break;
+        }
+        default:
+            break;
     }
 }
 
@@ -282,8 +284,8 @@ asio::awaitable<void> accept_loop(state_ptr st)
 {
     for (;;) {
         beast::error_code ec;
-        tcp::socket socket = co_await st->acceptor.async_accept(
-            asio::redirect_error(asio::use_awaitable, ec));
+        tcp::socket socket =
+            co_await st->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
         ++st->connections;
         // Test server: an escaped exception only ends that connection.
@@ -317,9 +319,18 @@ test_server::~test_server()
     state_->acceptor.close(ec);
 }
 
-std::uint16_t test_server::port() const { return state_->acceptor.local_endpoint().port(); }
-std::size_t test_server::connections() const { return state_->connections; }
-std::string test_server::last_request() const { return state_->last_request; }
+std::uint16_t test_server::port() const
+{
+    return state_->acceptor.local_endpoint().port();
+}
+std::size_t test_server::connections() const
+{
+    return state_->connections;
+}
+std::string test_server::last_request() const
+{
+    return state_->last_request;
+}
 
 // ---- allocation watch -------------------------------------------------------------------------
 
@@ -355,7 +366,10 @@ allocation_watch::allocation_watch()
     watching = true;
 }
 
-allocation_watch::~allocation_watch() { watching = false; }
+allocation_watch::~allocation_watch()
+{
+    watching = false;
+}
 
 std::optional<std::size_t> allocation_watch::largest() const
 {

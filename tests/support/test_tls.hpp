@@ -73,8 +73,8 @@ struct server_script {
     std::string body;
     std::chrono::milliseconds drip_interval{50};
     std::size_t huge_body_bytes = 5 * 1024 * 1024;
-    bool chunked = false;       // huge_body: chunked instead of Content-Length
-    bool close_notify = true;   // TLS: send close_notify after the response
+    bool chunked = false;      // huge_body: chunked instead of Content-Length
+    bool close_notify = true;  // TLS: send close_notify after the response
 };
 
 // Listens on 127.0.0.1:0 and serves every connection with the script. Plain HTTP when `tls` is
@@ -89,7 +89,7 @@ public:
     test_server& operator=(const test_server&) = delete;
 
     std::uint16_t port() const;
-    std::size_t connections() const;  // TCP connections accepted
+    std::size_t connections() const;   // TCP connections accepted
     std::string last_request() const;  // method, target and headers of the last request read
 
     struct state;

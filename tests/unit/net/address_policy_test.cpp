@@ -7,8 +7,7 @@
 
 using namespace stirgate::net;
 
-TEST_CASE("special-purpose IPv4 and IPv6 addresses are classified as not public",
-          "[net][client]")
+TEST_CASE("special-purpose IPv4 and IPv6 addresses are classified as not public", "[net][client]")
 {
     using ac = address_class;
     const auto [literal, expected] = GENERATE(
@@ -42,7 +41,7 @@ TEST_CASE("special-purpose IPv4 and IPv6 addresses are classified as not public"
         std::pair<std::string, ac>{"::ffff:10.1.2.3", ac::private_use},
         std::pair<std::string, ac>{"::ffff:169.254.169.254", ac::link_local},
         std::pair<std::string, ac>{"::ffff:0.0.0.0", ac::unspecified},
-        std::pair<std::string, ac>{"::127.0.0.1", ac::reserved},  // IPv4-compatible
+        std::pair<std::string, ac>{"::127.0.0.1", ac::reserved},        // IPv4-compatible
         std::pair<std::string, ac>{"64:ff9b::a00:1", ac::private_use},  // NAT64 of 10.0.0.1
         std::pair<std::string, ac>{"64:ff9b::7f00:1", ac::loopback},
         std::pair<std::string, ac>{"64:ff9b:1::1", ac::private_use},
@@ -70,13 +69,13 @@ TEST_CASE("special-purpose IPv4 and IPv6 addresses are classified as not public"
 
 TEST_CASE("public IPv4 and IPv6 addresses, including range edges, are public", "[net][client]")
 {
-    const std::string literal = GENERATE(as<std::string>{},
-        "8.8.8.8", "1.1.1.1", "9.255.255.255", "11.0.0.0", "100.63.255.255", "100.128.0.0",
-        "126.255.255.255", "128.0.0.0", "169.253.255.255", "169.255.0.0", "172.15.255.255",
-        "172.32.0.0", "192.167.255.255", "192.169.0.0", "192.0.1.255", "192.0.3.0",
-        "198.17.255.255", "198.20.0.0", "223.255.255.255", "::ffff:8.8.8.8", "64:ff9b::808:808",
-        "2002:808:808::1", "2001:4860:4860::8888", "2606:4700::1111", "2001:200::1",
-        "3ffe:ffff::1");
+    const std::string literal =
+        GENERATE(as<std::string>{}, "8.8.8.8", "1.1.1.1", "9.255.255.255", "11.0.0.0",
+                 "100.63.255.255", "100.128.0.0", "126.255.255.255", "128.0.0.0", "169.253.255.255",
+                 "169.255.0.0", "172.15.255.255", "172.32.0.0", "192.167.255.255", "192.169.0.0",
+                 "192.0.1.255", "192.0.3.0", "198.17.255.255", "198.20.0.0", "223.255.255.255",
+                 "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2001:4860:4860::8888",
+                 "2606:4700::1111", "2001:200::1", "3ffe:ffff::1");
     INFO("address: " << literal);
     const auto got = classify_address(literal);
     REQUIRE(got);
@@ -85,9 +84,9 @@ TEST_CASE("public IPv4 and IPv6 addresses, including range edges, are public", "
 
 TEST_CASE("only plain IP literals are classified", "[net][client]")
 {
-    const std::string literal = GENERATE(as<std::string>{}, "", "localhost", "0x7f.1", "127.1",
-                                         "2130706433", "010.0.0.1", "[::1]", "fe80::1%eth0",
-                                         "1.2.3.4/8");
+    const std::string literal =
+        GENERATE(as<std::string>{}, "", "localhost", "0x7f.1", "127.1", "2130706433", "010.0.0.1",
+                 "[::1]", "fe80::1%eth0", "1.2.3.4/8");
     INFO("text: " << literal);
     CHECK_FALSE(classify_address(literal));
 }

@@ -93,8 +93,8 @@ TEST_CASE("a certificate is fetched over HTTPS from a server the test CA vouches
     REQUIRE(reply);
     CHECK(reply->status == 200);
     CHECK(reply->body == serve_pem().body);
-    CHECK(reply->header("content-type") == std::optional<std::string_view>(
-                                               "application/pem-certificate-chain"));
+    CHECK(reply->header("content-type") ==
+          std::optional<std::string_view>("application/pem-certificate-chain"));
     CHECK(reply->header("cache-control") == std::optional<std::string_view>("max-age=3600"));
     CHECK_FALSE(reply->header("x-absent"));
     const std::string seen = server.last_request();
@@ -190,8 +190,7 @@ TEST_CASE("a server certificate for another name fails with upstream_tls", "[net
     CHECK(reply.err().detail.find("hostname mismatch") != std::string::npos);
 }
 
-TEST_CASE("http:// is refused when only https is allowed, before any connection",
-          "[net][client]")
+TEST_CASE("http:// is refused when only https is allowed, before any connection", "[net][client]")
 {
     asio::io_context io;
     test_server server(io, serve_pem());
@@ -248,13 +247,14 @@ TEST_CASE("URLs with userinfo, fragments or non-canonical hosts are refused", "[
     beast_http_client client(pinned_policy(server.port()));
     const std::string port = std::to_string(server.port());
 
-    const std::string url = GENERATE_COPY(
-        "https://user@certs.example.test:" + port + "/sti.pem",
-        "https://user:pw@certs.example.test:" + port + "/sti.pem",
-        "https://certs.example.test:" + port + "/sti.pem#frag",
-        "https://certs.example.test:" + port + "/sti pem",
-        std::string("https://0x7f.1:") + port + "/", std::string("https://2130706433:") + port + "/",
-        std::string("https://certs.example.test:0/"), std::string("not a url"));
+    const std::string url =
+        GENERATE_COPY("https://user@certs.example.test:" + port + "/sti.pem",
+                      "https://user:pw@certs.example.test:" + port + "/sti.pem",
+                      "https://certs.example.test:" + port + "/sti.pem#frag",
+                      "https://certs.example.test:" + port + "/sti pem",
+                      std::string("https://0x7f.1:") + port + "/",
+                      std::string("https://2130706433:") + port + "/",
+                      std::string("https://certs.example.test:0/"), std::string("not a url"));
     INFO("url: " << url);
     const auto reply = fetch(io, client, url);
     CHECK(reply.code() == errc::upstream_refused);
@@ -306,8 +306,7 @@ TEST_CASE("a redirect is returned as a 3xx reply, not followed", "[net][client]"
     CHECK(server.connections() == 1);
 }
 
-TEST_CASE("a 5 MB body fails with upstream_bad_response without buffering it",
-          "[net][client]")
+TEST_CASE("a 5 MB body fails with upstream_bad_response without buffering it", "[net][client]")
 {
     asio::io_context io;
     server_script script;

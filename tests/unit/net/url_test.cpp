@@ -14,18 +14,17 @@ TEST_CASE("well-formed http(s) URLs split into scheme, host, port and target", "
                            std::string>;
     // input, scheme, host, kind, port, target, authority (Host header)
     const auto [input, scheme, host, kind, port, target, authority] = GENERATE(
-        row{"https://certs.example.com/sti.pem", "https", "certs.example.com", host_kind::name,
-            443, "/sti.pem", "certs.example.com"},
-        row{"HTTPS://Certs.EXAMPLE.com:8443/a/b.pem", "https", "certs.example.com",
-            host_kind::name, 8443, "/a/b.pem", "certs.example.com:8443"},
-        row{"http://example.com", "http", "example.com", host_kind::name, 80, "/",
-            "example.com"},
+        row{"https://certs.example.com/sti.pem", "https", "certs.example.com", host_kind::name, 443,
+            "/sti.pem", "certs.example.com"},
+        row{"HTTPS://Certs.EXAMPLE.com:8443/a/b.pem", "https", "certs.example.com", host_kind::name,
+            8443, "/a/b.pem", "certs.example.com:8443"},
+        row{"http://example.com", "http", "example.com", host_kind::name, 80, "/", "example.com"},
         row{"http://example.com:80/x", "http", "example.com", host_kind::name, 80, "/x",
             "example.com"},
         row{"https://example.com?x=1", "https", "example.com", host_kind::name, 443, "/?x=1",
             "example.com"},
-        row{"https://example.com/p%2Fq?a=b&c=%20/?", "https", "example.com", host_kind::name,
-            443, "/p%2Fq?a=b&c=%20/?", "example.com"},
+        row{"https://example.com/p%2Fq?a=b&c=%20/?", "https", "example.com", host_kind::name, 443,
+            "/p%2Fq?a=b&c=%20/?", "example.com"},
         row{"https://192.0.2.10:8443/c", "https", "192.0.2.10", host_kind::ipv4, 8443, "/c",
             "192.0.2.10:8443"},
         row{"https://[2001:DB8::1]/c", "https", "2001:db8::1", host_kind::ipv6, 443, "/c",
@@ -53,7 +52,8 @@ TEST_CASE("well-formed http(s) URLs split into scheme, host, port and target", "
 TEST_CASE("URLs with userinfo, fragments, odd bytes, bad hosts or bad ports are refused",
           "[net][client]")
 {
-    const std::string input = GENERATE(as<std::string>{},
+    const std::string input = GENERATE(
+        as<std::string>{},
         // not http(s) / not absolute
         "", "certs.example.com/sti.pem", "ftp://example.com/", "file:///etc/passwd",
         "gopher://example.com/", "https:/example.com/", "https:example.com", "//example.com/",
@@ -64,8 +64,9 @@ TEST_CASE("URLs with userinfo, fragments, odd bytes, bad hosts or bad ports are 
         // whitespace, control, non-ASCII, backslash
         "https://exa mple.com/", "https://example.com/a b", " https://example.com/",
         "https://example.com/\r\nHost: evil", "https://example.com/\t", "https://ex\x7f.com/",
-        "https://b\xc3\xbc" "cher.example/", "https://example.com\\@evil.com/",
-        "https://example.com/a\\b",
+        "https://b\xc3\xbc"
+        "cher.example/",
+        "https://example.com\\@evil.com/", "https://example.com/a\\b",
         // hosts
         "https:///path", "https://:443/", "https://-bad.example/", "https://bad-.example/",
         "https://a..b/", "https://.example.com/", "https://example.com./", "https://ex_ample.com/",
