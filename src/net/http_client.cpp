@@ -142,6 +142,25 @@ asio::awaitable<result<std::vector<tcp::endpoint>>> resolve_endpoints(
     co_return endpoints;
 }
 
+// RFC 9110 section 5.1: a field name is a token.
+bool is_token(std::string_view s)
+{
+    constexpr std::string_view others = "!#$%&'*+-.^_`|~";
+    return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               others.find(c) != std::string_view::npos;
+    });
+}
+
+// RFC 9110 section 5.5: no CR, LF or NUL (other controls are obsolete; refuse them too).
+bool is_field_value(std::string_view s)
+{
+    return std::none_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\t') || u == 0x7f;
+    });
+}
+
 result<http::request<http::string_body>> build_request(const url& u, http_request_spec& spec,
                                                        const http_client_policy& policy)
 {
@@ -156,12 +175,8 @@ result<http::request<http::string_body>> build_request(const url& u, http_reques
         if (iequals(name, "host") || iequals(name, "content-length") ||
             iequals(name, "transfer-encoding") || iequals(name, "connection"))
             return fail(errc::upstream_refused, where, "header " + name + " is set by the client");
-        const auto bad = [](std::string_view s) {
-            return std::any_of(s.begin(), s.end(),
-                               [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-        };
-        if (name.empty() || bad(name) || bad(value))
-            return fail(errc::upstream_refused, where, "header with CR, LF or NUL");
+        if (!is_token(name) || !is_field_value(value))
+            return fail(errc::upstream_refused, where, "malformed header name or value");
         req.insert(name, value);
     }
     req.body() = std::move(spec.body);

@@ -130,6 +130,8 @@ TEST_CASE("a POST carries its headers and body", "[net][client]")
         CHECK(run_until_done(io, client.request(spec)).code() == errc::upstream_refused);
         spec.headers = {{"X-Evil", "a\r\nHost: evil"}};
         CHECK(run_until_done(io, client.request(spec)).code() == errc::upstream_refused);
+        spec.headers = {{"X Evil", "a"}};
+        CHECK(run_until_done(io, client.request(spec)).code() == errc::upstream_refused);
     }
 }
 
