@@ -438,7 +438,9 @@ calltoken_config read_calltoken(section& s)
 
 std::optional<resolve_pin> parse_resolve_pin(std::string_view text)
 {
-    // curl --resolve syntax: HOST:PORT:ADDRESS, IPv6 address optionally in brackets.
+    // curl --resolve syntax HOST:PORT:ADDRESS (IPv6 optionally in brackets), extended with an
+    // optional :CONNECT_PORT (IPv6 then bracketed), as curl --connect-to allows: the x5u URL
+    // keeps port 443 while the connection goes elsewhere (tests, local repositories).
     const auto c1 = text.find(':');
     if (c1 == std::string_view::npos) return {};
     const auto c2 = text.find(':', c1 + 1);
@@ -447,14 +449,31 @@ std::optional<resolve_pin> parse_resolve_pin(std::string_view text)
     pin.host = std::string(text.substr(0, c1));
     const auto port = parse_port(text.substr(c1 + 1, c2 - c1 - 1));
     std::string_view addr = text.substr(c2 + 1);
-    if (addr.size() >= 2 && addr.front() == '[' && addr.back() == ']')
-        addr = addr.substr(1, addr.size() - 2);
+    std::optional<std::uint16_t> connect_port;
+    if (!addr.empty() && addr.front() == '[') {
+        const auto close = addr.find(']');
+        if (close == std::string_view::npos) return {};
+        const std::string_view rest = addr.substr(close + 1);
+        addr = addr.substr(1, close - 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return {};
+            connect_port = parse_port(rest.substr(1));
+            if (!connect_port || *connect_port == 0) return {};
+        }
+    } else if (!is_ipv6_literal(addr)) {
+        if (const auto c3 = addr.rfind(':'); c3 != std::string_view::npos) {
+            connect_port = parse_port(addr.substr(c3 + 1));
+            if (!connect_port || *connect_port == 0) return {};
+            addr = addr.substr(0, c3);
+        }
+    }
     in_addr v4{};
     const std::string addr_s(addr);
     if (!valid_host_name(pin.host) || !port || *port == 0) return {};
     if (inet_pton(AF_INET, addr_s.c_str(), &v4) != 1 && !is_ipv6_literal(addr)) return {};
     pin.port = *port;
     pin.address = addr_s;
+    pin.connect_port = connect_port.value_or(0);
     return pin;
 }
 
@@ -486,7 +505,7 @@ void read_verify(section& s, verify_config& out)
         out.x5u_resolve.clear();
         for (const auto& t : *list) {
             auto pin = parse_resolve_pin(t);
-            if (!pin) s.fail_at("x5u_resolve", "expected HOST:PORT:ADDRESS, got " + show_value(t));
+            if (!pin) s.fail_at("x5u_resolve", "expected HOST:PORT:ADDRESS[:CONNECT_PORT], got " + show_value(t));
             out.x5u_resolve.push_back(std::move(*pin));
         }
     }

@@ -48,11 +48,13 @@ struct cidr_block {
 // "ADDR/LEN" or a bare address (a /32 or /128); nullopt when malformed.
 std::optional<cidr_block> parse_cidr(std::string_view text);
 
-// One curl --resolve style pin: x5u fetches for host:port connect to address.
+// One curl --resolve style pin: x5u fetches for host:port connect to address (and to
+// connect_port instead of port when it is not 0).
 struct resolve_pin {
     std::string host;
     std::uint16_t port = 0;
     std::string address;
+    std::uint16_t connect_port = 0;
 };
 
 struct server_config {

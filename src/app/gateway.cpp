@@ -1,11 +1,6 @@
 #include "app/gateway.hpp"
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -13,10 +8,16 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "api/accounts.hpp"
+#include "api/atis_api.hpp"
 #include "app/config.hpp"
 #include "app/log.hpp"
+#include "core/crypto.hpp"
+#include "net/http_client.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
+#include "sti/cert_cache.hpp"
+#include "sti/trust_store.hpp"
 
 namespace stirgate::app {
 namespace {
@@ -24,15 +25,9 @@ namespace {
 namespace http = boost::beast::http;
 namespace fs = std::filesystem;
 
-// --- startup checks of key material ------------------------------------------------------
-// The loader only records paths; a key that cannot be read must stop startup with one line
-// rather than fail the first call that needs it (STYLE.md section 2: fail fast).
-
-enum class pem_kind { private_key, public_key_or_cert, certificates, crl };
-
-struct bio_free {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
+// --- key material -----------------------------------------------------------------------
+// The loader only records paths; what cannot be read stops startup with one line rather than
+// failing the first call that needs it (STYLE.md section 2: fail fast).
 
 [[noreturn]] void key_error(const config& cfg, std::string_view key, const fs::path& path,
                             std::string_view problem)
@@ -50,78 +45,95 @@ std::string read_whole(const config& cfg, std::string_view key, const fs::path& 
     return s.str();
 }
 
-void check_pem(const config& cfg, std::string_view key, const fs::path& path, pem_kind kind)
+core::es256_private_key load_private_key(const config& cfg, std::string_view key,
+                                         const fs::path& path)
 {
-    const std::string pem = read_whole(cfg, key, path);
-    const std::unique_ptr<BIO, bio_free> bio(
-        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    bool ok = false;
-    const char* expected = "";
-    switch (kind) {
-        case pem_kind::private_key: {
-            expected = "not a PEM private key";
-            EVP_PKEY* k = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-            ok = k != nullptr;
-            EVP_PKEY_free(k);
-            break;
-        }
-        case pem_kind::public_key_or_cert: {
-            expected = "not a PEM public key or certificate";
-            EVP_PKEY* k = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
-            if (k) {
-                ok = true;
-                EVP_PKEY_free(k);
-            } else {
-                BIO_reset(bio.get());
-                X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-                ok = c != nullptr;
-                X509_free(c);
-            }
-            break;
-        }
-        case pem_kind::certificates: {
-            expected = "holds no PEM certificate";
-            X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-            ok = c != nullptr;
-            X509_free(c);
-            break;
-        }
-        case pem_kind::crl: {
-            expected = "not a CRL (PEM or DER)";
-            X509_CRL* c = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr);
-            if (!c) {
-                const auto* p = reinterpret_cast<const unsigned char*>(pem.data());
-                c = d2i_X509_CRL(nullptr, &p, static_cast<long>(pem.size()));
-            }
-            ok = c != nullptr;
-            X509_CRL_free(c);
-            break;
-        }
-    }
-    ERR_clear_error();
-    if (!ok) key_error(cfg, key, path, expected);
+    auto k = core::es256_private_key::from_pem(read_whole(cfg, key, path));
+    if (!k) key_error(cfg, key, path, "not a P-256 private key (" + k.err().detail + ")");
+    return *k;
 }
 
-void check_key_material(const config& cfg)
+core::es256_public_key load_public_key(const config& cfg, std::string_view key,
+                                       const fs::path& path)
 {
+    auto k = core::es256_public_key::from_pem(read_whole(cfg, key, path));
+    if (!k) key_error(cfg, key, path, "not a P-256 public key or certificate (" + k.err().detail + ")");
+    return *k;
+}
+
+// Signing and CallToken keys, loaded once and shared read-only by every thread.
+struct key_material {
+    core::es256_private_key signing_key;
+    std::string signing_chain;  // PEM served at GET /certs/sti.pem
+    core::es256_private_key calltoken_key;
+    std::vector<core::es256_public_key> calltoken_trusted;
+};
+
+key_material load_key_material(const config& cfg)
+{
+    key_material k;
     if (cfg.signing) {
-        check_pem(cfg, "signing.key_file", cfg.signing->key_file, pem_kind::private_key);
-        if (!cfg.signing->chain_file.empty())
-            check_pem(cfg, "signing.chain_file", cfg.signing->chain_file, pem_kind::certificates);
+        k.signing_key = load_private_key(cfg, "signing.key_file", cfg.signing->key_file);
+        if (!cfg.signing->chain_file.empty()) {
+            k.signing_chain = read_whole(cfg, "signing.chain_file", cfg.signing->chain_file);
+            auto leaf = core::es256_public_key::from_pem(k.signing_chain);
+            if (!leaf)
+                key_error(cfg, "signing.chain_file", cfg.signing->chain_file,
+                          "holds no P-256 certificate");
+            if (leaf->to_pem() != k.signing_key.public_key().to_pem())
+                key_error(cfg, "signing.chain_file", cfg.signing->chain_file,
+                          "first certificate does not belong to signing.key_file");
+        }
     }
     if (cfg.calltoken) {
-        check_pem(cfg, "calltoken.key_file", cfg.calltoken->key_file, pem_kind::private_key);
+        k.calltoken_key = load_private_key(cfg, "calltoken.key_file", cfg.calltoken->key_file);
+        k.calltoken_trusted.push_back(k.calltoken_key.public_key());
         for (const auto& p : cfg.calltoken->trusted_keys)
-            check_pem(cfg, "calltoken.trusted_keys", p, pem_kind::public_key_or_cert);
+            k.calltoken_trusted.push_back(load_public_key(cfg, "calltoken.trusted_keys", p));
     }
-    if (!cfg.verify.trust_anchors.empty())
-        check_pem(cfg, "verify.trust_anchors", cfg.verify.trust_anchors, pem_kind::certificates);
-    for (const auto& p : cfg.verify.crl_files) check_pem(cfg, "verify.crl_files", p, pem_kind::crl);
-    if (!cfg.verify.fetch_ca_file.empty())
-        check_pem(cfg, "verify.fetch_ca_file", cfg.verify.fetch_ca_file, pem_kind::certificates);
-    if (!cfg.network.webhook_ca_file.empty())
-        check_pem(cfg, "network.webhook_ca_file", cfg.network.webhook_ca_file,
-                  pem_kind::certificates);
+    return k;
+}
+
+sti::trust_store load_trust(const config& cfg)
+{
+    if (cfg.verify.trust_anchors.empty()) return {};  // nothing trusted: every chain is 437
+    std::vector<std::string> crls;
+    for (const auto& p : cfg.verify.crl_files) crls.push_back(p.string());
+    try {
+        return sti::trust_store::load(cfg.verify.trust_anchors.string(), crls);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(cfg.source.string() + ": verify.trust_anchors/crl_files: " +
+                                 e.what());
+    }
+}
+
+net::http_client_policy x5u_fetch_policy(const config& cfg)
+{
+    net::http_client_policy p;
+    p.allowed_schemes = {"https"};  // RFC 8224 section 7 / ATIS-1000074: HTTPS only
+    p.allowed_ports = cfg.verify.x5u_allowed_ports;
+    p.allowed_hosts = cfg.verify.x5u_allowed_hosts;
+    for (const auto& pin : cfg.verify.x5u_resolve) p.pins.push_back({pin.host, pin.port, pin.address});
+    p.allow_private_addresses = cfg.network.allow_private_addresses;
+    p.ca_file = cfg.verify.fetch_ca_file.string();
+    p.timeout = cfg.verify.fetch_timeout;
+    p.max_body_bytes = cfg.verify.max_cert_bytes;
+    return p;
+}
+
+core::verify_policy verify_policy_from(const config& cfg)
+{
+    core::verify_policy p;
+    p.iat_window_s = cfg.verify.iat_window.count();
+    p.future_skew_s = cfg.verify.future_skew.count();
+    return p;
+}
+
+std::int64_t system_now()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 // --- routes --------------------------------------------------------------------------------
@@ -134,12 +146,17 @@ net::awaitable<net::http_response> healthz(net::request_context& ctx)
     co_return res;
 }
 
-void add_routes(net::router& routes)
+// GET /certs/sti.pem: the gateway's own chain, so a development setup is self-contained
+// (DESIGN.md "Certificates"). 404 when no chain_file is configured.
+net::awaitable<net::http_response> serve_chain(std::shared_ptr<const std::string> chain,
+                                               net::request_context& ctx)
 {
-    // Unmatched paths under an API's prefix still get that API's error shape.
-    routes.set_error_style("/2010-04-01/", net::error_style::twilio);
-    routes.set_error_style("/stir/", net::error_style::atis);
-    routes.add(http::verb::get, "/healthz", net::error_style::plain, healthz);
+    if (chain->empty()) co_return ctx.fail(error{errc::not_found, "no signing.chain_file"});
+    net::http_response res{http::status::ok, ctx.request.version()};
+    res.set(http::field::content_type, "application/pem-certificate-chain");
+    res.set(http::field::cache_control, "max-age=3600");
+    res.body() = *chain;
+    co_return res;
 }
 
 net::server_options server_options_from(const config& cfg)
@@ -159,33 +176,80 @@ net::server_options server_options_from(const config& cfg)
 
 }  // namespace
 
+struct gateway::impl {
+    // Declaration order is construction order: each object only refers to those above it.
+    config cfg;
+    std::function<std::int64_t()> now;
+    logger log;
+    key_material keys;
+    sti::trust_store trust;
+    net::beast_http_client x5u_client;
+    sti::cert_cache certificates;
+    api::account_directory accounts;
+    net::router routes;
+    std::optional<net::server> server;
+
+    impl(config c, gateway_options o)
+        : cfg(std::move(c)),
+          now(o.now ? std::move(o.now) : std::function<std::int64_t()>(system_now)),
+          log(o.log_out ? *o.log_out : std::cout),
+          keys(load_key_material(cfg)),
+          trust(load_trust(cfg)),
+          x5u_client(x5u_fetch_policy(cfg)),
+          certificates(x5u_client, trust, now, sti::cert_cache_policy{}),
+          accounts(cfg.accounts)
+    {
+        // Unmatched paths under an API's prefix still get that API's error shape.
+        routes.set_error_style("/2010-04-01/", net::error_style::twilio);
+        routes.set_error_style("/stir/", net::error_style::atis);
+        routes.add(http::verb::get, "/healthz", net::error_style::plain, healthz);
+        auto chain = std::make_shared<const std::string>(keys.signing_chain);
+        routes.add(http::verb::get, "/certs/sti.pem", net::error_style::plain,
+                   [chain](net::request_context& ctx) { return serve_chain(chain, ctx); });
+        api::add_atis_routes(routes, api::atis_dependencies{accounts, certificates,
+                                                            verify_policy_from(cfg), now});
+        server.emplace(server_options_from(cfg), routes, log);
+    }
+};
+
+gateway::gateway(config cfg, gateway_options options)
+    : impl_(std::make_unique<impl>(std::move(cfg), std::move(options)))
+{
+}
+
+gateway::~gateway() = default;
+
+void gateway::listen() { impl_->server->listen(); }
+boost::asio::ip::tcp::endpoint gateway::local_endpoint() const
+{
+    return impl_->server->local_endpoint();
+}
+int gateway::run() { return impl_->server->run(); }
+void gateway::stop() { impl_->server->stop(); }
+const net::router& gateway::routes() const { return impl_->routes; }
+
 int serve_command(const serve_options& options)
 {
     // A closed stdout pipe must not kill the gateway mid-drain; sockets already use
     // MSG_NOSIGNAL, this covers the log stream.
     std::signal(SIGPIPE, SIG_IGN);
 
-    config cfg;
+    std::unique_ptr<gateway> gw;
     try {
-        cfg = load_config(options.config_path, process_environment());
+        config cfg = load_config(options.config_path, process_environment());
         if (options.listen) apply_listen_override(cfg, *options.listen);
-        check_key_material(cfg);
+        gw = std::make_unique<gateway>(std::move(cfg));
     } catch (const std::exception& e) {
         std::cerr << "stirgate: " << e.what() << '\n';
         return 2;
     }
-
-    logger log(std::cout);
-    net::router routes;
-    add_routes(routes);
-    net::server server(server_options_from(cfg), routes, log);
     try {
-        server.listen();
+        gw->listen();
     } catch (const std::exception& e) {
         std::cerr << "stirgate: " << e.what() << '\n';
         return 1;
     }
-    return server.run();
+    return gw->run();
 }
 
 }  // namespace stirgate::app

@@ -1,18 +1,60 @@
 #pragma once
-// `stirgate serve`: load the config, build every object in order, run until SIGTERM/SIGINT.
+// The gateway: every object of a running stirgate, built in one visible order from a config
+// (STYLE.md section 4), and `stirgate serve` on top of it.
 
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "app/config.hpp"
+#include "net/net.hpp"
+
+namespace stirgate::net {
+class router;
+}
+
 namespace stirgate::app {
+
+struct gateway_options {
+    // Seconds since the epoch for token and certificate checks; the system clock by default.
+    // Tests inject the spec vectors' fixed time.
+    std::function<std::int64_t()> now;
+    std::ostream* log_out = nullptr;  // JSON-lines log; std::cout by default
+};
+
+class gateway final {
+public:
+    // Loads key material, trust anchors and CRLs and builds the router. Throws
+    // std::runtime_error with one line "FILE: KEY: PROBLEM" when something cannot be loaded.
+    explicit gateway(config cfg, gateway_options options = {});
+    ~gateway();
+    gateway(const gateway&) = delete;
+    gateway& operator=(const gateway&) = delete;
+
+    // Binds the listening socket (throws naming the address on failure).
+    void listen();
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    // Serves until SIGTERM/SIGINT or stop(), drains, returns the exit code.
+    int run();
+    void stop();
+
+    const net::router& routes() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
 
 struct serve_options {
     std::string config_path;
     std::optional<std::string> listen;  // --listen HOST:PORT overrides [server] listen
 };
 
-// Returns the process exit code: 0 after a clean drain, non-zero (with one clear line on stderr)
-// for a bad config or a failure to bind.
+// Returns the process exit code: 0 after a clean drain, 2 (with one clear line on stderr) for a
+// bad config or key material, 1 for a failure to bind.
 int serve_command(const serve_options& options);
 
 }  // namespace stirgate::app

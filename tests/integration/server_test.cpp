@@ -247,7 +247,7 @@ TEST_CASE("configured key files are checked at startup", "[integration]")
         REQUIRE(code);
         CHECK(*code == 2);
         CHECK(proc.stderr_text().find("calltoken.key_file") != std::string::npos);
-        CHECK(proc.stderr_text().find("not a PEM private key") != std::string::npos);
+        CHECK(proc.stderr_text().find("not a P-256 private key") != std::string::npos);
     }
     SECTION("a missing file: exit 2 naming the key")
     {

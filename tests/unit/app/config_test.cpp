@@ -299,3 +299,27 @@ TEST_CASE("listen addresses and CIDR blocks parse as documented", "[app]")
     CHECK_FALSE(parse_cidr("10.0.0.0/x"));
     CHECK_FALSE(parse_cidr("::1/129"));
 }
+
+TEST_CASE("x5u_resolve pins take an optional connect port", "[app]")
+{
+    const auto cfg = stirgate::app::parse_config(
+        "[verify]\nx5u_resolve = [\"certs.example.test:443:127.0.0.1\", "
+        "\"a.test:443:127.0.0.1:8443\", \"b.test:8443:[::1]:9443\", \"c.test:443:::1\"]\n",
+        "t.toml", "/tmp", [](std::string_view) { return std::optional<std::string>{}; });
+    REQUIRE(cfg.verify.x5u_resolve.size() == 4);
+    CHECK(cfg.verify.x5u_resolve[0].address == "127.0.0.1");
+    CHECK(cfg.verify.x5u_resolve[0].connect_port == 0);
+    CHECK(cfg.verify.x5u_resolve[1].address == "127.0.0.1");
+    CHECK(cfg.verify.x5u_resolve[1].connect_port == 8443);
+    CHECK(cfg.verify.x5u_resolve[2].address == "::1");
+    CHECK(cfg.verify.x5u_resolve[2].connect_port == 9443);
+    CHECK(cfg.verify.x5u_resolve[3].address == "::1");
+    CHECK(cfg.verify.x5u_resolve[3].connect_port == 0);
+    for (const char* bad : {"a.test:443:127.0.0.1:0", "a.test:443:127.0.0.1:x",
+                            "a.test:443:[::1", "a.test:443:[::1]x", "a.test:443:host.test"}) {
+        INFO(bad);
+        CHECK_THROWS(stirgate::app::parse_config(
+            std::string("[verify]\nx5u_resolve = [\"") + bad + "\"]\n", "t.toml", "/tmp",
+            [](std::string_view) { return std::optional<std::string>{}; }));
+    }
+}
