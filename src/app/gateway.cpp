@@ -113,7 +113,7 @@ net::http_client_policy x5u_fetch_policy(const config& cfg)
     p.allowed_schemes = {"https"};  // RFC 8224 section 7 / ATIS-1000074: HTTPS only
     p.allowed_ports = cfg.verify.x5u_allowed_ports;
     p.allowed_hosts = cfg.verify.x5u_allowed_hosts;
-    for (const auto& pin : cfg.verify.x5u_resolve) p.pins.push_back({pin.host, pin.port, pin.address});
+    for (const auto& pin : cfg.verify.x5u_resolve) p.pins.push_back({pin.host, pin.port, pin.address, pin.connect_port});
     p.allow_private_addresses = cfg.network.allow_private_addresses;
     p.ca_file = cfg.verify.fetch_ca_file.string();
     p.timeout = cfg.verify.fetch_timeout;

@@ -106,7 +106,8 @@ asio::awaitable<result<std::vector<tcp::endpoint>>> resolve_endpoints(
         beast::error_code ec;
         const auto address = asio::ip::make_address(pin->address, ec);
         if (ec) co_return fail(errc::upstream_refused, where, "pin address is not an IP literal");
-        co_return std::vector<tcp::endpoint>{tcp::endpoint(address, u.port)};
+        const std::uint16_t port = pin->connect_port != 0 ? pin->connect_port : u.port;
+        co_return std::vector<tcp::endpoint>{tcp::endpoint(address, port)};
     }
     if (u.kind != host_kind::name) {
         beast::error_code ec;

@@ -36,6 +36,7 @@ struct resolve_pin {
     std::string host;
     std::uint16_t port = 0;
     std::string address;
+    std::uint16_t connect_port = 0;  // not 0: connect there instead (curl --connect-to)
 };
 
 struct http_client_policy {

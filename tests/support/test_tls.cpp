@@ -210,12 +210,18 @@ asio::awaitable<void> run_script(Stream& stream, state_ptr st)
             break;
         }
         case server_behaviour::drip: {
-            co_await write_raw(stream, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", ec);
+            // The script's body (or 100000 'x') one byte per interval, under a Content-Length
+            // the client accepts, so only the deadline can stop it.
+            const std::string body = sc.body.empty() ? std::string(100000, 'x') : sc.body;
+            co_await write_raw(stream,
+                               "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                                   "\r\n\r\n",
+                               ec);
             asio::steady_timer timer(co_await asio::this_coro::executor);
-            for (int i = 0; i < 100000 && !ec; ++i) {
+            for (std::size_t i = 0; i < body.size() && !ec; ++i) {
                 timer.expires_after(sc.drip_interval);
                 co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-                if (!ec) co_await write_raw(stream, "x", ec);
+                if (!ec) co_await write_raw(stream, std::string_view(&body[i], 1), ec);
             }
             break;
         }
