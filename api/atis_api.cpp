@@ -5,6 +5,8 @@
 
 #include "core/atis.hpp"
 #include "core/error_table.hpp"
+#include "core/identity_header.hpp"
+#include "core/passport.hpp"
 
 namespace stirgate::api {
 namespace http = boost::beast::http;
@@ -67,6 +69,42 @@ net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencie
     co_return res;
 }
 
+// STI-AS: signs what an authenticated SBC asks for (ATIS-1000082 leaves attestation to the
+// requesting SP's policy) with the gateway's [signing] identity.
+net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies> deps,
+                                        net::request_context& ctx)
+{
+    auto account = deps->accounts.authenticate(ctx.request[http::field::authorization]);
+    if (!account) co_return atis_fail(ctx, account.err());
+    if (!deps->signing_key)
+        co_return atis_fail(ctx, error{errc::service_unavailable, "no [signing] configured"});
+    if (auto ok = check_json_exchange(ctx.request); !ok) co_return atis_fail(ctx, ok.err());
+    if (ctx.request.body().empty()) co_return atis_fail(ctx, error{errc::body_missing});
+    auto parsed = core::parse_atis_signing_request(ctx.request.body());
+    if (!parsed) {
+        auto res = atis_fail(ctx, parsed.err());
+        echo_request_id(ctx, res);
+        co_return res;
+    }
+    // RFC 8224 section 6.1 step 3: never sign a time outside the freshness window, or the
+    // PASSporT is stale (or a replay in waiting) when it arrives.
+    const std::int64_t skew = deps->now() - parsed->claims.iat;
+    if (skew > deps->policy.iat_window_s || -skew > deps->policy.iat_window_s) {
+        auto res = atis_fail(ctx, error{errc::invalid_parameter, "iat"});
+        echo_request_id(ctx, res);
+        co_return res;
+    }
+    auto jws = core::sign_passport(parsed->claims, parsed->ppt, deps->signing_x5u,
+                                   deps->signing_key);
+    if (!jws) co_return atis_fail(ctx, jws.err());
+    net::http_response res{http::status::ok, ctx.request.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = core::render_atis_signing_response(
+        core::format_identity_header(*jws, deps->signing_x5u, parsed->ppt));
+    echo_request_id(ctx, res);
+    co_return res;
+}
+
 }  // namespace
 
 result<void> check_json_exchange(const net::http_request& req)
@@ -92,6 +130,8 @@ void add_atis_routes(net::router& routes, const atis_dependencies& deps)
     auto shared = std::make_shared<const atis_dependencies>(deps);
     auto handler = [shared](net::request_context& ctx) { return verify(shared, ctx); };
     routes.add(http::verb::post, "/stir/v1/verification", net::error_style::atis, handler);
+    auto sign_handler = [shared](net::request_context& ctx) { return sign(shared, ctx); };
+    routes.add(http::verb::post, "/stir/v1/signing", net::error_style::atis, sign_handler);
     routes.set_error_style("/stir/", net::error_style::atis);
 }
 

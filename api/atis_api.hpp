@@ -1,11 +1,13 @@
 #pragma once
-// ATIS-1000082 STI-VS endpoint: POST /stir/v1/verification (STIR-SHAKEN.md section 12.3).
+// ATIS-1000082 endpoints: POST /stir/v1/verification (STI-VS, STIR-SHAKEN.md section 12.3) and
+// POST /stir/v1/signing (STI-AS, section 12.2).
 // Requests are authenticated like the Twilio routes (Basic AccountSid:AuthToken); errors use ATIS
 // requestError bodies.
 
 #include "net/net.hpp"
 
 #include "api/accounts.hpp"
+#include "core/crypto.hpp"
 #include "core/verifier.hpp"
 #include "net/router.hpp"
 #include "sti/cert_cache.hpp"
@@ -17,6 +19,9 @@ struct atis_dependencies {
     sti::cert_cache& certificates;      // outlives the router
     core::verify_policy policy;
     sti::clock_fn now;
+    // STI-AS identity ([signing]); signing answers 503 when key is empty.
+    core::es256_private_key signing_key;
+    std::string signing_x5u;
 };
 
 // Registers the ATIS routes. The dependencies are copied into the handlers; the references in

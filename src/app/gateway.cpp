@@ -206,8 +206,10 @@ struct gateway::impl {
         auto chain = std::make_shared<const std::string>(keys.signing_chain);
         routes.add(http::verb::get, "/certs/sti.pem", net::error_style::plain,
                    [chain](net::request_context& ctx) { return serve_chain(chain, ctx); });
-        api::add_atis_routes(routes, api::atis_dependencies{accounts, certificates,
-                                                            verify_policy_from(cfg), now});
+        api::add_atis_routes(routes, api::atis_dependencies{
+                                         accounts, certificates, verify_policy_from(cfg), now,
+                                         keys.signing_key,
+                                         cfg.signing ? cfg.signing->x5u : std::string()});
         server.emplace(server_options_from(cfg), routes, log);
     }
 };

@@ -96,6 +96,92 @@ result<atis_verification_request> parse_atis_verification_request(std::string_vi
     return out;
 }
 
+result<atis_signing_request> parse_atis_signing_request(std::string_view body)
+{
+    auto doc = parse_json_object(body);
+    if (!doc) return error{errc::body_unparseable, "body"};
+    const rapidjson::Value* req = find_member(*doc, "signingRequest");
+    if (!req) return missing("signingRequest");
+    if (!req->IsObject()) return invalid("signingRequest");
+
+    atis_signing_request out;
+    if (const rapidjson::Value* ppt = find_member(*req, "ppt")) {
+        if (!ppt->IsString()) return invalid("ppt");
+        auto type = parse_passport_type(string_view_of(*ppt));
+        if (!type) return invalid("ppt");
+        out.ppt = *type;
+    }
+    passport_claims& c = out.claims;
+
+    const rapidjson::Value* orig = find_member(*req, "orig");
+    if (!orig) return missing("orig");
+    const rapidjson::Value* orig_tn = find_member(*orig, "tn");
+    if (!orig_tn) return orig->IsObject() ? missing("orig.tn") : invalid("orig");
+    if (!orig_tn->IsString()) return invalid("orig.tn");
+    auto caller = canonical(string_view_of(*orig_tn));
+    if (!caller) return invalid("orig.tn");
+    c.orig = passport_identity::tn(std::move(*caller));
+
+    const rapidjson::Value* dest = find_member(*req, "dest");
+    if (!dest) return missing("dest");
+    const rapidjson::Value* dest_tn = find_member(*dest, "tn");
+    if (!dest_tn) return dest->IsObject() ? missing("dest.tn") : invalid("dest");
+    if (!dest_tn->IsArray() || dest_tn->Empty() || dest_tn->Size() > atis_max_identities)
+        return invalid("dest.tn");
+    for (const auto& v : dest_tn->GetArray()) {
+        if (!v.IsString()) return invalid("dest.tn");
+        auto tn = canonical(string_view_of(v));
+        if (!tn) return invalid("dest.tn");
+        c.dest.tn.push_back(std::move(*tn));
+    }
+
+    const rapidjson::Value* iat = find_member(*req, "iat");
+    if (!iat) return missing("iat");
+    if (!iat->IsInt64() || iat->GetInt64() < 0) return invalid("iat");
+    c.iat = iat->GetInt64();
+
+    if (out.ppt == passport_type::shaken) {
+        const rapidjson::Value* attest = find_member(*req, "attest");
+        if (!attest) return missing("attest");
+        if (!attest->IsString()) return invalid("attest");
+        auto level = parse_attestation(string_view_of(*attest));
+        if (!level) return invalid("attest");
+        c.attest = *level;
+        const rapidjson::Value* origid = find_member(*req, "origid");
+        if (!origid) return missing("origid");
+        if (!origid->IsString() || origid->GetStringLength() == 0 ||
+            origid->GetStringLength() > 128)
+            return invalid("origid");
+        c.origid = std::string(string_view_of(*origid));
+    } else {
+        // RFC 8946 section 3: a div PASSporT names the diverting identity and nothing else.
+        if (find_member(*req, "attest") || find_member(*req, "origid")) return invalid("ppt");
+        const rapidjson::Value* div = find_member(*req, "div");
+        if (!div) return missing("div");
+        const rapidjson::Value* div_tn = find_member(*div, "tn");
+        if (!div_tn) return div->IsObject() ? missing("div.tn") : invalid("div");
+        if (!div_tn->IsString()) return invalid("div.tn");
+        auto tn = canonical(string_view_of(*div_tn));
+        if (!tn) return invalid("div.tn");
+        c.div = passport_identity::tn(std::move(*tn));
+    }
+    return out;
+}
+
+std::string render_atis_signing_response(std::string_view identity)
+{
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("signingResponse");
+    w.StartObject();
+    w.Key("identity");
+    w.String(identity.data(), static_cast<rapidjson::SizeType>(identity.size()));
+    w.EndObject();
+    w.EndObject();
+    return {buf.GetString(), buf.GetSize()};
+}
+
 call_context to_call_context(const atis_verification_request& r)
 {
     call_context c;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/passport.hpp"
 #include "core/verifier.hpp"
 
 namespace stirgate::core {
@@ -34,6 +35,19 @@ struct atis_verification_request {
 //                      an empty or over-long identities list, a negative time.
 [[nodiscard]] result<atis_verification_request> parse_atis_verification_request(
     std::string_view body);
+
+// {"signingRequest":{"attest","dest":{"tn":[..]},"iat","orig":{"tn"},"origid"}} (ATIS form),
+// optionally "ppt":"shaken"|"div" (3GPP; div then takes "div":{"tn"} and no attest/origid).
+// Returns the claims to sign, TNs canonicalised. Errors as for verification requests (detail =
+// offending member); a ppt other than shaken/div is invalid_parameter "ppt".
+struct atis_signing_request {
+    passport_type ppt = passport_type::shaken;
+    passport_claims claims;
+};
+[[nodiscard]] result<atis_signing_request> parse_atis_signing_request(std::string_view body);
+
+// {"signingResponse":{"identity":"<full Identity header value>"}}
+std::string render_atis_signing_response(std::string_view identity);
 
 // The call context verify_call needs for a parsed request.
 call_context to_call_context(const atis_verification_request& r);

@@ -234,6 +234,7 @@ void check_credential(candidate& c, const certificate_map& certificates)
         return;
     }
     const verified_cert& cert = *it->second;
+    c.out->spc = cert.spc;
     // STIR-SHAKEN.md section 9.2: the credential must also cover the signing time.
     if (c.pp.claims.iat > cert.not_after) {
         c.credential = error{errc::cert_expired, "iat after the certificate's notAfter"};

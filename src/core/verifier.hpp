@@ -67,6 +67,7 @@ struct identity_result {
     std::string detail;         // why, for logs only (never sent to a client)
     std::optional<attestation> attest;  // SHAKEN attest claim when the payload could be read
     std::string x5u;            // info parameter
+    std::string spc;            // SPC of the signing certificate's TNAuthList, once validated
 };
 
 struct verification_outcome {

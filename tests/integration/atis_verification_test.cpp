@@ -195,6 +195,11 @@ struct atis_gateway {
             {"moved.example.test", 443, "127.0.0.1", bad.moved.port()},
             {"down.example.test", 443, "127.0.0.1", bad.down_port},
         };
+        stirgate::app::signing_config signing;
+        signing.key_file = vector_path("pki/orig-sp-1234.key.pem");
+        signing.x5u = "https://certs.example.test/sti/orig-sp-1234.pem";
+        signing.chain_file = vector_path("pki/orig-sp-1234.chain.pem");
+        cfg.signing = signing;
         stirgate::app::account_config account;
         account.sid = account_sid;
         account.auth_token = auth_token;
@@ -434,4 +439,82 @@ TEST_CASE("the ATIS endpoint answers bad requests with ATIS error bodies", "[int
                                         "X-RequestID: req-42\r\n"));
     CHECK(echoed.header("X-RequestID") == "req-42");
     CHECK(g.healthy());
+}
+
+TEST_CASE("POST /stir/v1/signing signs a PASSporT that /stir/v1/verification then passes",
+          "[integration][atis]")
+{
+    atis_gateway g;
+    const std::string now = std::to_string(g.now.load());
+    const auto signed_reply = g.exchange(post(
+        "/stir/v1/signing",
+        R"({"signingRequest":{"attest":"B","dest":{"tn":["+1 415 555 0101"]},"iat":)" + now +
+            R"(,"orig":{"tn":"13105550100"},"origid":"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55"}})",
+        "application/json", basic_auth(account_sid, auth_token), "X-RequestID: s-1\r\n"));
+    REQUIRE(signed_reply.status == 200);
+    CHECK(signed_reply.header("X-RequestID") == "s-1");
+    const auto d = json_of(signed_reply);
+    const std::string identity = d["signingResponse"]["identity"].GetString();
+
+    auto parsed = stirgate::core::parse_identity_header(identity);
+    REQUIRE(parsed);
+    CHECK(parsed->info == "https://certs.example.test/sti/orig-sp-1234.pem");
+    CHECK(parsed->ppt == std::optional<std::string>("shaken"));
+    auto p = stirgate::core::decode_passport(parsed->token);
+    REQUIRE(p);
+    CHECK(p->claims.dest.tn == std::vector<std::string>{"14155550101"});
+    CHECK(p->claims.attest == stirgate::core::attestation::B);
+
+    check_verdict(g.verify({identity}), "TN-Validation-Passed", 0);
+
+    // A DIV PASSporT (3GPP ppt) for the forward of that call verifies as a chain with it.
+    const auto div_reply = g.exchange(post(
+        "/stir/v1/signing",
+        R"({"signingRequest":{"ppt":"div","dest":{"tn":["16505550102"]},"iat":)" + now +
+            R"(,"orig":{"tn":"13105550100"},"div":{"tn":"14155550101"}}})"));
+    REQUIRE(div_reply.status == 200);
+    const std::string div = json_of(div_reply)["signingResponse"]["identity"].GetString();
+    check_verdict(g.verify({identity, div}, "16505550102"), "TN-Validation-Passed", 0);
+}
+
+TEST_CASE("POST /stir/v1/signing refuses stale times and bad claims with ATIS errors",
+          "[integration][atis]")
+{
+    atis_gateway g;
+    const auto body = [](const std::string& iat, const std::string& attest) {
+        return R"({"signingRequest":{"attest":")" + attest + R"(","dest":{"tn":["14155550101"]},"iat":)" +
+               iat + R"(,"orig":{"tn":"13105550100"},"origid":"x"}})";
+    };
+    struct row {
+        std::string raw;
+        int status;
+        const char* message_id;
+        const char* variable;
+    };
+    const std::string now = std::to_string(g.now.load());
+    const std::string stale = std::to_string(g.now.load() - 61);
+    const std::vector<row> rows = {
+        {post("/stir/v1/signing", body(stale, "A")), 400, "SVC4005", "iat"},
+        {post("/stir/v1/signing", body(std::to_string(g.now.load() + 61), "A")), 400, "SVC4005", "iat"},
+        {post("/stir/v1/signing", body(now, "D")), 400, "SVC4005", "attest"},
+        {post("/stir/v1/signing", R"({"signingRequest":{"attest":"A"}})"), 400, "SVC4001", "orig"},
+        {post("/stir/v1/signing", body(now, "A"), "application/json", ""), 401, "POL4010", nullptr},
+        {post("/stir/v1/signing",
+              R"({"signingRequest":{"ppt":"rph","attest":"A","dest":{"tn":["14155550101"]},"iat":1,"orig":{"tn":"13105550100"},"origid":"x"}})"),
+         400, "SVC4005", "ppt"},
+    };
+    for (const auto& r : rows) {
+        INFO(r.raw.substr(r.raw.find("\r\n\r\n")));
+        const auto reply = g.exchange(r.raw);
+        CHECK(reply.status == r.status);
+        const auto d = json_of(reply);
+        const auto& err = d["requestError"];
+        const auto& ex = err.HasMember("serviceException") ? err["serviceException"]
+                                                           : err["policyException"];
+        CHECK(std::string(ex["messageId"].GetString()) == r.message_id);
+        if (r.variable) {
+            REQUIRE(ex["variables"].Size() == 1);
+            CHECK(std::string(ex["variables"][0].GetString()) == r.variable);
+        }
+    }
 }

@@ -119,3 +119,46 @@ TEST_CASE("the verification response carries reasonCode as an integer only on fa
     CHECK(stirgate::core::render_atis_verification_response(none) ==
           R"({"verificationResponse":{"verstat":"No-TN-Validation"}})");
 }
+
+TEST_CASE("an ATIS signing request parses into canonical SHAKEN or DIV claims", "[core][atis]")
+{
+    auto shaken = stirgate::core::parse_atis_signing_request(
+        R"({"signingRequest":{"attest":"A","dest":{"tn":["+14155550101"]},"iat":1767225600,)"
+        R"("orig":{"tn":"tel:+1-310-555-0100"},"origid":"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55"}})");
+    REQUIRE(shaken);
+    CHECK(shaken->ppt == stirgate::core::passport_type::shaken);
+    CHECK(shaken->claims.orig.value == "13105550100");
+    CHECK(shaken->claims.dest.tn == std::vector<std::string>{"14155550101"});
+    CHECK(shaken->claims.attest == stirgate::core::attestation::A);
+    CHECK(shaken->claims.iat == 1767225600);
+    // Canonical claims, exactly as vector G1's payload.
+    auto encoded = stirgate::core::encode_passport_claims(shaken->ppt, shaken->claims);
+    REQUIRE(encoded);
+    CHECK(*encoded ==
+          R"({"attest":"A","dest":{"tn":["14155550101"]},"iat":1767225600,"orig":{"tn":"13105550100"},"origid":"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55"})");
+
+    auto div = stirgate::core::parse_atis_signing_request(
+        R"({"signingRequest":{"ppt":"div","dest":{"tn":["16505550102"]},"iat":1767225600,)"
+        R"("orig":{"tn":"13105550100"},"div":{"tn":"14155550101"}}})");
+    REQUIRE(div);
+    CHECK(div->ppt == stirgate::core::passport_type::div);
+    REQUIRE(div->claims.div.has_value());
+    CHECK(div->claims.div->value == "14155550101");
+
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"signingRequest":{"dest":{"tn":["1"]}}})", "orig"},
+        {R"({"signingRequest":{"orig":{"tn":"13105550100"},"dest":{"tn":[]},"iat":1,"attest":"A","origid":"x"}})", "dest.tn"},
+        {R"({"signingRequest":{"orig":{"tn":"13105550100"},"dest":{"tn":["14155550101"]},"iat":"1","attest":"A","origid":"x"}})", "iat"},
+        {R"({"signingRequest":{"orig":{"tn":"13105550100"},"dest":{"tn":["14155550101"]},"iat":1,"origid":"x"}})", "attest"},
+        {R"({"signingRequest":{"orig":{"tn":"13105550100"},"dest":{"tn":["14155550101"]},"iat":1,"attest":"a","origid":"x"}})", "attest"},
+        {R"({"signingRequest":{"orig":{"tn":"13105550100"},"dest":{"tn":["14155550101"]},"iat":1,"attest":"A","origid":""}})", "origid"},
+        {R"({"signingRequest":{"ppt":"div","orig":{"tn":"13105550100"},"dest":{"tn":["14155550101"]},"iat":1}})", "div"},
+        {R"({"signingRequest":{"ppt":"div","orig":{"tn":"13105550100"},"dest":{"tn":["14155550101"]},"iat":1,"attest":"A","div":{"tn":"1"}}})", "ppt"},
+    };
+    for (const auto& [body, member] : bad) {
+        INFO(body);
+        auto r = stirgate::core::parse_atis_signing_request(body);
+        REQUIRE_FALSE(r);
+        CHECK(r.err().detail == member);
+    }
+}

@@ -169,6 +169,10 @@ TEST_CASE("every PASSporT vector case gives its labelled outcome", "[core][vecto
                 CHECK(outcome.shaken_passport == str(first, "jws"));
                 REQUIRE(outcome.attest.has_value());
                 CHECK(core::to_string(*outcome.attest) == str(first["decoded"]["payload"], "attest"));
+                // The SPC of each signer's TNAuthList is in the outcome (orig-sp-1234 signs
+                // SHAKEN, div-sp-5678 the DIV).
+                CHECK(outcome.identities[0].spc == "1234");
+                if (outcome.identities.size() > 1) CHECK(outcome.identities[1].spc == "5678");
             }
         }
     }
