@@ -105,6 +105,7 @@ const char* errc_name(errc e) noexcept
         STIRGATE_ERRC_NAME(upstream_unreachable)
         STIRGATE_ERRC_NAME(upstream_bad_response)
         STIRGATE_ERRC_NAME(upstream_refused)
+        STIRGATE_ERRC_NAME(conflict)
         STIRGATE_ERRC_NAME(store_unavailable)
 #undef STIRGATE_ERRC_NAME
     }

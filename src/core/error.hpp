@@ -105,6 +105,7 @@ enum class errc {
     upstream_unreachable,
     upstream_bad_response,
     upstream_refused,         // outbound URL, scheme, port, host or address refused by policy
+    conflict,                 // the resource already exists, or is not in the state the change needs
     store_unavailable,
 };
 

@@ -119,6 +119,8 @@ constexpr std::array rows{
               "Upstream sent a bad response"},
     error_row{errc::upstream_refused, 502, 20500, "POL5000", 0,
               "Upstream address refused by policy"},
+    error_row{errc::conflict, 409, 20001, "SVC4000", 0,
+              "Conflict with the current state of the resource"},
     error_row{errc::store_unavailable, 503, 20500, "POL5030", 0, "Storage unavailable"},
 };
 
