@@ -7,19 +7,38 @@
 namespace stirgate::api {
 
 account_directory::account_directory(std::vector<app::account_config> accounts)
-    : accounts_(std::move(accounts))
 {
-    for (std::size_t i = 0; i < accounts_.size(); ++i) by_sid_.emplace(accounts_[i].sid, i);
+    replace(std::move(accounts));
 }
 
-const app::account_config* account_directory::find(std::string_view sid) const
+void account_directory::replace(std::vector<app::account_config> accounts)
 {
-    const auto it = by_sid_.find(std::string(sid));
-    return it == by_sid_.end() ? nullptr : &accounts_[it->second];
+    auto next = std::make_shared<snapshot>();
+    next->accounts = std::move(accounts);
+    for (std::size_t i = 0; i < next->accounts.size(); ++i)
+        next->by_sid.emplace(next->accounts[i].sid, i);
+    std::lock_guard lock(mutex_);
+    snapshot_ = std::move(next);
 }
 
-result<const app::account_config*> account_directory::authenticate(
-    std::string_view authorization) const
+std::shared_ptr<const account_directory::snapshot> account_directory::current() const
+{
+    std::lock_guard lock(mutex_);
+    return snapshot_;
+}
+
+account_ptr account_directory::find(std::string_view sid) const
+{
+    auto snap = current();
+    const auto it = snap->by_sid.find(std::string(sid));
+    if (it == snap->by_sid.end()) return nullptr;
+    // Aliasing: the pointer keeps its whole snapshot alive.
+    return account_ptr(snap, &snap->accounts[it->second]);
+}
+
+std::size_t account_directory::size() const { return current()->accounts.size(); }
+
+result<account_ptr> account_directory::authenticate(std::string_view authorization) const
 {
     // RFC 7617: "Basic" is case-insensitive, followed by one or more spaces.
     constexpr std::string_view scheme = "basic";
@@ -37,7 +56,7 @@ result<const app::account_config*> account_directory::authenticate(
     if (colon == std::string::npos) return error{errc::unauthorized, "no colon"};
     const std::string_view sid = std::string_view(*decoded).substr(0, colon);
     const std::string_view token = std::string_view(*decoded).substr(colon + 1);
-    const app::account_config* account = find(sid);
+    account_ptr account = find(sid);
     // Compare even for an unknown SID, so timing does not reveal which SIDs exist.
     static const std::string no_token(32, '\0');
     const bool match =

@@ -1,8 +1,11 @@
 #pragma once
 // The accounts of the config, and HTTP Basic authentication against them (AccountSid:AuthToken,
-// as Twilio's API and DESIGN.md's ATIS routes use). Immutable once built; a reload builds a new
-// directory.
+// as Twilio's API and DESIGN.md's ATIS routes use). Thread-safe and reloadable: replace() swaps
+// in a new snapshot (SIGHUP) while requests already running keep the account they authenticated
+// with, through the shared_ptr they hold.
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,23 +16,34 @@
 
 namespace stirgate::api {
 
+using account_ptr = std::shared_ptr<const app::account_config>;
+
 class account_directory final {
 public:
-    account_directory() = default;
+    account_directory() : account_directory(std::vector<app::account_config>{}) {}
     explicit account_directory(std::vector<app::account_config> accounts);
+
+    // Swaps in a new set of accounts; lookups from now on see it.
+    void replace(std::vector<app::account_config> accounts);
 
     // The account whose SID and auth token the Authorization header carries.
     // errc::unauthorized when the header is absent, not Basic, not base64 of "sid:token", or the
     // pair does not match (compared in constant time; an unknown SID costs the same compare).
-    [[nodiscard]] result<const app::account_config*> authenticate(
-        std::string_view authorization) const;
+    [[nodiscard]] result<account_ptr> authenticate(std::string_view authorization) const;
 
-    const app::account_config* find(std::string_view sid) const;
-    const std::vector<app::account_config>& all() const noexcept { return accounts_; }
+    // nullptr when unknown.
+    account_ptr find(std::string_view sid) const;
+    std::size_t size() const;
 
 private:
-    std::vector<app::account_config> accounts_;
-    std::unordered_map<std::string, std::size_t> by_sid_;
+    struct snapshot {
+        std::vector<app::account_config> accounts;
+        std::unordered_map<std::string, std::size_t> by_sid;
+    };
+    std::shared_ptr<const snapshot> current() const;
+
+    mutable std::mutex mutex_;
+    std::shared_ptr<const snapshot> snapshot_;
 };
 
 }  // namespace stirgate::api

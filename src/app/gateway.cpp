@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <functional>
+#include <thread>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -212,6 +214,21 @@ struct gateway::impl {
                                          cfg.signing ? cfg.signing->x5u : std::string()});
         server.emplace(server_options_from(cfg), routes, log);
     }
+
+    // Re-reads the config file and swaps in its accounts and numbers; requests in flight keep
+    // the account they authenticated with. A config that does not load changes nothing.
+    void reload()
+    {
+        if (cfg.source.empty()) return;  // built in code (tests): nothing to re-read
+        try {
+            config next = load_config(cfg.source, process_environment());
+            const std::size_t count = next.accounts.size();
+            accounts.replace(std::move(next.accounts));
+            log.info("reloaded", {{"accounts", count}});
+        } catch (const std::exception& e) {
+            log.error("reload failed; keeping the running configuration", {{"error", e.what()}});
+        }
+    }
 };
 
 gateway::gateway(config cfg, gateway_options options)
@@ -221,12 +238,34 @@ gateway::gateway(config cfg, gateway_options options)
 
 gateway::~gateway() = default;
 
+void gateway::reload()
+{
+    impl_->reload();
+}
+
 void gateway::listen() { impl_->server->listen(); }
 boost::asio::ip::tcp::endpoint gateway::local_endpoint() const
 {
     return impl_->server->local_endpoint();
 }
-int gateway::run() { return impl_->server->run(); }
+int gateway::run()
+{
+    // SIGHUP reloads on a thread of its own, so a slow config read never holds an I/O thread.
+    boost::asio::io_context signals_io;
+    boost::asio::signal_set hup(signals_io, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_hup;
+    on_hup = [this, &hup, &on_hup](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        reload();
+        hup.async_wait(on_hup);
+    };
+    hup.async_wait(on_hup);
+    std::thread signal_thread([&signals_io] { signals_io.run(); });
+    const int code = impl_->server->run();
+    signals_io.stop();
+    signal_thread.join();
+    return code;
+}
 void gateway::stop() { impl_->server->stop(); }
 const net::router& gateway::routes() const { return impl_->routes; }
 

@@ -40,6 +40,9 @@ public:
     // Serves until SIGTERM/SIGINT or stop(), drains, returns the exit code.
     int run();
     void stop();
+    // What SIGHUP does while run() runs: re-read the config file and swap in its accounts and
+    // numbers without dropping requests. A config that does not load is logged and ignored.
+    void reload();
 
     const net::router& routes() const;
 
