@@ -1,0 +1,243 @@
+#include "store/memory_store.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+namespace stirgate::store {
+namespace {
+
+// Newest first: date_created DESC, sid DESC (the order of sqlite_store's list query).
+bool newer(const call_record& a, const call_record& b)
+{
+    return std::tie(a.date_created, a.sid) > std::tie(b.date_created, b.sid);
+}
+
+bool matches(const call_record& c, const call_filter& f)
+{
+    if (f.to && c.to != *f.to) return false;
+    if (f.from && c.from != *f.from) return false;
+    if (f.status && c.status != *f.status) return false;
+    if (f.parent_call_sid && c.parent_call_sid != f.parent_call_sid) return false;
+    return true;
+}
+
+void apply(call_record& c, const call_update& u)
+{
+    c.status = u.status;
+    c.date_updated = u.date_updated;
+    if (u.start_time) c.start_time = u.start_time;
+    if (u.end_time) c.end_time = u.end_time;
+    if (u.duration) c.duration = u.duration;
+}
+
+}  // namespace
+
+store_stats memory_store::stats() const
+{
+    const std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+result<std::vector<std::int64_t>> memory_store::enqueue_locked(std::vector<outbox_item>& items,
+                                                               const std::string& default_call_sid)
+{
+    for (auto& item : items) {
+        if (item.call_sid.empty()) item.call_sid = default_call_sid;
+        if (auto v = validate(item); !v) return std::move(v).err();
+    }
+    std::vector<std::int64_t> ids;
+    ids.reserve(items.size());
+    for (auto& item : items) {
+        if (!item.idempotency_key.empty()) {
+            const auto same = std::find_if(outbox_.begin(), outbox_.end(), [&](const auto& kv) {
+                return kv.second.idempotency_key == item.idempotency_key;
+            });
+            if (same != outbox_.end()) {
+                ids.push_back(same->first);
+                continue;
+            }
+        }
+        item.id = ++last_id_;
+        ids.push_back(item.id);
+        outbox_.emplace(item.id, std::move(item));
+    }
+    return ids;
+}
+
+void memory_store::do_insert_call(call_record call, std::vector<outbox_item> items,
+                                  callback<std::vector<std::int64_t>> done)
+{
+    result<std::vector<std::int64_t>> r;
+    {
+        const std::lock_guard lock(mutex_);
+        if (auto v = validate(call); !v) {
+            r = std::move(v).err();
+        } else if (calls_.count(call.sid) != 0) {
+            r = error{errc::conflict, "call " + call.sid + " exists"};
+        } else {
+            r = enqueue_locked(items, call.sid);
+            if (r) calls_.emplace(call.sid, std::move(call));
+        }
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_get_call(std::optional<std::string> account_sid, std::string call_sid,
+                               callback<std::optional<call_record>> done)
+{
+    std::optional<call_record> found;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = calls_.find(call_sid);
+        if (it != calls_.end() && (!account_sid || it->second.account_sid == *account_sid))
+            found = it->second;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(found));
+}
+
+void memory_store::do_update_call_status(std::string call_sid, call_update update,
+                                         std::vector<outbox_item> items,
+                                         callback<call_record> done)
+{
+    result<call_record> r;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = calls_.find(call_sid);
+        if (it == calls_.end()) {
+            r = error{errc::not_found, "call " + call_sid};
+        } else if (!update.only_from.empty() &&
+                   std::find(update.only_from.begin(), update.only_from.end(),
+                             it->second.status) == update.only_from.end()) {
+            r = error{errc::conflict, "call " + call_sid + " is " +
+                                          std::string(to_string(it->second.status))};
+        } else if (auto ids = enqueue_locked(items, call_sid); !ids) {
+            r = std::move(ids).err();
+        } else {
+            apply(it->second, update);
+            r = it->second;
+        }
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_list_calls(std::string account_sid, call_filter filter,
+                                 std::size_t page_size, std::string page_token,
+                                 callback<call_page> done)
+{
+    result<call_page> r;
+    {
+        const std::lock_guard lock(mutex_);
+        ++stats_.jobs_completed;
+        const call_record* cursor = nullptr;
+        if (page_size == 0 || page_size > max_page_size) {
+            r = error{errc::invalid_parameter, "PageSize"};
+        } else if (!page_token.empty()) {
+            auto sid = parse_page_token(page_token);
+            if (!sid) {
+                r = std::move(sid).err();
+            } else {
+                const auto it = calls_.find(*sid);
+                if (it == calls_.end() || it->second.account_sid != account_sid)
+                    r = error{errc::invalid_parameter, "PageToken names no call of this account"};
+                else
+                    cursor = &it->second;
+            }
+        }
+        if (page_size != 0 && page_size <= max_page_size && (page_token.empty() || cursor)) {
+            std::vector<const call_record*> hits;
+            for (const auto& [sid, c] : calls_) {
+                if (c.account_sid != account_sid || !matches(c, filter)) continue;
+                if (cursor && !newer(*cursor, c)) continue;
+                hits.push_back(&c);
+            }
+            std::sort(hits.begin(), hits.end(),
+                      [](const call_record* a, const call_record* b) { return newer(*a, *b); });
+            call_page page;
+            for (std::size_t i = 0; i < hits.size() && i < page_size; ++i)
+                page.calls.push_back(*hits[i]);
+            if (hits.size() > page_size) page.next_page_token = make_page_token(page.calls.back().sid);
+            r = std::move(page);
+        }
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_enqueue(std::vector<outbox_item> items,
+                              callback<std::vector<std::int64_t>> done)
+{
+    result<std::vector<std::int64_t>> r;
+    {
+        const std::lock_guard lock(mutex_);
+        r = enqueue_locked(items, {});
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_due_items(std::int64_t now_ms, std::size_t limit,
+                                callback<std::vector<outbox_item>> done)
+{
+    std::vector<outbox_item> due;
+    {
+        const std::lock_guard lock(mutex_);
+        ++stats_.jobs_completed;
+        for (const auto& [id, item] : outbox_)
+            if (item.next_attempt_at_ms <= now_ms) due.push_back(item);
+    }
+    std::sort(due.begin(), due.end(), [](const outbox_item& a, const outbox_item& b) {
+        return std::tie(a.next_attempt_at_ms, a.id) < std::tie(b.next_attempt_at_ms, b.id);
+    });
+    if (due.size() > limit) due.resize(limit);
+    done(std::move(due));
+}
+
+void memory_store::do_mark_delivered(std::int64_t id, callback<void> done)
+{
+    result<void> r;
+    {
+        const std::lock_guard lock(mutex_);
+        if (outbox_.erase(id) == 0) r = error{errc::not_found, "outbox item " + std::to_string(id)};
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
+                                  std::string last_error, callback<void> done)
+{
+    result<void> r;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = outbox_.find(id);
+        if (it == outbox_.end()) {
+            r = error{errc::not_found, "outbox item " + std::to_string(id)};
+        } else {
+            ++it->second.attempts;
+            it->second.next_attempt_at_ms = next_attempt_at_ms;
+            it->second.last_error = std::move(last_error);
+        }
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_depth(callback<std::size_t> done)
+{
+    std::size_t n = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        ++stats_.jobs_completed;
+        n = outbox_.size();
+    }
+    done(n);
+}
+
+}  // namespace stirgate::store

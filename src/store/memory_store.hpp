@@ -1,0 +1,54 @@
+#pragma once
+// In-memory store for unit tests of handlers: the same contract as sqlite_store (same errors,
+// order, paging tokens, outbox ids and idempotency), without durability. Callbacks run on the
+// calling thread before the operation returns, outside the store's lock.
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace stirgate::store {
+
+class memory_store final : public store {
+public:
+    memory_store() = default;
+
+    bool healthy() const noexcept override { return true; }
+    store_stats stats() const override;
+
+protected:
+    void do_insert_call(call_record call, std::vector<outbox_item> items,
+                        callback<std::vector<std::int64_t>> done) override;
+    void do_get_call(std::optional<std::string> account_sid, std::string call_sid,
+                     callback<std::optional<call_record>> done) override;
+    void do_update_call_status(std::string call_sid, call_update update,
+                               std::vector<outbox_item> items,
+                               callback<call_record> done) override;
+    void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
+                       std::string page_token, callback<call_page> done) override;
+    void do_enqueue(std::vector<outbox_item> items,
+                    callback<std::vector<std::int64_t>> done) override;
+    void do_due_items(std::int64_t now_ms, std::size_t limit,
+                      callback<std::vector<outbox_item>> done) override;
+    void do_mark_delivered(std::int64_t id, callback<void> done) override;
+    void do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::string last_error,
+                        callback<void> done) override;
+    void do_depth(callback<std::size_t> done) override;
+
+private:
+    // Caller holds mutex_. Validates every item before touching the outbox, so a refusal
+    // leaves it unchanged (the SQLite savepoint gives the same all-or-nothing result).
+    result<std::vector<std::int64_t>> enqueue_locked(std::vector<outbox_item>& items,
+                                                     const std::string& default_call_sid);
+
+    mutable std::mutex mutex_;
+    std::map<std::string, call_record> calls_;  // by sid
+    std::map<std::int64_t, outbox_item> outbox_;  // by id
+    std::int64_t last_id_ = 0;  // ids are never reused, as SQLite AUTOINCREMENT
+    store_stats stats_;
+};
+
+}  // namespace stirgate::store

@@ -1,0 +1,295 @@
+#include "store/store.hpp"
+
+#include <array>
+#include <future>
+#include <stdexcept>
+
+#include "store/sqlite_store.hpp"
+
+namespace stirgate::store {
+namespace {
+
+constexpr std::array<std::string_view, 8> status_names{
+    "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"};
+constexpr std::array<std::string_view, 3> direction_names{"inbound", "outbound-api",
+                                                          "outbound-dial"};
+constexpr std::array<std::string_view, 2> kind_names{"edge_dial", "status_callback"};
+
+template <class Enum, std::size_t N>
+result<Enum> parse_name(const std::array<std::string_view, N>& names, std::string_view s,
+                        std::string_view what)
+{
+    for (std::size_t i = 0; i < N; ++i)
+        if (names[i] == s) return static_cast<Enum>(i);
+    return error{errc::invalid_parameter, std::string(what) + ": " + std::string(s)};
+}
+
+bool is_sid(std::string_view s, std::string_view prefix) noexcept
+{
+    if (s.size() != 34 || s.substr(0, 2) != prefix) return false;
+    for (const char c : s.substr(2)) {
+        const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!hex) return false;
+    }
+    return true;
+}
+
+bool is_http_method(std::string_view m) noexcept { return m == "GET" || m == "POST"; }
+
+// Runs an asynchronous operation and waits for its callback. The promise is shared so that a
+// callback arriving after an exception here still has somewhere to write.
+template <class T, class Start>
+result<T> wait_for(Start&& start)
+{
+    auto promise = std::make_shared<std::promise<result<T>>>();
+    auto future = promise->get_future();
+    start([promise](result<T> r) { promise->set_value(std::move(r)); });
+    return future.get();
+}
+
+}  // namespace
+
+std::string_view to_string(call_status s) noexcept
+{
+    return status_names[static_cast<std::size_t>(s)];
+}
+
+result<call_status> parse_call_status(std::string_view s)
+{
+    return parse_name<call_status>(status_names, s, "call status");
+}
+
+bool is_terminal(call_status s) noexcept
+{
+    switch (s) {
+    case call_status::completed:
+    case call_status::busy:
+    case call_status::failed:
+    case call_status::no_answer:
+    case call_status::canceled: return true;
+    case call_status::queued:
+    case call_status::ringing:
+    case call_status::in_progress: return false;
+    }
+    return false;
+}
+
+std::string_view to_string(call_direction d) noexcept
+{
+    return direction_names[static_cast<std::size_t>(d)];
+}
+
+result<call_direction> parse_call_direction(std::string_view s)
+{
+    return parse_name<call_direction>(direction_names, s, "call direction");
+}
+
+std::string_view to_string(outbox_kind k) noexcept
+{
+    return kind_names[static_cast<std::size_t>(k)];
+}
+
+result<outbox_kind> parse_outbox_kind(std::string_view s)
+{
+    return parse_name<outbox_kind>(kind_names, s, "outbox kind");
+}
+
+bool is_call_sid(std::string_view s) noexcept { return is_sid(s, "CA"); }
+bool is_account_sid(std::string_view s) noexcept { return is_sid(s, "AC"); }
+
+result<void> validate(const call_record& call)
+{
+    const auto bad = [](std::string field) { return error{errc::invalid_parameter, std::move(field)}; };
+    if (!is_call_sid(call.sid)) return bad("sid");
+    if (!is_account_sid(call.account_sid)) return bad("account_sid");
+    if (call.parent_call_sid && !is_call_sid(*call.parent_call_sid)) return bad("parent_call_sid");
+    if (!is_http_method(call.method)) return bad("method");
+    if (!is_http_method(call.fallback_method)) return bad("fallback_method");
+    if (!is_http_method(call.status_callback_method)) return bad("status_callback_method");
+    if (call.duration && *call.duration < 0) return bad("duration");
+    return ok();
+}
+
+result<void> validate(const outbox_item& item)
+{
+    if (item.target_url.empty()) return error{errc::invalid_parameter, "outbox target_url"};
+    if (item.call_sid.empty()) return error{errc::invalid_parameter, "outbox call_sid"};
+    if (!is_http_method(item.method)) return error{errc::invalid_parameter, "outbox method"};
+    return ok();
+}
+
+std::string make_page_token(std::string_view last_sid) { return "PA" + std::string(last_sid); }
+
+result<std::string> parse_page_token(std::string_view token)
+{
+    if (token.size() < 2 || token.substr(0, 2) != "PA" || !is_call_sid(token.substr(2)))
+        return error{errc::invalid_parameter, "PageToken"};
+    return std::string(token.substr(2));
+}
+
+std::unique_ptr<store> open_store(std::string_view url)
+{
+    if (url.rfind("sqlite://", 0) == 0) return std::make_unique<sqlite_store>(url);
+    if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+        throw std::runtime_error("storage url: postgresql is not supported yet; use sqlite://");
+    throw std::runtime_error("storage url: expected sqlite:///PATH or sqlite://:memory:");
+}
+
+// --- asynchronous forms ---------------------------------------------------------------------
+
+void store::insert_call(call_record call, callback<void> done)
+{
+    do_insert_call(std::move(call), {},
+                   [done = std::move(done)](result<std::vector<std::int64_t>> r) {
+                       if (r) done(ok());
+                       else done(std::move(r).err());
+                   });
+}
+
+void store::insert_call_with_outbox(call_record call, std::vector<outbox_item> items,
+                                    callback<std::vector<std::int64_t>> done)
+{
+    do_insert_call(std::move(call), std::move(items), std::move(done));
+}
+
+void store::get_call(std::string account_sid, std::string call_sid,
+                     callback<std::optional<call_record>> done)
+{
+    do_get_call(std::move(account_sid), std::move(call_sid), std::move(done));
+}
+
+void store::find_call(std::string call_sid, callback<std::optional<call_record>> done)
+{
+    do_get_call(std::nullopt, std::move(call_sid), std::move(done));
+}
+
+void store::update_call_status(std::string call_sid, call_update update,
+                               callback<call_record> done)
+{
+    do_update_call_status(std::move(call_sid), std::move(update), {}, std::move(done));
+}
+
+void store::update_call_status_with_outbox(std::string call_sid, call_update update,
+                                           std::vector<outbox_item> items,
+                                           callback<call_record> done)
+{
+    do_update_call_status(std::move(call_sid), std::move(update), std::move(items),
+                          std::move(done));
+}
+
+void store::list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
+                       std::string page_token, callback<call_page> done)
+{
+    do_list_calls(std::move(account_sid), std::move(filter), page_size, std::move(page_token),
+                  std::move(done));
+}
+
+void store::enqueue(std::vector<outbox_item> items, callback<std::vector<std::int64_t>> done)
+{
+    do_enqueue(std::move(items), std::move(done));
+}
+
+void store::due_items(std::int64_t now_ms, std::size_t limit,
+                      callback<std::vector<outbox_item>> done)
+{
+    do_due_items(now_ms, limit, std::move(done));
+}
+
+void store::mark_delivered(std::int64_t id, callback<void> done)
+{
+    do_mark_delivered(id, std::move(done));
+}
+
+void store::mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::string last_error,
+                        callback<void> done)
+{
+    do_mark_failed(id, next_attempt_at_ms, std::move(last_error), std::move(done));
+}
+
+void store::depth(callback<std::size_t> done) { do_depth(std::move(done)); }
+
+// --- blocking forms -------------------------------------------------------------------------
+
+result<void> store::insert_call(call_record call)
+{
+    return wait_for<void>([&](callback<void> cb) { insert_call(std::move(call), std::move(cb)); });
+}
+
+result<std::vector<std::int64_t>> store::insert_call_with_outbox(call_record call,
+                                                                 std::vector<outbox_item> items)
+{
+    return wait_for<std::vector<std::int64_t>>([&](callback<std::vector<std::int64_t>> cb) {
+        insert_call_with_outbox(std::move(call), std::move(items), std::move(cb));
+    });
+}
+
+result<std::optional<call_record>> store::get_call(std::string account_sid, std::string call_sid)
+{
+    return wait_for<std::optional<call_record>>([&](callback<std::optional<call_record>> cb) {
+        get_call(std::move(account_sid), std::move(call_sid), std::move(cb));
+    });
+}
+
+result<std::optional<call_record>> store::find_call(std::string call_sid)
+{
+    return wait_for<std::optional<call_record>>([&](callback<std::optional<call_record>> cb) {
+        find_call(std::move(call_sid), std::move(cb));
+    });
+}
+
+result<call_record> store::update_call_status(std::string call_sid, call_update update)
+{
+    return wait_for<call_record>([&](callback<call_record> cb) {
+        update_call_status(std::move(call_sid), std::move(update), std::move(cb));
+    });
+}
+
+result<call_record> store::update_call_status_with_outbox(std::string call_sid, call_update update,
+                                                          std::vector<outbox_item> items)
+{
+    return wait_for<call_record>([&](callback<call_record> cb) {
+        update_call_status_with_outbox(std::move(call_sid), std::move(update), std::move(items),
+                                       std::move(cb));
+    });
+}
+
+result<call_page> store::list_calls(std::string account_sid, call_filter filter,
+                                    std::size_t page_size, std::string page_token)
+{
+    return wait_for<call_page>([&](callback<call_page> cb) {
+        list_calls(std::move(account_sid), std::move(filter), page_size, std::move(page_token),
+                   std::move(cb));
+    });
+}
+
+result<std::vector<std::int64_t>> store::enqueue(std::vector<outbox_item> items)
+{
+    return wait_for<std::vector<std::int64_t>>(
+        [&](callback<std::vector<std::int64_t>> cb) { enqueue(std::move(items), std::move(cb)); });
+}
+
+result<std::vector<outbox_item>> store::due_items(std::int64_t now_ms, std::size_t limit)
+{
+    return wait_for<std::vector<outbox_item>>(
+        [&](callback<std::vector<outbox_item>> cb) { due_items(now_ms, limit, std::move(cb)); });
+}
+
+result<void> store::mark_delivered(std::int64_t id)
+{
+    return wait_for<void>([&](callback<void> cb) { mark_delivered(id, std::move(cb)); });
+}
+
+result<void> store::mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
+                                std::string last_error)
+{
+    return wait_for<void>([&](callback<void> cb) {
+        mark_failed(id, next_attempt_at_ms, std::move(last_error), std::move(cb));
+    });
+}
+
+result<std::size_t> store::depth()
+{
+    return wait_for<std::size_t>([&](callback<std::size_t> cb) { depth(std::move(cb)); });
+}
+
+}  // namespace stirgate::store

@@ -1,0 +1,263 @@
+#pragma once
+// Storage of calls and of the durable outbox behind one interface (DESIGN.md "State and scale").
+// Implementations: sqlite_store (one writer thread, group commit) and memory_store (unit tests of
+// handlers). No Asio here: every operation takes a completion callback, and the net layer wraps
+// that into an awaitable; blocking wrappers serve tests and the CLI.
+//
+// Callback contract (both implementations):
+// - the callback is called exactly once, on the store's own thread (sqlite_store: its writer
+//   thread, after the transaction holding the operation committed; memory_store: the calling
+//   thread, before the operation returns). Never assume either: post to your own executor.
+// - a callback may start further asynchronous operations, but must not call a blocking wrapper
+//   (it would wait for the thread it runs on) and should return quickly (it delays the batch).
+// - errc::store_unavailable: the database failed (I/O error, disk full) or the store is
+//   closing; healthy() is false until a later transaction commits.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/verstat.hpp"
+
+namespace stirgate::store {
+
+// Twilio Call `status` (spec/TWILIO-API.md section 3.3).
+enum class call_status { queued, ringing, in_progress, completed, busy, failed, no_answer, canceled };
+std::string_view to_string(call_status s) noexcept;  // "in-progress", "no-answer", ...
+// Twilio spelling only; errc::invalid_parameter otherwise.
+[[nodiscard]] result<call_status> parse_call_status(std::string_view s);
+// completed, busy, failed, no-answer, canceled: the call is over.
+bool is_terminal(call_status s) noexcept;
+
+// Twilio Call `direction`. outbound-dial is kept for <Dial> legs the edge may report later.
+enum class call_direction { inbound, outbound_api, outbound_dial };
+std::string_view to_string(call_direction d) noexcept;  // "inbound", "outbound-api", ...
+[[nodiscard]] result<call_direction> parse_call_direction(std::string_view s);
+
+// One call: what the Twilio Call JSON shows plus what the gateway needs to forward, sign and
+// report it. Times are seconds since the epoch (UTC); optional where Twilio shows null.
+struct call_record {
+    std::string sid;          // CA + 32 hex
+    std::string account_sid;  // AC + 32 hex
+    std::optional<std::string> parent_call_sid;
+    call_direction direction = call_direction::outbound_api;
+    std::string from;
+    std::string to;
+    call_status status = call_status::queued;
+    std::int64_t date_created = 0;
+    std::int64_t date_updated = 0;
+    std::optional<std::int64_t> start_time;
+    std::optional<std::int64_t> end_time;
+    std::optional<std::int64_t> duration;  // seconds, set when the call ends
+    std::string url;                       // TwiML URL (empty for inbound calls)
+    std::string method = "POST";           // GET or POST
+    std::string fallback_url;
+    std::string fallback_method = "POST";
+    std::string status_callback;
+    std::string status_callback_method = "POST";
+    std::vector<std::string> status_callback_events;  // initiated, ringing, answered, completed
+    // Identity header values sent (outbound: SHAKEN first, then each DIV in chain order) or
+    // received (inbound: arrival order), each a full header value.
+    std::vector<std::string> identity_headers;
+    // Attestation given to the call (outbound), or the inbound SHAKEN PASSporT's attest; this is
+    // the StirStatus of status callbacks (DESIGN.md "Twilio API details").
+    std::optional<core::attestation> attestation;
+    std::optional<std::string> stir_verstat;  // Twilio StirVerstat text as sent to the app
+    // The CallToken claims minted for an inbound call, so a retried webhook (same CallSid)
+    // yields the same token (DESIGN.md "Edge interface").
+    std::optional<std::string> calltoken_claims;
+    std::optional<std::string> forwarded_from;
+
+    friend bool operator==(const call_record&, const call_record&) = default;
+};
+
+// Checks what the store relies on: sid and account_sid shapes, a parent_call_sid shape, GET/POST
+// methods, non-negative duration. errc::invalid_parameter with the field in the detail.
+[[nodiscard]] result<void> validate(const call_record& call);
+
+enum class outbox_kind { edge_dial, status_callback };
+std::string_view to_string(outbox_kind k) noexcept;  // "edge_dial", "status_callback"
+[[nodiscard]] result<outbox_kind> parse_outbox_kind(std::string_view s);
+
+using name_value = std::pair<std::string, std::string>;
+
+// One HTTP request the gateway owes someone (the edge's dial URL, an application's
+// StatusCallback). Deleted only after delivery (DESIGN.md "State and scale").
+struct outbox_item {
+    std::int64_t id = 0;  // assigned by the store, increasing, never reused
+    outbox_kind kind = outbox_kind::edge_dial;
+    std::string call_sid;
+    std::string target_url;  // must not be empty
+    std::string method = "POST";             // GET or POST
+    std::vector<name_value> params;          // form fields in order (repeats allowed: Identity)
+    std::vector<name_value> headers;         // extra request headers, e.g. X-Twilio-Signature
+    std::int32_t attempts = 0;               // failed deliveries so far
+    std::int64_t next_attempt_at_ms = 0;     // epoch milliseconds
+    std::string last_error;
+    // Non-empty: while an item with this key is in the outbox, enqueueing another is a no-op that
+    // returns the existing id (a retried edge webhook must not send a callback twice).
+    std::string idempotency_key;
+    std::int64_t created_at_ms = 0;
+
+    friend bool operator==(const outbox_item&, const outbox_item&) = default;
+};
+
+// Twilio list filters (spec/TWILIO-API.md section 3.2); unset = not filtered.
+struct call_filter {
+    std::optional<std::string> to;
+    std::optional<std::string> from;
+    std::optional<call_status> status;
+    std::optional<std::string> parent_call_sid;
+};
+
+struct call_page {
+    std::vector<call_record> calls;         // newest first: date_created DESC, sid DESC
+    std::optional<std::string> next_page_token;  // none on the last page
+};
+
+inline constexpr std::size_t max_page_size = 1000;  // Twilio: PageSize 1..1000
+
+// A status change reported by the edge or asked for through the Calls API.
+struct call_update {
+    call_status status = call_status::queued;
+    std::int64_t date_updated = 0;
+    std::optional<std::int64_t> start_time;  // set when given, kept otherwise
+    std::optional<std::int64_t> end_time;
+    std::optional<std::int64_t> duration;
+    // Non-empty: the change applies only if the current status is one of these, otherwise
+    // errc::conflict and nothing changes (e.g. Status=canceled only for queued/ringing calls).
+    std::vector<call_status> only_from;
+};
+
+// Counters for tests and /metrics.
+struct store_stats {
+    std::uint64_t transactions_committed = 0;
+    std::uint64_t jobs_completed = 0;
+};
+
+class store {
+public:
+    template <class T>
+    using callback = std::function<void(result<T>)>;
+
+    virtual ~store() = default;
+    store() = default;
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
+
+    // --- asynchronous operations (see the callback contract above) -------------------------
+
+    // Stores a new call. errc::conflict if the sid exists (in any account),
+    // errc::invalid_parameter if validate() refuses it.
+    void insert_call(call_record call, callback<void> done);
+    // Stores the call and enqueues the items in one transaction: both or neither (a 201 and its
+    // dial hand-off are durable together). Items with an empty call_sid get the call's sid.
+    // Returns the item ids in order. Errors as insert_call and enqueue.
+    void insert_call_with_outbox(call_record call, std::vector<outbox_item> items,
+                                 callback<std::vector<std::int64_t>> done);
+    // The call if it belongs to the account; none for an unknown sid or another account's call.
+    void get_call(std::string account_sid, std::string call_sid,
+                  callback<std::optional<call_record>> done);
+    // Any account's call (webhooks from the edge name only the CallSid).
+    void find_call(std::string call_sid, callback<std::optional<call_record>> done);
+    // Applies the update and returns the call as stored afterwards. errc::not_found for an
+    // unknown sid, errc::conflict when only_from excludes the current status.
+    void update_call_status(std::string call_sid, call_update update, callback<call_record> done);
+    // The same, plus enqueueing items in the same transaction (status callbacks owed for it).
+    void update_call_status_with_outbox(std::string call_sid, call_update update,
+                                        std::vector<outbox_item> items,
+                                        callback<call_record> done);
+    // One page of the account's calls, newest first. page_token: empty for the first page,
+    // otherwise a next_page_token from a list of the same account ("PA" + the last sid shown;
+    // keyset pagination, so inserts between pages neither repeat nor skip a call).
+    // errc::invalid_parameter for page_size outside 1..max_page_size or a token that is
+    // malformed or names no call of this account.
+    void list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
+                    std::string page_token, callback<call_page> done);
+
+    // Enqueues items on their own; returns their ids (an existing id for a known idempotency
+    // key). errc::invalid_parameter for an empty target_url or call_sid, or a method other than
+    // GET/POST.
+    void enqueue(std::vector<outbox_item> items, callback<std::vector<std::int64_t>> done);
+    // Up to `limit` items with next_attempt_at_ms <= now_ms, oldest first (next_attempt_at_ms,
+    // then id). Items are not leased: one dispatcher per store is assumed.
+    void due_items(std::int64_t now_ms, std::size_t limit, callback<std::vector<outbox_item>> done);
+    // Delivery acknowledged: deletes the item. errc::not_found for an unknown id.
+    void mark_delivered(std::int64_t id, callback<void> done);
+    // Delivery failed: attempts + 1, the next attempt time and the error are recorded.
+    // errc::not_found for an unknown id.
+    void mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::string last_error,
+                     callback<void> done);
+    // Number of items in the outbox (stirgate_outbox_depth).
+    void depth(callback<std::size_t> done);
+
+    // False after a database failure until a transaction commits again (/readyz).
+    virtual bool healthy() const noexcept = 0;
+    virtual store_stats stats() const = 0;
+
+    // --- blocking wrappers (tests, CLI): never call them from a store callback --------------
+
+    [[nodiscard]] result<void> insert_call(call_record call);
+    [[nodiscard]] result<std::vector<std::int64_t>> insert_call_with_outbox(
+        call_record call, std::vector<outbox_item> items);
+    [[nodiscard]] result<std::optional<call_record>> get_call(std::string account_sid,
+                                                              std::string call_sid);
+    [[nodiscard]] result<std::optional<call_record>> find_call(std::string call_sid);
+    [[nodiscard]] result<call_record> update_call_status(std::string call_sid, call_update update);
+    [[nodiscard]] result<call_record> update_call_status_with_outbox(
+        std::string call_sid, call_update update, std::vector<outbox_item> items);
+    [[nodiscard]] result<call_page> list_calls(std::string account_sid, call_filter filter,
+                                               std::size_t page_size, std::string page_token);
+    [[nodiscard]] result<std::vector<std::int64_t>> enqueue(std::vector<outbox_item> items);
+    [[nodiscard]] result<std::vector<outbox_item>> due_items(std::int64_t now_ms, std::size_t limit);
+    [[nodiscard]] result<void> mark_delivered(std::int64_t id);
+    [[nodiscard]] result<void> mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
+                                           std::string last_error);
+    [[nodiscard]] result<std::size_t> depth();
+
+protected:
+    // One virtual per primitive; the public calls above forward here (insert_call is an insert
+    // with no items, update_call_status an update with no items).
+    virtual void do_insert_call(call_record call, std::vector<outbox_item> items,
+                                callback<std::vector<std::int64_t>> done) = 0;
+    virtual void do_get_call(std::optional<std::string> account_sid, std::string call_sid,
+                             callback<std::optional<call_record>> done) = 0;
+    virtual void do_update_call_status(std::string call_sid, call_update update,
+                                       std::vector<outbox_item> items,
+                                       callback<call_record> done) = 0;
+    virtual void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
+                               std::string page_token, callback<call_page> done) = 0;
+    virtual void do_enqueue(std::vector<outbox_item> items,
+                            callback<std::vector<std::int64_t>> done) = 0;
+    virtual void do_due_items(std::int64_t now_ms, std::size_t limit,
+                              callback<std::vector<outbox_item>> done) = 0;
+    virtual void do_mark_delivered(std::int64_t id, callback<void> done) = 0;
+    virtual void do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
+                                std::string last_error, callback<void> done) = 0;
+    virtual void do_depth(callback<std::size_t> done) = 0;
+};
+
+// --- helpers shared by the implementations, so both behave the same -----------------------
+
+// "PA" + sid (Twilio's observed form; opaque to clients).
+std::string make_page_token(std::string_view last_sid);
+// The sid inside a token; errc::invalid_parameter unless it is "PA" + a call sid.
+[[nodiscard]] result<std::string> parse_page_token(std::string_view token);
+// Outbox item checks of enqueue (see there).
+[[nodiscard]] result<void> validate(const outbox_item& item);
+bool is_call_sid(std::string_view s) noexcept;
+bool is_account_sid(std::string_view s) noexcept;
+
+// Opens the store a [storage] url names: sqlite:///ABS/PATH or sqlite://:memory:. Throws
+// std::runtime_error with one line on failure (startup failure, STYLE.md section 2);
+// postgresql:// is not implemented yet.
+std::unique_ptr<store> open_store(std::string_view url);
+
+}  // namespace stirgate::store

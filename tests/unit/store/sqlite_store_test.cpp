@@ -1,0 +1,314 @@
+// The store contract (store_behaviour.hpp) against SQLite, plus what only a database has:
+// durability across reopen, schema versions, WAL, group commit, failure handling.
+
+#include "store/sqlite_store.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <latch>
+#include <stdexcept>
+#include <thread>
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "unit/store/store_behaviour.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace stirgate::store;
+using stirgate::errc;
+using stirgate::result;
+using stirgate::test::make_call;
+using stirgate::test::make_item;
+using stirgate::test::make_sid;
+using stirgate::test::status_update;
+
+// A fresh folder per test, removed afterwards.
+struct temp_dir {
+    fs::path path;
+    temp_dir()
+    {
+        static std::atomic<int> counter{0};
+        path = fs::temp_directory_path() /
+               ("stirgate-store-test-" + std::to_string(::getpid()) + "-" +
+                std::to_string(counter++));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~temp_dir()
+    {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::string url(const char* name = "stirgate.db") const
+    {
+        return "sqlite://" + (path / name).string();
+    }
+    std::string file(const char* name = "stirgate.db") const { return (path / name).string(); }
+};
+
+// A second, independent connection for checks the store does not expose.
+struct raw_db {
+    sqlite3* db = nullptr;
+    explicit raw_db(const std::string& file)
+    {
+        if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+            throw std::runtime_error("cannot open " + file);
+    }
+    ~raw_db() { sqlite3_close_v2(db); }
+    std::string text(const char* sql) const
+    {
+        sqlite3_stmt* s = nullptr;
+        std::string out = "<error>";
+        if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK &&
+            sqlite3_step(s) == SQLITE_ROW)
+            out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+        return out;
+    }
+    void exec(const char* sql) const
+    {
+        if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+            throw std::runtime_error(sqlite3_errmsg(db));
+    }
+};
+
+std::unique_ptr<store> make_memory_sqlite() { return std::make_unique<sqlite_store>("sqlite://:memory:"); }
+
+// What open failures say: one line naming the URL.
+std::string open_error(const std::string& url)
+{
+    try {
+        sqlite_store s(url);
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    return "<opened>";
+}
+
+}  // namespace
+
+TEST_CASE("sqlite store: calls are stored, read, isolated by account and updated", "[store]")
+{
+    stirgate::test::store_calls_behaviour(make_memory_sqlite);
+}
+
+TEST_CASE("sqlite store: lists are newest first, filtered and paged by keyset", "[store]")
+{
+    stirgate::test::store_list_behaviour(make_memory_sqlite);
+}
+
+TEST_CASE("sqlite store: the outbox orders, retries, deletes and deduplicates", "[store]")
+{
+    stirgate::test::store_outbox_behaviour(make_memory_sqlite);
+}
+
+TEST_CASE("sqlite store: a call and its outbox items are stored atomically", "[store]")
+{
+    stirgate::test::store_atomic_behaviour(make_memory_sqlite);
+}
+
+TEST_CASE("sqlite store: the contract holds on a database file too", "[store]")
+{
+    temp_dir dir;
+    int runs = 0;  // one database file per SECTION run
+    stirgate::test::store_atomic_behaviour([&] {
+        const std::string name = "run" + std::to_string(++runs) + ".db";
+        return std::make_unique<sqlite_store>(dir.url(name.c_str()));
+    });
+}
+
+TEST_CASE("sqlite store: calls and outbox items survive closing and reopening", "[store]")
+{
+    temp_dir dir;
+    call_record call = make_call(1);
+    call.identity_headers = {"eyJ.a.b;info=<https://x/a.pem>;ppt=shaken"};
+    call.attestation = stirgate::core::attestation::A;
+    std::int64_t id = 0;
+    {
+        sqlite_store s(dir.url());
+        auto ids = s.insert_call_with_outbox(call, {make_item({}, 100)});
+        REQUIRE(ids);
+        id = ids->front();
+    }
+    sqlite_store again(dir.url());
+    auto got = again.get_call(call.account_sid, call.sid);
+    REQUIRE(got);
+    REQUIRE(got->has_value());
+    CHECK(**got == call);
+    auto due = again.due_items(100, 10);
+    REQUIRE(due);
+    REQUIRE(due->size() == 1);
+    CHECK(due->front().id == id);
+}
+
+TEST_CASE("sqlite store: the schema version is recorded, WAL is on, integrity holds", "[store]")
+{
+    temp_dir dir;
+    {
+        sqlite_store s(dir.url());
+        REQUIRE(s.insert_call(make_call(1)));
+    }
+    raw_db db(dir.file());
+    CHECK(db.text("PRAGMA user_version") == std::to_string(sqlite_store::schema_version));
+    CHECK(db.text("PRAGMA journal_mode") == "wal");
+    CHECK(db.text("PRAGMA integrity_check") == "ok");
+    // Reopening an up-to-date database migrates nothing and keeps the data.
+    sqlite_store again(dir.url());
+    CHECK(again.find_call(make_sid("CA", 1)).value().has_value());
+}
+
+TEST_CASE("sqlite store: a database newer than the code is refused with one clear line",
+          "[store]")
+{
+    temp_dir dir;
+    { sqlite_store s(dir.url()); }
+    raw_db(dir.file()).exec("PRAGMA user_version = 99");
+    const std::string message = open_error(dir.url());
+    CHECK_THAT(message, Catch::Contains(dir.url()));
+    CHECK_THAT(message, Catch::Contains("schema version 99 is newer"));
+    CHECK(message.find('\n') == std::string::npos);
+}
+
+TEST_CASE("sqlite store: a file that is not a database fails to open with one clear line",
+          "[store]")
+{
+    temp_dir dir;
+    std::ofstream(dir.file("junk.db")) << std::string(8192, 'x');
+    const std::string message = open_error(dir.url("junk.db"));
+    CHECK_THAT(message, Catch::Contains(dir.url("junk.db")));
+    CHECK_THAT(message, Catch::Contains("not a database"));
+    CHECK(message.find('\n') == std::string::npos);
+}
+
+TEST_CASE("sqlite store: unusable storage URLs fail to open with one clear line", "[store]")
+{
+    temp_dir dir;
+    const std::string missing_folder = "sqlite://" + (dir.path / "no/such/folder/x.db").string();
+    const std::string message = open_error(missing_folder);
+    CHECK_THAT(message, Catch::Contains("cannot open database"));
+    CHECK(message.find('\n') == std::string::npos);
+    CHECK_THAT(open_error("sqlite://relative.db"), Catch::Contains("absolute path"));
+    CHECK_THAT(open_error("postgresql://db/x"), Catch::Contains("expected sqlite://"));
+    CHECK_THROWS_WITH(open_store("postgresql://db/x"), Catch::Contains("not supported yet"));
+    CHECK(open_store("sqlite://:memory:")->healthy());
+}
+
+TEST_CASE("sqlite store: 1000 concurrent inserts from 8 threads share few transactions",
+          "[store]")
+{
+    temp_dir dir;
+    sqlite_store s(dir.url());
+    constexpr unsigned threads = 8;
+    constexpr unsigned per_thread = 125;
+
+    // Hold the writer in a callback until every insert is queued, so batching does not depend
+    // on scheduling: the writer then finds all 1000 jobs waiting.
+    std::latch all_queued(threads);
+    s.depth([&](result<std::size_t>) { all_queued.wait(); });
+    const auto before = s.stats().transactions_committed;
+
+    std::atomic<unsigned> succeeded{0};
+    std::atomic<unsigned> failed{0};
+    std::latch all_done(threads * per_thread);
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            for (unsigned i = 0; i < per_thread; ++i) {
+                s.insert_call(make_call(t * 1000 + i + 1, stirgate::test::account_a, 1000 + i),
+                              [&](result<void> r) {
+                                  (r ? succeeded : failed) += 1;
+                                  all_done.count_down();
+                              });
+            }
+            all_queued.count_down();
+        });
+    }
+    for (auto& w : workers) w.join();
+    all_done.wait();
+
+    CHECK(succeeded == threads * per_thread);
+    CHECK(failed == 0);
+    const auto transactions = s.stats().transactions_committed - before;
+    INFO("transactions for 1000 inserts: " << transactions);
+    CHECK(transactions <= 4);  // 1000 jobs in batches of at most 512
+
+    std::size_t listed = 0;
+    std::string token;
+    do {
+        auto page = s.list_calls(stirgate::test::account_a, {}, max_page_size, token);
+        REQUIRE(page);
+        listed += page->calls.size();
+        token = page->next_page_token.value_or("");
+    } while (!token.empty());
+    CHECK(listed == threads * per_thread);
+    CHECK(raw_db(dir.file()).text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("sqlite store: a failing job in a batch undoes only itself", "[store]")
+{
+    sqlite_store s("sqlite://:memory:");
+    std::latch queued(1);
+    s.depth([&](result<std::size_t>) { queued.wait(); });
+    const auto before = s.stats().transactions_committed;
+
+    result<void> first, duplicate, third;
+    std::latch done(3);
+    s.insert_call(make_call(1), [&](result<void> r) { first = std::move(r); done.count_down(); });
+    s.insert_call(make_call(1), [&](result<void> r) { duplicate = std::move(r); done.count_down(); });
+    s.insert_call(make_call(2), [&](result<void> r) { third = std::move(r); done.count_down(); });
+    queued.count_down();
+    done.wait();
+
+    CHECK(first);
+    CHECK(duplicate.code() == errc::conflict);
+    CHECK(third);
+    CHECK(s.stats().transactions_committed - before == 1);
+    CHECK(s.find_call(make_sid("CA", 1)).value().has_value());
+    CHECK(s.find_call(make_sid("CA", 2)).value().has_value());
+}
+
+TEST_CASE("sqlite store: a full disk yields store_unavailable and an unhealthy store until a "
+          "write commits",
+          "[store]")
+{
+    temp_dir dir;
+    // The smallest cap SQLite accepts is the current size: every new page then fails.
+    sqlite_options options;
+    options.max_page_count = 1;
+    sqlite_store s(dir.url(), options);
+    CHECK(s.healthy());
+
+    call_record big = make_call(1);
+    big.identity_headers.assign(64, std::string(4096, 'x'));  // needs overflow pages
+    CHECK(s.insert_call(big).code() == errc::store_unavailable);
+    CHECK_FALSE(s.healthy());
+    auto missing = s.find_call(big.sid);
+    REQUIRE(missing);
+    CHECK_FALSE(missing->has_value());
+    CHECK_FALSE(s.healthy());  // a read proves nothing about writes
+
+    // A small call fits in the pages the empty tables already have.
+    CHECK(s.insert_call(make_call(2)));
+    CHECK(s.healthy());
+    CHECK(raw_db(dir.file()).text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("sqlite store: closing runs every queued job first", "[store]")
+{
+    temp_dir dir;
+    std::atomic<int> ok_count{0};
+    {
+        sqlite_store s(dir.url());
+        for (unsigned i = 1; i <= 50; ++i)
+            s.insert_call(make_call(i), [&](result<void> r) { ok_count += r ? 1 : 0; });
+    }
+    CHECK(ok_count == 50);
+    sqlite_store again(dir.url());
+    auto page = again.list_calls(stirgate::test::account_a, {}, 100, {});
+    REQUIRE(page);
+    CHECK(page->calls.size() == 50);
+}
