@@ -99,8 +99,7 @@ void memory_store::do_get_call(std::optional<std::string> account_sid, std::stri
 }
 
 void memory_store::do_update_call_status(std::string call_sid, call_update update,
-                                         std::vector<outbox_item> items,
-                                         callback<call_record> done)
+                                         std::vector<outbox_item> items, callback<call_record> done)
 {
     result<call_record> r;
     {
@@ -109,10 +108,10 @@ void memory_store::do_update_call_status(std::string call_sid, call_update updat
         if (it == calls_.end()) {
             r = error{errc::not_found, "call " + call_sid};
         } else if (!update.only_from.empty() &&
-                   std::find(update.only_from.begin(), update.only_from.end(),
-                             it->second.status) == update.only_from.end()) {
-            r = error{errc::conflict, "call " + call_sid + " is " +
-                                          std::string(to_string(it->second.status))};
+                   std::find(update.only_from.begin(), update.only_from.end(), it->second.status) ==
+                       update.only_from.end()) {
+            r = error{errc::conflict,
+                      "call " + call_sid + " is " + std::string(to_string(it->second.status))};
         } else if (auto ids = enqueue_locked(items, call_sid); !ids) {
             r = std::move(ids).err();
         } else {
@@ -125,9 +124,8 @@ void memory_store::do_update_call_status(std::string call_sid, call_update updat
     done(std::move(r));
 }
 
-void memory_store::do_list_calls(std::string account_sid, call_filter filter,
-                                 std::size_t page_size, std::string page_token,
-                                 callback<call_page> done)
+void memory_store::do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
+                                 std::string page_token, callback<call_page> done)
 {
     result<call_page> r;
     {
@@ -160,7 +158,8 @@ void memory_store::do_list_calls(std::string account_sid, call_filter filter,
             call_page page;
             for (std::size_t i = 0; i < hits.size() && i < page_size; ++i)
                 page.calls.push_back(*hits[i]);
-            if (hits.size() > page_size) page.next_page_token = make_page_token(page.calls.back().sid);
+            if (hits.size() > page_size)
+                page.next_page_token = make_page_token(page.calls.back().sid);
             r = std::move(page);
         }
     }

@@ -25,8 +25,7 @@ protected:
     void do_get_call(std::optional<std::string> account_sid, std::string call_sid,
                      callback<std::optional<call_record>> done) override;
     void do_update_call_status(std::string call_sid, call_update update,
-                               std::vector<outbox_item> items,
-                               callback<call_record> done) override;
+                               std::vector<outbox_item> items, callback<call_record> done) override;
     void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                        std::string page_token, callback<call_page> done) override;
     void do_enqueue(std::vector<outbox_item> items,
@@ -45,9 +44,9 @@ private:
                                                      const std::string& default_call_sid);
 
     mutable std::mutex mutex_;
-    std::map<std::string, call_record> calls_;  // by sid
+    std::map<std::string, call_record> calls_;    // by sid
     std::map<std::int64_t, outbox_item> outbox_;  // by id
-    std::int64_t last_id_ = 0;  // ids are never reused, as SQLite AUTOINCREMENT
+    std::int64_t last_id_ = 0;                    // ids are never reused, as SQLite AUTOINCREMENT
     store_stats stats_;
 };
 

@@ -128,7 +128,10 @@ std::string encode_pairs(const std::vector<name_value>& values)
     return {buf.GetString(), buf.GetSize()};
 }
 
-std::string string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string string_of(const rapidjson::Value& v)
+{
+    return {v.GetString(), v.GetStringLength()};
+}
 
 // Only this file writes these columns, so a shape mismatch means a damaged database.
 result<std::vector<std::string>> decode_strings(std::string_view text)
@@ -189,14 +192,16 @@ public:
         std::string detail = std::string(what) + ": " + sqlite3_errstr(rc);
         if (db_ && sqlite3_errcode(db_) == rc) detail += ": " + std::string(sqlite3_errmsg(db_));
         switch (rc) {
-        case SQLITE_CONSTRAINT_PRIMARYKEY:
-        case SQLITE_CONSTRAINT_UNIQUE: return error{errc::conflict, std::move(detail)};
-        case SQLITE_CONSTRAINT_CHECK:
-        case SQLITE_CONSTRAINT_NOTNULL: return error{errc::invalid_parameter, std::move(detail)};
-        default:
-            fatal_ = true;
-            fatal_detail_ = detail;
-            return error{errc::store_unavailable, std::move(detail)};
+            case SQLITE_CONSTRAINT_PRIMARYKEY:
+            case SQLITE_CONSTRAINT_UNIQUE:
+                return error{errc::conflict, std::move(detail)};
+            case SQLITE_CONSTRAINT_CHECK:
+            case SQLITE_CONSTRAINT_NOTNULL:
+                return error{errc::invalid_parameter, std::move(detail)};
+            default:
+                fatal_ = true;
+                fatal_detail_ = detail;
+                return error{errc::store_unavailable, std::move(detail)};
         }
     }
 
@@ -217,6 +222,13 @@ public:
         sqlite3_reset(it->second);
         sqlite3_clear_bindings(it->second);
         return it->second;
+    }
+
+    // A statement left on a row keeps its read snapshot, and in WAL mode an open snapshot stops
+    // checkpoints from recycling the log: reset them all before each commit.
+    void reset_all() noexcept
+    {
+        for (auto& [sql, stmt] : cache_) sqlite3_reset(stmt);
     }
 
     // Statements without results (BEGIN, SAVEPOINT, ...).
@@ -241,16 +253,23 @@ void bind(sqlite3_stmt* s, int i, std::string_view v)
 {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
-void bind(sqlite3_stmt* s, int i, std::int64_t v) { sqlite3_bind_int64(s, i, v); }
+void bind(sqlite3_stmt* s, int i, std::int64_t v)
+{
+    sqlite3_bind_int64(s, i, v);
+}
 void bind(sqlite3_stmt* s, int i, const std::optional<std::string>& v)
 {
-    if (v) bind(s, i, std::string_view(*v));
-    else sqlite3_bind_null(s, i);
+    if (v)
+        bind(s, i, std::string_view(*v));
+    else
+        sqlite3_bind_null(s, i);
 }
 void bind(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v)
 {
-    if (v) bind(s, i, *v);
-    else sqlite3_bind_null(s, i);
+    if (v)
+        bind(s, i, *v);
+    else
+        sqlite3_bind_null(s, i);
 }
 
 std::string column_text(sqlite3_stmt* s, int i)
@@ -263,7 +282,10 @@ std::optional<std::string> column_opt_text(sqlite3_stmt* s, int i)
     if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
     return column_text(s, i);
 }
-std::int64_t column_int(sqlite3_stmt* s, int i) { return sqlite3_column_int64(s, i); }
+std::int64_t column_int(sqlite3_stmt* s, int i)
+{
+    return sqlite3_column_int64(s, i);
+}
 std::optional<std::int64_t> column_opt_int(sqlite3_stmt* s, int i)
 {
     if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
@@ -337,7 +359,8 @@ result<outbox_item> read_item(sqlite3_stmt* s)
 
 // --- the operations, run on the writer thread inside the batch transaction ------------------
 
-result<std::optional<call_record>> select_call(connection& c, const std::optional<std::string>& account,
+result<std::optional<call_record>> select_call(connection& c,
+                                               const std::optional<std::string>& account,
                                                const std::string& sid)
 {
     error err;
@@ -379,7 +402,8 @@ result<std::int64_t> insert_item(connection& c, const outbox_item& item)
     bind(s, 11, item.created_at_ms);
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) return c.fail(rc, "insert outbox item");
-    if (sqlite3_changes(c.handle()) == 1) return std::int64_t{sqlite3_last_insert_rowid(c.handle())};
+    if (sqlite3_changes(c.handle()) == 1)
+        return std::int64_t{sqlite3_last_insert_rowid(c.handle())};
 
     // The idempotency key is already queued: hand back that item.
     sqlite3_stmt* q = c.prepare("SELECT id FROM outbox WHERE idempotency_key = ?1", err);
@@ -482,11 +506,11 @@ result<call_record> run_update_call(connection& c, const std::string& sid, const
     return std::move(**after);
 }
 
-result<call_page> run_list_calls(connection& c, const std::string& account,
-                                 const call_filter& f, std::size_t page_size,
-                                 const std::string& token)
+result<call_page> run_list_calls(connection& c, const std::string& account, const call_filter& f,
+                                 std::size_t page_size, const std::string& token)
 {
-    if (page_size == 0 || page_size > max_page_size) return error{errc::invalid_parameter, "PageSize"};
+    if (page_size == 0 || page_size > max_page_size)
+        return error{errc::invalid_parameter, "PageSize"};
     error err;
     std::optional<std::pair<std::int64_t, std::string>> cursor;
     if (!token.empty()) {
@@ -715,8 +739,8 @@ void migrate(sqlite3* db, std::string_view url)
         if (rc != SQLITE_OK) {
             const std::string problem = sqlite_problem(db, rc);
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-            open_failure(url, "migration to schema version " + std::to_string(v + 1) + ": " +
-                                  problem);
+            open_failure(url,
+                         "migration to schema version " + std::to_string(v + 1) + ": " + problem);
         }
         const std::string bump = "PRAGMA user_version = " + std::to_string(v + 1);
         exec_or_throw(db, url, bump.c_str(), "migration");
@@ -769,15 +793,16 @@ struct sqlite_store::impl {
 void sqlite_store::impl::open()
 {
     constexpr std::string_view scheme = "sqlite://";
-    if (url.rfind(scheme, 0) != 0) open_failure(url, "expected sqlite:///PATH or sqlite://:memory:");
+    if (url.rfind(scheme, 0) != 0)
+        open_failure(url, "expected sqlite:///PATH or sqlite://:memory:");
     const std::string path = url.substr(scheme.size());
     const bool memory = path == ":memory:";
     if (!memory && (path.empty() || path.front() != '/'))
         open_failure(url, "expected an absolute path (sqlite:///ABSOLUTE/PATH) or :memory:");
 
     sqlite3* db = nullptr;
-    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                      SQLITE_OPEN_EXRESCODE;
+    const int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
     if (rc != SQLITE_OK) {
         const std::string problem = sqlite_problem(db, rc);
@@ -790,7 +815,8 @@ void sqlite_store::impl::open()
 
     // The first statement reads the file header: a file that is not a database fails here.
     const std::string mode = pragma_text(db, url, "PRAGMA journal_mode = WAL");
-    if (!memory && mode != "wal") open_failure(url, "cannot enable WAL (journal_mode " + mode + ")");
+    if (!memory && mode != "wal")
+        open_failure(url, "cannot enable WAL (journal_mode " + mode + ")");
     // FULL: a committed transaction survives power loss, which is what a 201 promises; group
     // commit shares that fsync between every job of a batch.
     exec_or_throw(db, url, "PRAGMA synchronous = FULL", "synchronous");
@@ -809,7 +835,8 @@ void sqlite_store::impl::writer_loop()
             std::unique_lock lock(mutex);
             wake.wait(lock, [&] { return stopping || !queue.empty(); });
             if (queue.empty()) return;  // stopping, and everything queued has run
-            const std::size_t n = std::min(queue.size(), std::max<std::size_t>(1, options.max_batch));
+            const std::size_t n =
+                std::min(queue.size(), std::max<std::size_t>(1, options.max_batch));
             for (std::size_t i = 0; i < n; ++i) {
                 batch.push_back(std::move(queue.front()));
                 queue.pop_front();
@@ -843,8 +870,10 @@ void sqlite_store::impl::run_batch(std::vector<std::unique_ptr<job>>& batch)
             failure = std::move(undone).err();
             break;
         }
-        if (auto released = conn.exec("RELEASE job"); !released) failure = std::move(released).err();
+        if (auto released = conn.exec("RELEASE job"); !released)
+            failure = std::move(released).err();
     }
+    conn.reset_all();
     if (!failure) {
         if (auto committed = conn.exec("COMMIT"); !committed) failure = std::move(committed).err();
     }
@@ -891,7 +920,10 @@ sqlite_store::~sqlite_store()
     if (impl_->writer.joinable()) impl_->writer.join();
 }
 
-bool sqlite_store::healthy() const noexcept { return impl_->healthy.load(); }
+bool sqlite_store::healthy() const noexcept
+{
+    return impl_->healthy.load();
+}
 
 store_stats sqlite_store::stats() const
 {
@@ -921,21 +953,17 @@ void sqlite_store::do_get_call(std::optional<std::string> account_sid, std::stri
 }
 
 void sqlite_store::do_update_call_status(std::string call_sid, call_update update,
-                                         std::vector<outbox_item> items,
-                                         callback<call_record> done)
+                                         std::vector<outbox_item> items, callback<call_record> done)
 {
     impl_->submit<call_record>(
         true,
-        [sid = std::move(call_sid), update = std::move(update),
-         items = std::move(items)](connection& c) mutable {
-            return run_update_call(c, sid, update, items);
-        },
+        [sid = std::move(call_sid), update = std::move(update), items = std::move(items)](
+            connection& c) mutable { return run_update_call(c, sid, update, items); },
         std::move(done));
 }
 
-void sqlite_store::do_list_calls(std::string account_sid, call_filter filter,
-                                 std::size_t page_size, std::string page_token,
-                                 callback<call_page> done)
+void sqlite_store::do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
+                                 std::string page_token, callback<call_page> done)
 {
     impl_->submit<call_page>(
         false,
@@ -982,7 +1010,8 @@ void sqlite_store::do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_
 
 void sqlite_store::do_depth(callback<std::size_t> done)
 {
-    impl_->submit<std::size_t>(false, [](connection& c) { return run_depth(c); }, std::move(done));
+    impl_->submit<std::size_t>(
+        false, [](connection& c) { return run_depth(c); }, std::move(done));
 }
 
 }  // namespace stirgate::store

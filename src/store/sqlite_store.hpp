@@ -51,8 +51,7 @@ protected:
     void do_get_call(std::optional<std::string> account_sid, std::string call_sid,
                      callback<std::optional<call_record>> done) override;
     void do_update_call_status(std::string call_sid, call_update update,
-                               std::vector<outbox_item> items,
-                               callback<call_record> done) override;
+                               std::vector<outbox_item> items, callback<call_record> done) override;
     void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                        std::string page_token, callback<call_page> done) override;
     void do_enqueue(std::vector<outbox_item> items,

@@ -34,7 +34,10 @@ bool is_sid(std::string_view s, std::string_view prefix) noexcept
     return true;
 }
 
-bool is_http_method(std::string_view m) noexcept { return m == "GET" || m == "POST"; }
+bool is_http_method(std::string_view m) noexcept
+{
+    return m == "GET" || m == "POST";
+}
 
 // Runs an asynchronous operation and waits for its callback. The promise is shared so that a
 // callback arriving after an exception here still has somewhere to write.
@@ -62,14 +65,16 @@ result<call_status> parse_call_status(std::string_view s)
 bool is_terminal(call_status s) noexcept
 {
     switch (s) {
-    case call_status::completed:
-    case call_status::busy:
-    case call_status::failed:
-    case call_status::no_answer:
-    case call_status::canceled: return true;
-    case call_status::queued:
-    case call_status::ringing:
-    case call_status::in_progress: return false;
+        case call_status::completed:
+        case call_status::busy:
+        case call_status::failed:
+        case call_status::no_answer:
+        case call_status::canceled:
+            return true;
+        case call_status::queued:
+        case call_status::ringing:
+        case call_status::in_progress:
+            return false;
     }
     return false;
 }
@@ -94,12 +99,20 @@ result<outbox_kind> parse_outbox_kind(std::string_view s)
     return parse_name<outbox_kind>(kind_names, s, "outbox kind");
 }
 
-bool is_call_sid(std::string_view s) noexcept { return is_sid(s, "CA"); }
-bool is_account_sid(std::string_view s) noexcept { return is_sid(s, "AC"); }
+bool is_call_sid(std::string_view s) noexcept
+{
+    return is_sid(s, "CA");
+}
+bool is_account_sid(std::string_view s) noexcept
+{
+    return is_sid(s, "AC");
+}
 
 result<void> validate(const call_record& call)
 {
-    const auto bad = [](std::string field) { return error{errc::invalid_parameter, std::move(field)}; };
+    const auto bad = [](std::string field) {
+        return error{errc::invalid_parameter, std::move(field)};
+    };
     if (!is_call_sid(call.sid)) return bad("sid");
     if (!is_account_sid(call.account_sid)) return bad("account_sid");
     if (call.parent_call_sid && !is_call_sid(*call.parent_call_sid)) return bad("parent_call_sid");
@@ -118,7 +131,10 @@ result<void> validate(const outbox_item& item)
     return ok();
 }
 
-std::string make_page_token(std::string_view last_sid) { return "PA" + std::string(last_sid); }
+std::string make_page_token(std::string_view last_sid)
+{
+    return "PA" + std::string(last_sid);
+}
 
 result<std::string> parse_page_token(std::string_view token)
 {
@@ -141,8 +157,10 @@ void store::insert_call(call_record call, callback<void> done)
 {
     do_insert_call(std::move(call), {},
                    [done = std::move(done)](result<std::vector<std::int64_t>> r) {
-                       if (r) done(ok());
-                       else done(std::move(r).err());
+                       if (r)
+                           done(ok());
+                       else
+                           done(std::move(r).err());
                    });
 }
 
@@ -163,8 +181,7 @@ void store::find_call(std::string call_sid, callback<std::optional<call_record>>
     do_get_call(std::nullopt, std::move(call_sid), std::move(done));
 }
 
-void store::update_call_status(std::string call_sid, call_update update,
-                               callback<call_record> done)
+void store::update_call_status(std::string call_sid, call_update update, callback<call_record> done)
 {
     do_update_call_status(std::move(call_sid), std::move(update), {}, std::move(done));
 }
@@ -206,7 +223,10 @@ void store::mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::s
     do_mark_failed(id, next_attempt_at_ms, std::move(last_error), std::move(done));
 }
 
-void store::depth(callback<std::size_t> done) { do_depth(std::move(done)); }
+void store::depth(callback<std::size_t> done)
+{
+    do_depth(std::move(done));
+}
 
 // --- blocking forms -------------------------------------------------------------------------
 

@@ -29,7 +29,16 @@
 namespace stirgate::store {
 
 // Twilio Call `status` (spec/TWILIO-API.md section 3.3).
-enum class call_status { queued, ringing, in_progress, completed, busy, failed, no_answer, canceled };
+enum class call_status {
+    queued,
+    ringing,
+    in_progress,
+    completed,
+    busy,
+    failed,
+    no_answer,
+    canceled
+};
 std::string_view to_string(call_status s) noexcept;  // "in-progress", "no-answer", ...
 // Twilio spelling only; errc::invalid_parameter otherwise.
 [[nodiscard]] result<call_status> parse_call_status(std::string_view s);
@@ -94,12 +103,12 @@ struct outbox_item {
     std::int64_t id = 0;  // assigned by the store, increasing, never reused
     outbox_kind kind = outbox_kind::edge_dial;
     std::string call_sid;
-    std::string target_url;  // must not be empty
-    std::string method = "POST";             // GET or POST
-    std::vector<name_value> params;          // form fields in order (repeats allowed: Identity)
-    std::vector<name_value> headers;         // extra request headers, e.g. X-Twilio-Signature
-    std::int32_t attempts = 0;               // failed deliveries so far
-    std::int64_t next_attempt_at_ms = 0;     // epoch milliseconds
+    std::string target_url;               // must not be empty
+    std::string method = "POST";          // GET or POST
+    std::vector<name_value> params;       // form fields in order (repeats allowed: Identity)
+    std::vector<name_value> headers;      // extra request headers, e.g. X-Twilio-Signature
+    std::int32_t attempts = 0;            // failed deliveries so far
+    std::int64_t next_attempt_at_ms = 0;  // epoch milliseconds
     std::string last_error;
     // Non-empty: while an item with this key is in the outbox, enqueueing another is a no-op that
     // returns the existing id (a retried edge webhook must not send a callback twice).
@@ -118,7 +127,7 @@ struct call_filter {
 };
 
 struct call_page {
-    std::vector<call_record> calls;         // newest first: date_created DESC, sid DESC
+    std::vector<call_record> calls;              // newest first: date_created DESC, sid DESC
     std::optional<std::string> next_page_token;  // none on the last page
 };
 
@@ -172,8 +181,7 @@ public:
     void update_call_status(std::string call_sid, call_update update, callback<call_record> done);
     // The same, plus enqueueing items in the same transaction (status callbacks owed for it).
     void update_call_status_with_outbox(std::string call_sid, call_update update,
-                                        std::vector<outbox_item> items,
-                                        callback<call_record> done);
+                                        std::vector<outbox_item> items, callback<call_record> done);
     // One page of the account's calls, newest first. page_token: empty for the first page,
     // otherwise a next_page_token from a list of the same account ("PA" + the last sid shown;
     // keyset pagination, so inserts between pages neither repeat nor skip a call).
@@ -216,7 +224,8 @@ public:
     [[nodiscard]] result<call_page> list_calls(std::string account_sid, call_filter filter,
                                                std::size_t page_size, std::string page_token);
     [[nodiscard]] result<std::vector<std::int64_t>> enqueue(std::vector<outbox_item> items);
-    [[nodiscard]] result<std::vector<outbox_item>> due_items(std::int64_t now_ms, std::size_t limit);
+    [[nodiscard]] result<std::vector<outbox_item>> due_items(std::int64_t now_ms,
+                                                             std::size_t limit);
     [[nodiscard]] result<void> mark_delivered(std::int64_t id);
     [[nodiscard]] result<void> mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
                                            std::string last_error);

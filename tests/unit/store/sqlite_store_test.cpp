@@ -32,9 +32,8 @@ struct temp_dir {
     temp_dir()
     {
         static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("stirgate-store-test-" + std::to_string(::getpid()) + "-" +
-                std::to_string(counter++));
+        path = fs::temp_directory_path() / ("stirgate-store-test-" + std::to_string(::getpid()) +
+                                            "-" + std::to_string(counter++));
         fs::remove_all(path);
         fs::create_directories(path);
     }
@@ -76,7 +75,10 @@ struct raw_db {
     }
 };
 
-std::unique_ptr<store> make_memory_sqlite() { return std::make_unique<sqlite_store>("sqlite://:memory:"); }
+std::unique_ptr<store> make_memory_sqlite()
+{
+    return std::make_unique<sqlite_store>("sqlite://:memory:");
+}
 
 // What open failures say: one line naming the URL.
 std::string open_error(const std::string& url)
@@ -161,11 +163,12 @@ TEST_CASE("sqlite store: the schema version is recorded, WAL is on, integrity ho
     CHECK(again.find_call(make_sid("CA", 1)).value().has_value());
 }
 
-TEST_CASE("sqlite store: a database newer than the code is refused with one clear line",
-          "[store]")
+TEST_CASE("sqlite store: a database newer than the code is refused with one clear line", "[store]")
 {
     temp_dir dir;
-    { sqlite_store s(dir.url()); }
+    {
+        sqlite_store s(dir.url());
+    }
     raw_db(dir.file()).exec("PRAGMA user_version = 99");
     const std::string message = open_error(dir.url());
     CHECK_THAT(message, Catch::Contains(dir.url()));
@@ -197,8 +200,7 @@ TEST_CASE("sqlite store: unusable storage URLs fail to open with one clear line"
     CHECK(open_store("sqlite://:memory:")->healthy());
 }
 
-TEST_CASE("sqlite store: 1000 concurrent inserts from 8 threads share few transactions",
-          "[store]")
+TEST_CASE("sqlite store: 1000 concurrent inserts from 8 threads share few transactions", "[store]")
 {
     temp_dir dir;
     sqlite_store s(dir.url());
@@ -257,9 +259,18 @@ TEST_CASE("sqlite store: a failing job in a batch undoes only itself", "[store]"
 
     result<void> first, duplicate, third;
     std::latch done(3);
-    s.insert_call(make_call(1), [&](result<void> r) { first = std::move(r); done.count_down(); });
-    s.insert_call(make_call(1), [&](result<void> r) { duplicate = std::move(r); done.count_down(); });
-    s.insert_call(make_call(2), [&](result<void> r) { third = std::move(r); done.count_down(); });
+    s.insert_call(make_call(1), [&](result<void> r) {
+        first = std::move(r);
+        done.count_down();
+    });
+    s.insert_call(make_call(1), [&](result<void> r) {
+        duplicate = std::move(r);
+        done.count_down();
+    });
+    s.insert_call(make_call(2), [&](result<void> r) {
+        third = std::move(r);
+        done.count_down();
+    });
     queued.count_down();
     done.wait();
 
@@ -271,9 +282,10 @@ TEST_CASE("sqlite store: a failing job in a batch undoes only itself", "[store]"
     CHECK(s.find_call(make_sid("CA", 2)).value().has_value());
 }
 
-TEST_CASE("sqlite store: a full disk yields store_unavailable and an unhealthy store until a "
-          "write commits",
-          "[store]")
+TEST_CASE(
+    "sqlite store: a full disk yields store_unavailable and an unhealthy store until a "
+    "write commits",
+    "[store]")
 {
     temp_dir dir;
     // The smallest cap SQLite accepts is the current size: every new page then fails.

@@ -188,29 +188,25 @@ inline void store_calls_behaviour(const store_factory& make)
     SECTION("a status update sets status and the given times, keeping the others")
     {
         REQUIRE(s->insert_call(make_call(7)));
-        auto ringing = s->update_call_status(
-            make_sid("CA", 7), status_update(call_status::ringing, 1767225601));
+        auto ringing = s->update_call_status(make_sid("CA", 7),
+                                             status_update(call_status::ringing, 1767225601));
         REQUIRE(ringing);
         CHECK(ringing->status == call_status::ringing);
         CHECK(ringing->date_updated == 1767225601);
         CHECK_FALSE(ringing->start_time);
 
-        auto answered = s->update_call_status(make_sid("CA", 7),
-                                              [] {
-                                                  auto u = status_update(call_status::in_progress,
-                                                                         1767225603);
-                                                  u.start_time = 1767225603;
-                                                  return u;
-                                              }());
+        auto answered = s->update_call_status(make_sid("CA", 7), [] {
+            auto u = status_update(call_status::in_progress, 1767225603);
+            u.start_time = 1767225603;
+            return u;
+        }());
         REQUIRE(answered);
-        auto done = s->update_call_status(make_sid("CA", 7),
-                                          [] {
-                                              auto u = status_update(call_status::completed,
-                                                                     1767225633);
-                                              u.end_time = 1767225633;
-                                              u.duration = 30;
-                                              return u;
-                                          }());
+        auto done = s->update_call_status(make_sid("CA", 7), [] {
+            auto u = status_update(call_status::completed, 1767225633);
+            u.end_time = 1767225633;
+            u.duration = 30;
+            return u;
+        }());
         REQUIRE(done);
         CHECK(done->status == call_status::completed);
         CHECK(done->start_time == 1767225603);
@@ -235,7 +231,7 @@ inline void store_calls_behaviour(const store_factory& make)
                                       status_update(call_status::in_progress, 1767225610)));
         auto cancel = s->update_call_status(
             make_sid("CA", 9), status_update(call_status::canceled, 1767225611,
-                                              {call_status::queued, call_status::ringing}));
+                                             {call_status::queued, call_status::ringing}));
         CHECK(cancel.code() == errc::conflict);
         auto stored = s->find_call(make_sid("CA", 9));
         REQUIRE(stored);
@@ -243,8 +239,8 @@ inline void store_calls_behaviour(const store_factory& make)
         CHECK((*stored)->date_updated == 1767225610);
 
         auto hangup = s->update_call_status(
-            make_sid("CA", 9), status_update(call_status::completed, 1767225612,
-                                              {call_status::in_progress}));
+            make_sid("CA", 9),
+            status_update(call_status::completed, 1767225612, {call_status::in_progress}));
         CHECK(hangup);
     }
 
@@ -254,8 +250,7 @@ inline void store_calls_behaviour(const store_factory& make)
         auto bad = make_item({}, 100);
         bad.target_url.clear();
         auto refused = s->update_call_status_with_outbox(
-            make_sid("CA", 10), status_update(call_status::ringing, 5),
-            {make_item({}, 100), bad});
+            make_sid("CA", 10), status_update(call_status::ringing, 5), {make_item({}, 100), bad});
         CHECK(refused.code() == errc::invalid_parameter);
         auto stored = s->find_call(make_sid("CA", 10));
         REQUIRE(stored);
@@ -263,8 +258,7 @@ inline void store_calls_behaviour(const store_factory& make)
         CHECK(s->depth().value() == 0);
 
         auto accepted = s->update_call_status_with_outbox(
-            make_sid("CA", 10), status_update(call_status::ringing, 5),
-            {make_item({}, 100)});
+            make_sid("CA", 10), status_update(call_status::ringing, 5), {make_item({}, 100)});
         REQUIRE(accepted);
         CHECK(accepted->status == call_status::ringing);
         auto due = s->due_items(100, 10);
@@ -435,7 +429,8 @@ inline void store_list_behaviour(const store_factory& make)
         REQUIRE(first);
         CHECK(sids_of(*first) == expected({7, 5, 3}));
         REQUIRE(first->next_page_token);
-        auto second = s->list_calls(account_a, filter_to("+16505550001"), 3, *first->next_page_token);
+        auto second =
+            s->list_calls(account_a, filter_to("+16505550001"), 3, *first->next_page_token);
         REQUIRE(second);
         CHECK(sids_of(*second) == expected({1}));
         CHECK_FALSE(second->next_page_token);
