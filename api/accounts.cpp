@@ -1,8 +1,7 @@
 #include "api/accounts.hpp"
 
-#include <cctype>
-
 #include "core/crypto.hpp"
+#include "core/text.hpp"
 
 namespace stirgate::api {
 
@@ -41,15 +40,10 @@ std::size_t account_directory::size() const { return current()->accounts.size();
 result<account_ptr> account_directory::authenticate(std::string_view authorization) const
 {
     // RFC 7617: "Basic" is case-insensitive, followed by one or more spaces.
-    constexpr std::string_view scheme = "basic";
-    if (authorization.size() <= scheme.size()) return error{errc::unauthorized, "no credentials"};
-    for (std::size_t i = 0; i < scheme.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i])
-            return error{errc::unauthorized, "not Basic"};
-    std::string_view b64 = authorization.substr(scheme.size());
-    if (b64.front() != ' ') return error{errc::unauthorized, "not Basic"};
-    while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
-    while (!b64.empty() && b64.back() == ' ') b64.remove_suffix(1);
+    constexpr std::string_view scheme = "basic ";
+    if (authorization.empty()) return error{errc::unauthorized, "no credentials"};
+    if (!core::istarts_with(authorization, scheme)) return error{errc::unauthorized, "not Basic"};
+    const std::string_view b64 = core::trim(authorization.substr(scheme.size()), " ");
     auto decoded = core::base64_decode(b64);
     if (!decoded) return error{errc::unauthorized, "bad base64"};
     const auto colon = decoded->find(':');

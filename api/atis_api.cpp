@@ -1,24 +1,17 @@
 #include "api/atis_api.hpp"
 
-#include <cctype>
 #include <memory>
 
 #include "core/atis.hpp"
 #include "core/error_table.hpp"
 #include "core/identity_header.hpp"
 #include "core/passport.hpp"
+#include "core/text.hpp"
 
 namespace stirgate::api {
 namespace http = boost::beast::http;
 
 namespace {
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 // ATIS errors name the offending member in "variables"; the parser puts that path (and only
 // that) in the detail of missing/invalid parameter errors.
@@ -109,7 +102,7 @@ net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies>
 
 result<void> check_json_exchange(const net::http_request& req)
 {
-    const std::string type = lower(req[http::field::content_type]);
+    const std::string type = core::ascii_lower(req[http::field::content_type]);
     const std::string_view media = std::string_view(type).substr(0, type.find(';'));
     if (media.find_first_not_of(' ') == std::string_view::npos)
         return error{errc::unsupported_media_type, "no Content-Type"};
@@ -117,7 +110,7 @@ result<void> check_json_exchange(const net::http_request& req)
         return error{errc::unsupported_media_type, type};
     const auto accept = req.find(http::field::accept);
     if (accept != req.end()) {
-        const std::string a = lower(accept->value());
+        const std::string a = core::ascii_lower(accept->value());
         if (a.find("json") == std::string::npos && a.find("*/*") == std::string::npos &&
             a.find("application/*") == std::string::npos)
             return error{errc::not_acceptable, a};

@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "core/text.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -111,9 +113,7 @@ bool valid_url(std::string_view url, std::initializer_list<std::string_view> sch
 {
     const auto sep = url.find("://");
     if (sep == std::string_view::npos) return false;
-    std::string scheme(url.substr(0, sep));
-    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string scheme = core::ascii_lower(url.substr(0, sep));
     if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) return false;
     if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= 0x20 || c == 0x7f; }))
         return false;
@@ -492,9 +492,7 @@ void read_verify(section& s, verify_config& out)
         for (auto h : *list) {
             if (!valid_host_name(h) && !is_ipv6_literal(h))
                 s.fail_at("x5u_allowed_hosts", "not a host name: " + show_value(h));
-            std::transform(h.begin(), h.end(), h.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            out.x5u_allowed_hosts.push_back(std::move(h));
+            out.x5u_allowed_hosts.push_back(core::ascii_lower(h));
         }
     }
     if (auto list = s.integer_array("x5u_allowed_ports", 1, 65535)) {

@@ -1,5 +1,7 @@
 #include "core/identity_header.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 
 namespace stirgate::core {
@@ -13,21 +15,6 @@ bool is_token_char(char c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     return std::string_view("-.!%*_+`'~").find(c) != std::string_view::npos;
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), lower);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 // RFC 3986 section 3: absolute URI = scheme ":" hier-part; scheme = ALPHA *(ALPHA/DIGIT/+/-/.)
@@ -113,7 +100,7 @@ result<identity_header> parse_identity_header(std::string_view value)
         c.skip_lws();
         const auto name_raw = c.take_while(is_token_char);
         if (name_raw.empty()) return malformed("empty parameter at offset " + std::to_string(c.pos()));
-        const auto name = to_lower(name_raw);
+        const auto name = ascii_lower(name_raw);
         c.skip_lws();
         std::string_view param_value;
         bool has_value = false;
@@ -181,7 +168,7 @@ std::string_view strip_identity_header_name(std::string_view line)
     while (i < line.size() && is_lws(line[i])) ++i;
     const auto rest = line.substr(i);
     for (const std::string_view name : {std::string_view("identity"), std::string_view("y")}) {
-        if (rest.size() < name.size() || !iequals(rest.substr(0, name.size()), name)) continue;
+        if (!istarts_with(rest, name)) continue;
         std::size_t j = name.size();
         while (j < rest.size() && (rest[j] == ' ' || rest[j] == '\t')) ++j;  // HCOLON
         if (j < rest.size() && rest[j] == ':') {

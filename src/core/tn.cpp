@@ -1,5 +1,7 @@
 #include "core/tn.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -9,24 +11,7 @@ namespace {
 
 constexpr std::string_view whitespace = " \t\r\n";
 
-std::string_view trim(std::string_view s)
-{
-    const auto b = s.find_first_not_of(whitespace);
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(whitespace);
-    return s.substr(b, e - b + 1);
-}
 
-bool starts_with_icase(std::string_view s, std::string_view prefix)
-{
-    if (s.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        const auto a = static_cast<unsigned char>(s[i]);
-        const auto b = static_cast<unsigned char>(prefix[i]);
-        if (std::tolower(a) != std::tolower(b)) return false;
-    }
-    return true;
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -61,7 +46,7 @@ std::optional<std::string> unescape_user(std::string_view s)
 // RFC 8224 section 8 steps 2 and 3 on a number that has lost its URI syntax.
 result<std::string> canonical_number(std::string_view number)
 {
-    const std::string_view n = trim(number);
+    const std::string_view n = trim(number, whitespace);
     std::string out;
     bool global = false;
     bool dialing_chars = false;  // '*' or '#'
@@ -114,10 +99,10 @@ result<std::string> sip_user_number(std::string_view rest)
 
 result<std::string> canonicalize_tn(std::string_view identity)
 {
-    const std::string_view id = trim(identity);
+    const std::string_view id = trim(identity, whitespace);
     if (id.empty()) return error{errc::tn_invalid, "empty identity"};
     if (id.front() == '<' || id.front() == '"') return tn_from_name_addr(id);
-    if (starts_with_icase(id, "tel:")) {
+    if (istarts_with(id, "tel:")) {
         std::string_view number = id.substr(4);
         if (const auto semi = number.find(';'); semi != std::string_view::npos)
             number = number.substr(0, semi);  // ;phone-context, ;ext, ;isub, ;verstat
@@ -125,14 +110,14 @@ result<std::string> canonicalize_tn(std::string_view identity)
     }
     // user=phone marks a TN (RFC 3261 section 19.1.1); without it, local policy accepts the same
     // shapes (digits, '+', '*', '#', visual separators), so both go through one path.
-    if (starts_with_icase(id, "sip:")) return sip_user_number(id.substr(4));
-    if (starts_with_icase(id, "sips:")) return sip_user_number(id.substr(5));
+    if (istarts_with(id, "sip:")) return sip_user_number(id.substr(4));
+    if (istarts_with(id, "sips:")) return sip_user_number(id.substr(5));
     return canonical_number(id);  // anything with another scheme fails on its ':'
 }
 
 result<std::string> tn_from_name_addr(std::string_view header_value)
 {
-    std::string_view v = trim(header_value);
+    std::string_view v = trim(header_value, whitespace);
     std::size_t pos = 0;
     if (!v.empty() && v.front() == '"') {
         // quoted display-name: skip it, honouring backslash escapes (RFC 3261 section 25.1)
@@ -165,8 +150,8 @@ bool same_tn(std::string_view a, std::string_view b)
 
 result<e164_number> e164_number::parse(std::string_view text)
 {
-    const std::string_view t = trim(text);
-    if (starts_with_icase(t, "sip:") || starts_with_icase(t, "sips:") || t.starts_with("<"))
+    const std::string_view t = trim(text, whitespace);
+    if (istarts_with(t, "sip:") || istarts_with(t, "sips:") || t.starts_with("<"))
         return error{errc::tn_invalid, "a SIP address is not an E.164 number"};
     auto canonical = canonicalize_tn(t);
     if (!canonical) return std::move(canonical).err();

@@ -1,5 +1,7 @@
 #include "core/verstat.hpp"
 
+#include "core/text.hpp"
+
 #include <array>
 #include <cctype>
 
@@ -12,16 +14,6 @@ constexpr std::string_view no_validation = "No-TN-Validation";
 constexpr std::string_view null_value = "NULL";
 constexpr std::string_view diverted_suffix = "-Diverted";
 constexpr std::string_view passthrough_suffix = "-Passthrough";
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 
 }  // namespace
 
@@ -59,7 +51,7 @@ result<sip_verstat> parse_sip_verstat(std::string_view s)
                                 sip_verstat::tn_validation_failed, sip_verstat::no_tn_validation};
     for (const auto v : values) {
         const std::string_view text = to_string(v);
-        if (s.size() < text.size() || !iequals(s.substr(0, text.size()), text)) continue;
+        if (!istarts_with(s, text)) continue;
         if (s.size() == text.size() || s[text.size()] == '-') return v;
     }
     return error{errc::invalid_parameter, "unknown verstat value"};

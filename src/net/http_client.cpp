@@ -1,5 +1,7 @@
 #include "net/http_client.hpp"
 
+#include "core/text.hpp"
+
 #include "net/address_policy.hpp"
 #include "net/url.hpp"
 
@@ -23,20 +25,6 @@ using clock_type = std::chrono::steady_clock;
 // The read buffer only ever holds one read's worth of bytes beyond the header block: string_body
 // moves body bytes out of it as they arrive, so this bounds it without limiting the body.
 constexpr std::size_t read_chunk_bytes = 65536;
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    });
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && lower(a) == lower(b);
-}
 
 // Scheme, authority and path reach the logs, never the query: it may carry a customer's secrets.
 std::string loggable(const url& u)
@@ -66,7 +54,7 @@ result<void> check_url_policy(const url& u, const http_client_policy& policy)
         return fail(errc::upstream_refused, where, "port not allowed");
     if (!policy.allowed_hosts.empty() &&
         std::none_of(policy.allowed_hosts.begin(), policy.allowed_hosts.end(),
-                     [&](const std::string& h) { return iequals(h, u.host); }))
+                     [&](const std::string& h) { return core::iequals(h, u.host); }))
         return fail(errc::upstream_refused, where, "host not allowed");
     return ok();
 }
@@ -91,7 +79,7 @@ result<void> check_addresses(const std::vector<tcp::endpoint>& endpoints,
 const resolve_pin* find_pin(const url& u, const http_client_policy& policy)
 {
     for (const auto& pin : policy.pins)
-        if (pin.port == u.port && iequals(pin.host, u.host)) return &pin;
+        if (pin.port == u.port && core::iequals(pin.host, u.host)) return &pin;
     return nullptr;
 }
 
@@ -173,8 +161,8 @@ result<http::request<http::string_body>> build_request(const url& u, http_reques
     req.set(http::field::connection, "close");
     for (auto& [name, value] : spec.headers) {
         // Framing and routing headers are ours: a caller-supplied one could split the request.
-        if (iequals(name, "host") || iequals(name, "content-length") ||
-            iequals(name, "transfer-encoding") || iequals(name, "connection"))
+        if (core::iequals(name, "host") || core::iequals(name, "content-length") ||
+            core::iequals(name, "transfer-encoding") || core::iequals(name, "connection"))
             return fail(errc::upstream_refused, where, "header " + name + " is set by the client");
         if (!is_token(name) || !is_field_value(value))
             return fail(errc::upstream_refused, where, "malformed header name or value");
@@ -246,15 +234,15 @@ std::string verify_failure(SSL* ssl_handle)
 std::optional<std::string_view> http_reply::header(std::string_view name) const
 {
     for (const auto& [n, v] : headers)
-        if (iequals(n, name)) return std::string_view(v);
+        if (core::iequals(n, name)) return std::string_view(v);
     return std::nullopt;
 }
 
 beast_http_client::beast_http_client(http_client_policy policy)
     : policy_(std::move(policy)), tls_(ssl::context::tls_client)
 {
-    for (auto& s : policy_.allowed_schemes) s = lower(s);
-    for (auto& h : policy_.allowed_hosts) h = lower(h);
+    for (auto& s : policy_.allowed_schemes) s = core::ascii_lower(s);
+    for (auto& h : policy_.allowed_hosts) h = core::ascii_lower(h);
     for (const auto& pin : policy_.pins) {
         beast::error_code ec;
         (void)asio::ip::make_address(pin.address, ec);

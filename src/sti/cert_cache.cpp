@@ -1,7 +1,8 @@
 #include "sti/cert_cache.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <exception>
 
@@ -11,23 +12,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 std::optional<std::int64_t> parse_seconds(std::string_view v)
 {
-    v = trim(v);
+    v = core::trim(v);
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     std::int64_t n = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -44,11 +31,11 @@ std::int64_t cache_ttl_seconds(std::string_view cache_control, const cert_cache_
     bool no_cache = false;
     while (!cache_control.empty()) {
         const auto comma = cache_control.find(',');
-        const std::string_view part = trim(cache_control.substr(0, comma));
+        const std::string_view part = core::trim(cache_control.substr(0, comma));
         cache_control =
             comma == std::string_view::npos ? std::string_view{} : cache_control.substr(comma + 1);
         const auto eq = part.find('=');
-        const std::string name = lower(trim(part.substr(0, eq)));
+        const std::string name = core::ascii_lower(core::trim(part.substr(0, eq)));
         const std::string_view value = eq == std::string_view::npos ? "" : part.substr(eq + 1);
         if (name == "max-age") max_age = parse_seconds(value);
         else if (name == "s-maxage") s_maxage = parse_seconds(value);  // we are a shared cache

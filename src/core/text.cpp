@@ -1,0 +1,33 @@
+#include "core/text.hpp"
+
+namespace stirgate::core {
+
+std::string ascii_lower(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out) c = ascii_lower(c);
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept
+{
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) noexcept
+{
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim(std::string_view s, std::string_view chars) noexcept
+{
+    const auto first = s.find_first_not_of(chars);
+    if (first == std::string_view::npos) return {};
+    const auto last = s.find_last_not_of(chars);
+    return s.substr(first, last - first + 1);
+}
+
+}  // namespace stirgate::core

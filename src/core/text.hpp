@@ -1,0 +1,24 @@
+#pragma once
+// ASCII text helpers for protocol tokens (header names, schemes, host names, Basic, verstat
+// values). ASCII only on purpose: std::tolower follows the C locale, protocols do not.
+
+#include <string>
+#include <string_view>
+
+namespace stirgate::core {
+
+constexpr char ascii_lower(char c) noexcept
+{
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string ascii_lower(std::string_view s);
+
+// Case-insensitive (ASCII) equality and prefix test.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+bool istarts_with(std::string_view s, std::string_view prefix) noexcept;
+
+// `s` without leading and trailing characters from `chars` (default: HTTP optional whitespace).
+std::string_view trim(std::string_view s, std::string_view chars = " \t") noexcept;
+
+}  // namespace stirgate::core
