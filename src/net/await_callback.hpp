@@ -18,12 +18,12 @@ namespace stirgate::net {
 template <class T, class Start>
 boost::asio::awaitable<result<T>> await_callback(Start start)
 {
-    auto initiate = [start = std::move(start)](auto handler) mutable {
-        using handler_type = decltype(handler);
-        auto ex = boost::asio::get_associated_executor(handler);
+    auto initiate = [start = std::move(start)](auto completion) mutable {
+        using completion_type = decltype(completion);
+        auto ex = boost::asio::get_associated_executor(completion);
         auto work = boost::asio::make_work_guard(ex);
         // std::function needs a copyable target; the awaitable handler is move-only.
-        auto shared = std::make_shared<handler_type>(std::move(handler));
+        auto shared = std::make_shared<completion_type>(std::move(completion));
         start(std::function<void(result<T>)>(
             [ex, work = std::move(work), shared](result<T> r) mutable {
                 boost::asio::post(ex, [shared, r = std::move(r)]() mutable {
