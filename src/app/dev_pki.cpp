@@ -1,5 +1,7 @@
 #include "app/dev_pki.hpp"
 
+#include "core/openssl_ptr.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -20,14 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <class T, void (*Free)(T*)>
-struct openssl_deleter {
-    void operator()(T* p) const noexcept { Free(p); }
-};
-using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY, EVP_PKEY_free>>;
-using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509, X509_free>>;
-using ext_ptr = std::unique_ptr<X509_EXTENSION, openssl_deleter<X509_EXTENSION, X509_EXTENSION_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free_all>>;
+using core::asn1_object_ptr;
+using core::asn1_octet_string_ptr;
+using core::bio_ptr;
+using core::bn_ptr;
+using core::pkey_ptr;
+using core::x509_ptr;
+using ext_ptr = core::x509_extension_ptr;
 
 [[noreturn]] void fail(const std::string& what)
 {
@@ -144,10 +145,8 @@ void add_tnauthlist(X509* cert, const std::string& spc)
     der += '\x16';
     der += static_cast<char>(n);
     der += spc;
-    std::unique_ptr<ASN1_OBJECT, openssl_deleter<ASN1_OBJECT, ASN1_OBJECT_free>> oid(
-        OBJ_txt2obj("1.3.6.1.5.5.7.1.26", 1));
-    std::unique_ptr<ASN1_OCTET_STRING, openssl_deleter<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>>
-        value(ASN1_OCTET_STRING_new());
+    asn1_object_ptr oid(OBJ_txt2obj("1.3.6.1.5.5.7.1.26", 1));
+    asn1_octet_string_ptr value(ASN1_OCTET_STRING_new());
     if (!oid || !value ||
         !ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(der.data()),
                                static_cast<int>(der.size())))
@@ -159,8 +158,8 @@ void add_tnauthlist(X509* cert, const std::string& spc)
 // CertificatePolicies with the SHAKEN certificate policy OID (ATIS-1000080).
 void add_shaken_policy(X509* cert)
 {
-    std::unique_ptr<CERTIFICATEPOLICIES, openssl_deleter<CERTIFICATEPOLICIES, CERTIFICATEPOLICIES_free>>
-        policies(sk_POLICYINFO_new_null());
+    core::openssl_ptr<CERTIFICATEPOLICIES, CERTIFICATEPOLICIES_free> policies(
+        sk_POLICYINFO_new_null());
     POLICYINFO* info = POLICYINFO_new();
     if (!policies || !info) fail("cannot build certificate policies");
     ASN1_OBJECT_free(info->policyid);
@@ -191,7 +190,7 @@ void set_random_serial(X509* cert)
     unsigned char bytes[16];
     if (RAND_bytes(bytes, sizeof bytes) != 1) fail("no randomness for serial");
     bytes[0] &= 0x7f;
-    std::unique_ptr<BIGNUM, openssl_deleter<BIGNUM, BN_free>> bn(BN_bin2bn(bytes, sizeof bytes, nullptr));
+    bn_ptr bn(BN_bin2bn(bytes, sizeof bytes, nullptr));
     if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert))) fail("cannot set serial");
 }
 

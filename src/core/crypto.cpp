@@ -1,5 +1,7 @@
 #include "core/crypto.hpp"
 
+#include "core/openssl_ptr.hpp"
+
 #include <climits>
 #include <cstring>
 
@@ -20,31 +22,6 @@ namespace stirgate::core {
 void evp_pkey_deleter::operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
 
 namespace {
-
-struct bio_deleter {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct md_ctx_deleter {
-    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-struct pkey_ctx_deleter {
-    void operator()(EVP_PKEY_CTX* c) const noexcept { EVP_PKEY_CTX_free(c); }
-};
-struct x509_deleter {
-    void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct ecdsa_sig_deleter {
-    void operator()(ECDSA_SIG* s) const noexcept { ECDSA_SIG_free(s); }
-};
-struct bn_deleter {
-    void operator()(BIGNUM* b) const noexcept { BN_free(b); }
-};
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
-using pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, pkey_ctx_deleter>;
-using x509_ptr = std::unique_ptr<X509, x509_deleter>;
-using ecdsa_sig_ptr = std::unique_ptr<ECDSA_SIG, ecdsa_sig_deleter>;
-using bn_ptr = std::unique_ptr<BIGNUM, bn_deleter>;
 
 constexpr std::size_t coord_size = 32;  // P-256 scalars are 32 bytes
 

@@ -1,5 +1,7 @@
 #include "sti/trust_store.hpp"
 
+#include "core/openssl_ptr.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -29,28 +31,15 @@ constexpr const char* tnauthlist_oid = "1.3.6.1.5.5.7.1.26";
 // would only make a hostile repository cost us more work.
 constexpr std::size_t max_chain_certs = 8;
 
-struct x509_free_fn {
-    void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct crl_free_fn {
-    void operator()(X509_CRL* c) const noexcept { X509_CRL_free(c); }
-};
-struct bio_free_fn {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct stack_free_fn {
-    // The stack only borrows the certificates owned by the chain vector.
+using core::bio_ptr;
+using core::x509_ptr;
+using crl_ptr = core::x509_crl_ptr;
+// sk_X509_free is a macro, so it gets a deleter of its own. The stack only borrows the
+// certificates owned by the chain vector.
+struct x509_stack_free {
     void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_free(s); }
 };
-struct ctx_free_fn {
-    void operator()(X509_STORE_CTX* c) const noexcept { X509_STORE_CTX_free(c); }
-};
-struct obj_free_fn {
-    void operator()(ASN1_OBJECT* o) const noexcept { ASN1_OBJECT_free(o); }
-};
-using x509_ptr = std::unique_ptr<X509, x509_free_fn>;
-using crl_ptr = std::unique_ptr<X509_CRL, crl_free_fn>;
-using bio_ptr = std::unique_ptr<BIO, bio_free_fn>;
+using x509_stack_ptr = std::unique_ptr<STACK_OF(X509), x509_stack_free>;
 
 // Certificates and CRLs are never encrypted; refusing a passphrase keeps OpenSSL from
 // prompting on the terminal if a hostile body claims to be.
@@ -202,7 +191,7 @@ result<std::int64_t> to_unix_seconds(const ASN1_TIME* t)
 // RFC 8226 section 9 / ATIS-1000080: the leaf names the SP by an SPC in its TNAuthList.
 result<std::string> leaf_spc(X509* leaf)
 {
-    std::unique_ptr<ASN1_OBJECT, obj_free_fn> oid{OBJ_txt2obj(tnauthlist_oid, 1)};
+    core::asn1_object_ptr oid{OBJ_txt2obj(tnauthlist_oid, 1)};
     if (!oid) return error{errc::crypto_failure, "OBJ_txt2obj: " + openssl_reason()};
     const int index = X509_get_ext_by_OBJ(leaf, oid.get(), -1);
     if (index < 0) return error{errc::cert_no_tnauthlist, "leaf has no TNAuthList"};
@@ -282,8 +271,8 @@ result<core::verified_cert> trust_store::verify_chain(std::string_view body,
     if (!store_) return error{errc::cert_untrusted, "no trust anchors configured"};
 
     X509* leaf = chain->front().get();
-    std::unique_ptr<STACK_OF(X509), stack_free_fn> untrusted{sk_X509_new_null()};
-    std::unique_ptr<X509_STORE_CTX, ctx_free_fn> ctx{X509_STORE_CTX_new()};
+    x509_stack_ptr untrusted{sk_X509_new_null()};
+    core::x509_store_ctx_ptr ctx{X509_STORE_CTX_new()};
     if (!untrusted || !ctx) return error{errc::crypto_failure, openssl_reason()};
     for (std::size_t i = 1; i < chain->size(); ++i) {
         if (sk_X509_push(untrusted.get(), (*chain)[i].get()) <= 0) {
