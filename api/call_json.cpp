@@ -1,0 +1,281 @@
+#include "api/call_json.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/form.hpp"
+
+namespace stirgate::api {
+namespace {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_string(json_writer& w, std::string_view s)
+{
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void write_key(json_writer& w, std::string_view k)
+{
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+
+void write_optional_string(json_writer& w, const std::optional<std::string>& s)
+{
+    if (s)
+        write_string(w, *s);
+    else
+        w.Null();
+}
+
+void write_optional_date(json_writer& w, const std::optional<std::int64_t>& t)
+{
+    if (t)
+        write_string(w, format_rfc2822(*t));
+    else
+        w.Null();
+}
+
+void write_size(json_writer& w, std::size_t n) { w.Uint64(static_cast<std::uint64_t>(n)); }
+
+// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days): exact for
+// every int64 second count we can be given, without gmtime's platform range.
+struct civil_date {
+    std::int64_t year;
+    unsigned month;  // 1..12
+    unsigned day;    // 1..31
+};
+
+civil_date civil_from_days(std::int64_t z)
+{
+    z += 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0), m, d};
+}
+
+std::string two_digits(std::int64_t v)
+{
+    std::string s = std::to_string(v);
+    return s.size() < 2 ? "0" + s : s;
+}
+
+}  // namespace
+
+std::string format_rfc2822(std::int64_t epoch_seconds)
+{
+    static constexpr std::array<const char*, 7> weekdays{"Thu", "Fri", "Sat", "Sun",
+                                                         "Mon", "Tue", "Wed"};
+    static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::int64_t days = epoch_seconds / 86400;
+    std::int64_t secs = epoch_seconds % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days -= 1;
+    }
+    const civil_date date = civil_from_days(days);
+    const std::int64_t wd = ((days % 7) + 7) % 7;  // 1970-01-01 was a Thursday
+    std::string out;
+    out.reserve(31);
+    out += weekdays[static_cast<std::size_t>(wd)];
+    out += ", ";
+    out += two_digits(date.day);
+    out += ' ';
+    out += months[date.month - 1];
+    out += ' ';
+    out += std::to_string(date.year);
+    out += ' ';
+    out += two_digits(secs / 3600);
+    out += ':';
+    out += two_digits(secs / 60 % 60);
+    out += ':';
+    out += two_digits(secs % 60);
+    out += " +0000";
+    return out;
+}
+
+std::string format_phone_number(std::string_view number)
+{
+    const bool nanp = number.size() == 12 && number.substr(0, 2) == "+1" &&
+                      std::all_of(number.begin() + 1, number.end(), [](char c) {
+                          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+                      });
+    if (!nanp) return std::string(number);
+    std::string out = "(";
+    out += number.substr(2, 3);
+    out += ") ";
+    out += number.substr(5, 3);
+    out += '-';
+    out += number.substr(8, 4);
+    return out;
+}
+
+std::string call_uri(std::string_view account_sid, std::string_view call_sid)
+{
+    std::string out = "/2010-04-01/Accounts/";
+    out += account_sid;
+    out += "/Calls/";
+    out += call_sid;
+    out += ".json";
+    return out;
+}
+
+namespace {
+
+void write_call(json_writer& w, const store::call_record& c)
+{
+    const std::string uri = call_uri(c.account_sid, c.sid);
+    const std::string base = uri.substr(0, uri.size() - 5);  // without ".json"
+    w.StartObject();
+    write_key(w, "sid");
+    write_string(w, c.sid);
+    write_key(w, "account_sid");
+    write_string(w, c.account_sid);
+    write_key(w, "parent_call_sid");
+    write_optional_string(w, c.parent_call_sid);
+    write_key(w, "date_created");
+    write_string(w, format_rfc2822(c.date_created));
+    write_key(w, "date_updated");
+    write_string(w, format_rfc2822(c.date_updated));
+    write_key(w, "to");
+    write_string(w, c.to);
+    write_key(w, "to_formatted");
+    write_string(w, format_phone_number(c.to));
+    write_key(w, "from");
+    write_string(w, c.from);
+    write_key(w, "from_formatted");
+    write_string(w, format_phone_number(c.from));
+    write_key(w, "phone_number_sid");  // stirgate has no IncomingPhoneNumber resources
+    w.Null();
+    write_key(w, "status");
+    write_string(w, store::to_string(c.status));
+    write_key(w, "start_time");
+    write_optional_date(w, c.start_time);
+    write_key(w, "end_time");
+    write_optional_date(w, c.end_time);
+    write_key(w, "duration");
+    if (c.duration)
+        write_string(w, std::to_string(*c.duration));
+    else
+        w.Null();
+    write_key(w, "price");  // the gateway does not rate calls
+    w.Null();
+    write_key(w, "price_unit");
+    write_string(w, "USD");
+    write_key(w, "direction");
+    write_string(w, store::to_string(c.direction));
+    write_key(w, "answered_by");
+    w.Null();
+    write_key(w, "api_version");
+    write_string(w, twilio_api_version);
+    write_key(w, "forwarded_from");
+    write_optional_string(w, c.forwarded_from);
+    write_key(w, "group_sid");
+    w.Null();
+    write_key(w, "caller_name");
+    w.Null();
+    write_key(w, "queue_time");
+    write_string(w, "0");
+    write_key(w, "trunk_sid");
+    w.Null();
+    write_key(w, "uri");
+    write_string(w, uri);
+    write_key(w, "subresource_uris");
+    w.StartObject();
+    static constexpr std::array<std::pair<const char*, const char*>, 10> subresources{{
+        {"notifications", "Notifications"},
+        {"recordings", "Recordings"},
+        {"payments", "Payments"},
+        {"events", "Events"},
+        {"siprec", "Siprec"},
+        {"streams", "Streams"},
+        {"transcriptions", "Transcriptions"},
+        {"twiml_sessions", "TwimlSessions"},
+        {"user_defined_message_subscriptions", "UserDefinedMessageSubscriptions"},
+        {"user_defined_messages", "UserDefinedMessages"},
+    }};
+    for (const auto& [key, name] : subresources) {
+        write_key(w, key);
+        write_string(w, base + "/" + name + ".json");
+    }
+    w.EndObject();
+    w.EndObject();
+}
+
+}  // namespace
+
+std::string render_call_json(const store::call_record& call)
+{
+    rapidjson::StringBuffer buf;
+    json_writer w(buf);
+    write_call(w, call);
+    return {buf.GetString(), buf.GetSize()};
+}
+
+std::string calls_page_uri(std::string_view account_sid, const query_params& filters,
+                           std::size_t page_size, std::size_t page, std::string_view page_token)
+{
+    std::string out = "/2010-04-01/Accounts/";
+    out += account_sid;
+    out += "/Calls.json?";
+    for (const auto& [name, value] : filters) {
+        out += core::form_encode(name);
+        out += '=';
+        out += core::form_encode(value);
+        out += '&';
+    }
+    out += "PageSize=" + std::to_string(page_size) + "&Page=" + std::to_string(page);
+    if (!page_token.empty()) out += "&PageToken=" + core::form_encode(page_token);
+    return out;
+}
+
+std::string render_call_list(const call_list_page& p)
+{
+    const std::size_t start = p.page * p.page_size;
+    const std::size_t end = p.calls.empty() ? start : start + p.calls.size() - 1;
+    rapidjson::StringBuffer buf;
+    json_writer w(buf);
+    w.StartObject();
+    write_key(w, "calls");
+    w.StartArray();
+    for (const auto& c : p.calls) write_call(w, c);
+    w.EndArray();
+    write_key(w, "end");
+    write_size(w, end);
+    write_key(w, "start");
+    write_size(w, start);
+    write_key(w, "page");
+    write_size(w, p.page);
+    write_key(w, "page_size");
+    write_size(w, p.page_size);
+    write_key(w, "first_page_uri");
+    write_string(w, calls_page_uri(p.account_sid, p.filters, p.page_size, 0, {}));
+    write_key(w, "next_page_uri");
+    if (p.next_page_token)
+        write_string(w, calls_page_uri(p.account_sid, p.filters, p.page_size, p.page + 1,
+                                       *p.next_page_token));
+    else
+        w.Null();
+    write_key(w, "previous_page_uri");
+    if (p.page > 0 && p.previous_page_token)
+        write_string(w, calls_page_uri(p.account_sid, p.filters, p.page_size, p.page - 1,
+                                       *p.previous_page_token));
+    else
+        w.Null();
+    write_key(w, "uri");
+    write_string(w, calls_page_uri(p.account_sid, p.filters, p.page_size, p.page, p.page_token));
+    w.EndObject();
+    return {buf.GetString(), buf.GetSize()};
+}
+
+}  // namespace stirgate::api

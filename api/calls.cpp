@@ -1,0 +1,516 @@
+#include "api/calls.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <variant>
+
+#include "api/call_json.hpp"
+#include "core/calltoken.hpp"
+#include "core/error_table.hpp"
+#include "core/form.hpp"
+#include "core/tn.hpp"
+#include "net/await_callback.hpp"
+#include "net/url.hpp"
+
+namespace stirgate::api {
+namespace http = boost::beast::http;
+
+namespace {
+
+using deps_ptr = std::shared_ptr<const calls_dependencies>;
+
+constexpr std::size_t max_twiml_chars = 4000;  // TWILIO-API.md section 3.1
+constexpr std::int64_t min_timeout_s = 1;
+constexpr std::int64_t max_timeout_s = 600;
+constexpr std::size_t default_page_size = 50;
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string upper(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// Twilio's error body. `message` replaces the table's fixed text where one errc serves several
+// parameters (21205 for Url, FallbackUrl and StatusCallback); it never carries request data.
+net::http_response twilio_fail(net::request_context& ctx, const error& e,
+                               std::string_view message = {})
+{
+    net::http_response res = ctx.fail(e);
+    if (!message.empty()) res.body() = render_twilio_error(e, message);
+    // RFC 9110 section 11.6.1: a 401 names the scheme to use.
+    if (e.code == errc::unauthorized)
+        res.set(http::field::www_authenticate, "Basic realm=\"Twilio API\"");
+    return res;
+}
+
+// Basic auth, then the path's AccountSid must be the authenticated account.
+result<account_ptr> authorize(const calls_dependencies& deps,
+                                             const net::request_context& ctx)
+{
+    auto account = deps.accounts.authenticate(ctx.request[http::field::authorization]);
+    if (!account) return account;
+    if (ctx.param("AccountSid") != (*account)->sid)
+        return error{errc::forbidden, "path AccountSid is not the authenticated account"};
+    return account;
+}
+
+// POST bodies are application/x-www-form-urlencoded (TWILIO-API.md section 1). A bodiless POST
+// without a Content-Type (curl -X POST) is an empty form, which then lacks To.
+result<void> check_form_body(const net::http_request& req)
+{
+    const auto it = req.find(http::field::content_type);
+    if (it == req.end()) {
+        if (req.body().empty()) return {};
+        return error{errc::unsupported_media_type, "no Content-Type"};
+    }
+    const std::string type = lower(it->value());
+    std::string_view media = std::string_view(type).substr(0, type.find(';'));
+    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+    while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+    if (media != "application/x-www-form-urlencoded")
+        return error{errc::unsupported_media_type, type};
+    return {};
+}
+
+// A form value, with "" treated as absent (helper libraries send every parameter they were
+// given; an empty one means "not set").
+std::optional<std::string> value_of(const core::form_params& form, std::string_view name)
+{
+    auto v = form.get(name);
+    if (v && v->empty()) return std::nullopt;
+    return v;
+}
+
+std::optional<std::int64_t> parse_uint(std::string_view s, std::int64_t max)
+{
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    std::int64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    if (v > max) return std::nullopt;
+    return v;
+}
+
+// Twilio accepts GET/POST in any case; stored upper-case. Absent means POST.
+result<std::string> parse_method(const std::optional<std::string>& v)
+{
+    if (!v) return std::string("POST");
+    std::string m = upper(*v);
+    if (m != "GET" && m != "POST") return error{errc::method_invalid, m};
+    return m;
+}
+
+// Url, FallbackUrl, StatusCallback: absolute http(s) URLs (net::parse_url's strict grammar
+// also refuses underscores in host names, as Twilio does for StatusCallback).
+result<void> check_url(const std::optional<std::string>& v)
+{
+    if (!v) return {};
+    auto u = net::parse_url(*v);
+    if (!u) return std::move(u).err();
+    return {};
+}
+
+// e164_number accepts any 1..15 digits (ITU-T E.164 section 6). A number we are asked to dial
+// or show as caller ID must also be plausible: NANP (+1) numbers are 1 + NPA + NXX + XXXX with
+// NPA and NXX starting 2-9 (so "+1415555", Twilio's own example of an invalid To, is refused),
+// and no other country has global numbers under 7 digits.
+result<core::e164_number> parse_phone_number(std::string_view text)
+{
+    auto n = core::e164_number::parse(text);
+    if (!n) return n;
+    const std::string& d = n->digits();
+    if (d.size() < 7) return error{errc::tn_invalid, "too short"};
+    if (d[0] == '1' && (d.size() != 11 || d[1] < '2' || d[4] < '2'))
+        return error{errc::tn_invalid, "not a NANP number"};
+    return n;
+}
+
+struct create_params {
+    core::e164_number to;
+    core::e164_number from;
+    std::string url;
+    std::string twiml;
+    std::string method;
+    std::string fallback_url;
+    std::string fallback_method;
+    std::string status_callback;
+    std::string status_callback_method;
+    std::vector<std::string> status_callback_events;
+    std::int64_t timeout_s = 60;
+    std::optional<std::string> calltoken;
+};
+
+// A validation failure: the error and, where one errc covers several parameters, the message.
+struct param_error {
+    error e;
+    std::string message;
+};
+
+// Checks in Twilio's order of importance: the numbers, then what to run, then callbacks.
+std::variant<create_params, param_error> parse_create(const core::form_params& form)
+{
+    create_params p;
+    const auto to = value_of(form, "To");
+    if (!to) return param_error{errc::to_missing, {}};
+    const auto from = value_of(form, "From");
+    if (!from) return param_error{errc::from_missing, {}};
+    auto to_number = parse_phone_number(*to);
+    if (!to_number) return param_error{{errc::to_invalid, to_number.err().detail}, {}};
+    p.to = *to_number;
+    auto from_number = parse_phone_number(*from);
+    if (!from_number) return param_error{{errc::from_invalid, from_number.err().detail}, {}};
+    p.from = *from_number;
+
+    const auto url = value_of(form, "Url");
+    const auto twiml = value_of(form, "Twiml");
+    if (url) {
+        // Twilio: Twiml is ignored when Url is also given.
+        if (auto ok = check_url(url); !ok) return param_error{ok.err(), {}};
+        p.url = *url;
+    } else if (twiml) {
+        if (twiml->size() > max_twiml_chars)
+            return param_error{{errc::invalid_parameter, "Twiml too long"},
+                               "Twiml must be at most 4000 characters"};
+        p.twiml = *twiml;
+    } else {
+        return param_error{{errc::url_invalid, "no Url or Twiml"},
+                           "Either Url or Twiml is required"};
+    }
+    auto method = parse_method(value_of(form, "Method"));
+    if (!method) return param_error{method.err(), {}};
+    p.method = *method;
+
+    const auto fallback = value_of(form, "FallbackUrl");
+    if (auto ok = check_url(fallback); !ok)
+        return param_error{ok.err(), "FallbackUrl is not a valid URL"};
+    p.fallback_url = fallback.value_or("");
+    auto fallback_method = parse_method(value_of(form, "FallbackMethod"));
+    if (!fallback_method)
+        return param_error{fallback_method.err(), "FallbackMethod must be GET or POST"};
+    p.fallback_method = *fallback_method;
+
+    const auto callback = value_of(form, "StatusCallback");
+    if (auto ok = check_url(callback); !ok)
+        return param_error{ok.err(), "StatusCallback is not a valid URL"};
+    p.status_callback = callback.value_or("");
+    auto callback_method = parse_method(value_of(form, "StatusCallbackMethod"));
+    if (!callback_method)
+        return param_error{callback_method.err(), "StatusCallbackMethod must be GET or POST"};
+    p.status_callback_method = *callback_method;
+    // Repeated parameters, and (older clients) space-separated values in one parameter.
+    for (const auto& value : form.all("StatusCallbackEvent")) {
+        std::string_view rest = value;
+        while (!rest.empty()) {
+            const auto space = rest.find(' ');
+            const std::string_view event = rest.substr(0, space);
+            rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+            if (event.empty()) continue;
+            if (event != "initiated" && event != "ringing" && event != "answered" &&
+                event != "completed")
+                return param_error{{errc::invalid_parameter, "StatusCallbackEvent"},
+                                   "StatusCallbackEvent must be initiated, ringing, answered "
+                                   "or completed"};
+            if (std::find(p.status_callback_events.begin(), p.status_callback_events.end(),
+                          event) == p.status_callback_events.end())
+                p.status_callback_events.emplace_back(event);
+        }
+    }
+    // Twilio's default: only the completed event.
+    if (!p.status_callback.empty() && p.status_callback_events.empty())
+        p.status_callback_events.emplace_back("completed");
+
+    if (const auto timeout = value_of(form, "Timeout")) {
+        const auto t = parse_uint(*timeout, max_timeout_s);
+        if (!t || *t < min_timeout_s) return param_error{{errc::timeout_invalid, *timeout}, {}};
+        p.timeout_s = *t;
+    }
+    p.calltoken = value_of(form, "CallToken");
+    return p;
+}
+
+// Any store failure other than "unavailable" is a bug of ours, not the client's.
+error store_failure(error e)
+{
+    if (e.code == errc::store_unavailable) return e;
+    return error{errc::internal, "store: " + std::string(errc_name(e.code)) + ": " + e.detail};
+}
+
+template <class T, class Start>
+net::awaitable<result<T>> await_store(Start start)
+{
+    co_return co_await net::await_callback<T>(std::move(start));
+}
+
+store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::call_record& call,
+                                  const create_params& p, std::int64_t now)
+{
+    store::outbox_item item;
+    item.kind = store::outbox_kind::edge_dial;
+    item.call_sid = call.sid;
+    item.target_url = deps.edge_dial_url;
+    item.method = "POST";
+    // DESIGN.md "Edge interface": CallSid, AccountSid, ParentCallSid (forwarded legs), From,
+    // To, Url, Method, then Identity repeated in chain order. Twiml (when no Url) and Timeout
+    // extend it: the edge needs to know what to run and how long to ring.
+    auto& f = item.params;
+    f.emplace_back("CallSid", call.sid);
+    f.emplace_back("AccountSid", call.account_sid);
+    if (call.parent_call_sid) f.emplace_back("ParentCallSid", *call.parent_call_sid);
+    f.emplace_back("From", call.from);
+    f.emplace_back("To", call.to);
+    f.emplace_back("Url", call.url);
+    f.emplace_back("Method", call.method);
+    if (call.url.empty()) f.emplace_back("Twiml", p.twiml);
+    f.emplace_back("Timeout", std::to_string(p.timeout_s));
+    for (const auto& identity : call.identity_headers) f.emplace_back("Identity", identity);
+    item.created_at_ms = now * 1000;
+    item.next_attempt_at_ms = now * 1000;
+    return item;
+}
+
+net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_context& ctx)
+{
+    auto account = authorize(*deps, ctx);
+    if (!account) co_return twilio_fail(ctx, account.err());
+    if (auto ok = check_form_body(ctx.request); !ok) co_return twilio_fail(ctx, ok.err());
+    auto form = core::parse_form(ctx.request.body());
+    if (!form) co_return twilio_fail(ctx, form.err());
+    auto parsed = parse_create(*form);
+    if (auto* bad = std::get_if<param_error>(&parsed))
+        co_return twilio_fail(ctx, bad->e, bad->message);
+    const create_params& p = std::get<create_params>(parsed);
+    if (!deps->signing.key)
+        co_return twilio_fail(ctx, error{errc::service_unavailable, "no [signing] configured"});
+
+    const std::int64_t now = deps->now();
+    const app::account_config& acct = **account;
+
+    // Forwarded leg: the CallToken must be one we (or a trusted platform) issued, to this
+    // account, recently, for this caller. Refused before anything is signed or stored.
+    std::optional<core::calltoken> token;
+    if (p.calltoken) {
+        auto decoded = core::decode_calltoken(*p.calltoken);
+        if (!decoded) co_return twilio_fail(ctx, decoded.err());
+        if (auto ok = core::validate_calltoken(*decoded, deps->calltoken_trusted_keys, acct.sid,
+                                               p.from.e164(), now, deps->calltoken_max_age_s);
+            !ok)
+            co_return twilio_fail(ctx, ok.err());
+        if (!store::is_call_sid(decoded->claims.call_sid))
+            co_return twilio_fail(ctx, error{errc::calltoken_malformed, "callSid shape"});
+        token = std::move(*decoded);
+    }
+
+    auto identity = token ? sti::sign_forwarded_call(deps->signing, acct, *token, p.from, p.to, now)
+                          : sti::sign_originated_call(deps->signing, acct, p.from, p.to, now);
+    if (!identity) {
+        if (identity.code() == errc::tn_invalid)  // the token's `to` is not a number
+            co_return twilio_fail(ctx, error{errc::calltoken_malformed, identity.err().detail});
+        co_return twilio_fail(ctx, identity.err());
+    }
+
+    store::call_record call;
+    call.account_sid = acct.sid;
+    if (token) call.parent_call_sid = token->claims.call_sid;
+    call.direction = store::call_direction::outbound_api;
+    call.from = p.from.e164();
+    call.to = p.to.e164();
+    call.status = store::call_status::queued;
+    call.date_created = now;
+    call.date_updated = now;
+    call.url = p.url;
+    call.method = p.method;
+    call.fallback_url = p.fallback_url;
+    call.fallback_method = p.fallback_method;
+    call.status_callback = p.status_callback;
+    call.status_callback_method = p.status_callback_method;
+    call.status_callback_events = p.status_callback_events;
+    call.identity_headers = std::move(identity->identity_headers);
+    call.attestation = identity->attestation;
+
+    // A SID collision (128 random bits) means a broken random source; try a fresh one a few
+    // times rather than fail the request on a fluke.
+    result<std::vector<std::int64_t>> stored = error{errc::internal, "not stored"};
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        call.sid = new_call_sid(deps->random);
+        std::vector<store::outbox_item> items;
+        if (!deps->edge_dial_url.empty()) items.push_back(edge_dial_item(*deps, call, p, now));
+        auto start = [&calls = deps->calls, record = call, items = std::move(items)](
+                         store::store::callback<std::vector<std::int64_t>> done) mutable {
+            calls.insert_call_with_outbox(std::move(record), std::move(items), std::move(done));
+        };
+        stored = co_await await_store<std::vector<std::int64_t>>(std::move(start));
+        if (stored || stored.code() != errc::conflict) break;
+    }
+    if (!stored) co_return twilio_fail(ctx, store_failure(stored.err()));
+
+    net::http_response res{http::status::created, ctx.request.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = render_call_json(call);
+    co_return res;
+}
+
+net::awaitable<net::http_response> fetch_call(deps_ptr deps, net::request_context& ctx)
+{
+    auto account = authorize(*deps, ctx);
+    if (!account) co_return twilio_fail(ctx, account.err());
+    const std::string sid(ctx.param("CallSid"));
+    if (!store::is_call_sid(sid)) co_return twilio_fail(ctx, errc::not_found);
+    auto start = [&calls = deps->calls, account_sid = (*account)->sid,
+                  sid](store::store::callback<std::optional<store::call_record>> done) {
+        calls.get_call(account_sid, sid, std::move(done));
+    };
+    auto found = co_await await_store<std::optional<store::call_record>>(std::move(start));
+    if (!found) co_return twilio_fail(ctx, store_failure(found.err()));
+    // Another account's call is as unknown as a call that never was.
+    if (!*found) co_return twilio_fail(ctx, errc::not_found);
+    net::http_response res{http::status::ok, ctx.request.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = render_call_json(**found);
+    co_return res;
+}
+
+struct list_request {
+    store::call_filter filter;
+    query_params echoed;  // filters as they appear in the page URIs
+    std::size_t page_size = default_page_size;
+    std::size_t page = 0;
+    std::string page_token;
+};
+
+std::variant<list_request, param_error> parse_list(const core::form_params& query)
+{
+    list_request r;
+    // Phone numbers are matched in the E.164 form calls are stored in.
+    auto number = [](const std::string& v) {
+        auto n = core::e164_number::parse(v);
+        return n ? n->e164() : v;
+    };
+    if (auto to = value_of(query, "To")) {
+        r.filter.to = number(*to);
+        r.echoed.emplace_back("To", *r.filter.to);
+    }
+    if (auto from = value_of(query, "From")) {
+        r.filter.from = number(*from);
+        r.echoed.emplace_back("From", *r.filter.from);
+    }
+    if (auto parent = value_of(query, "ParentCallSid")) {
+        r.filter.parent_call_sid = *parent;
+        r.echoed.emplace_back("ParentCallSid", *parent);
+    }
+    if (auto status = value_of(query, "Status")) {
+        auto s = store::parse_call_status(*status);
+        if (!s)
+            return param_error{{errc::invalid_parameter, "Status"},
+                               "Status must be one of queued, ringing, in-progress, canceled, "
+                               "completed, busy, no-answer, failed"};
+        r.filter.status = *s;
+        r.echoed.emplace_back("Status", *status);
+    }
+    // Known Twilio filters this gateway does not implement: refused rather than ignored, so a
+    // client never takes an unfiltered list for a filtered one.
+    for (const auto& p : query)
+        if (p.name.rfind("StartTime", 0) == 0 || p.name.rfind("EndTime", 0) == 0)
+            return param_error{{errc::invalid_parameter, p.name},
+                               "StartTime and EndTime filters are not supported"};
+    if (auto size = value_of(query, "PageSize")) {
+        const auto n = parse_uint(*size, static_cast<std::int64_t>(store::max_page_size));
+        if (!n || *n < 1)
+            return param_error{{errc::invalid_parameter, "PageSize"},
+                               "PageSize must be an integer between 1 and 1000"};
+        r.page_size = static_cast<std::size_t>(*n);
+    }
+    if (auto page = value_of(query, "Page")) {
+        const auto n = parse_uint(*page, 1'000'000'000);
+        if (!n)
+            return param_error{{errc::invalid_parameter, "Page"},
+                               "Page must be a non-negative integer"};
+        r.page = static_cast<std::size_t>(*n);
+    }
+    r.page_token = value_of(query, "PageToken").value_or("");
+    return r;
+}
+
+net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_context& ctx)
+{
+    auto account = authorize(*deps, ctx);
+    if (!account) co_return twilio_fail(ctx, account.err());
+    auto query = core::parse_form(ctx.query);
+    if (!query) co_return twilio_fail(ctx, query.err());
+    auto parsed = parse_list(*query);
+    if (auto* bad = std::get_if<param_error>(&parsed))
+        co_return twilio_fail(ctx, bad->e, bad->message);
+    const list_request& r = std::get<list_request>(parsed);
+
+    auto start = [&calls = deps->calls, account_sid = (*account)->sid, filter = r.filter,
+                  page_size = r.page_size, token = r.page_token](
+                     store::store::callback<store::call_page> done) {
+        calls.list_calls(account_sid, filter, page_size, token, std::move(done));
+    };
+    auto page = co_await await_store<store::call_page>(std::move(start));
+    if (!page) {
+        if (page.code() == errc::invalid_parameter)  // a PageToken that is not ours
+            co_return twilio_fail(ctx, page.err(), "PageToken is not valid");
+        co_return twilio_fail(ctx, store_failure(page.err()));
+    }
+
+    call_list_page out;
+    out.account_sid = (*account)->sid;
+    out.filters = r.echoed;
+    out.page_size = r.page_size;
+    out.page = r.page;
+    out.page_token = r.page_token;
+    out.calls = std::move(page->calls);
+    out.next_page_token = std::move(page->next_page_token);
+    // Keyset paging reads forward only: the page before is known just for page 1 (the first).
+    if (r.page == 1) out.previous_page_token = std::string();
+    net::http_response res{http::status::ok, ctx.request.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = render_call_list(out);
+    co_return res;
+}
+
+}  // namespace
+
+void openssl_random_bytes(std::span<std::uint8_t> out)
+{
+    if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) std::abort();
+}
+
+std::string new_call_sid(const random_fn& random)
+{
+    std::array<std::uint8_t, 16> bytes{};
+    random(bytes);
+    return "CA" + core::hex_lower(bytes);
+}
+
+void add_calls_routes(net::router& routes, const calls_dependencies& deps)
+{
+    auto shared = std::make_shared<const calls_dependencies>(deps);
+    constexpr auto style = net::error_style::twilio;
+    auto create = [shared](net::request_context& ctx) { return create_call(shared, ctx); };
+    auto list = [shared](net::request_context& ctx) { return list_calls(shared, ctx); };
+    auto fetch = [shared](net::request_context& ctx) { return fetch_call(shared, ctx); };
+    routes.add(http::verb::post, "/2010-04-01/Accounts/{AccountSid}/Calls.json", style, create);
+    routes.add(http::verb::get, "/2010-04-01/Accounts/{AccountSid}/Calls.json", style, list);
+    routes.add(http::verb::get, "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json", style,
+               fetch);
+    routes.set_error_style("/2010-04-01/", style);
+}
+
+}  // namespace stirgate::api

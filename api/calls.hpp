@@ -1,0 +1,67 @@
+#pragma once
+// Twilio's Calls API (spec/TWILIO-API.md sections 1-3 and 7; DESIGN.md "Forwarded and outbound
+// calls"), so Twilio's helper libraries work against stirgate with only the base URL changed:
+//   POST /2010-04-01/Accounts/{AccountSid}/Calls.json            create (201 + Call JSON)
+//   GET  /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json  fetch
+//   GET  /2010-04-01/Accounts/{AccountSid}/Calls.json            list (filters, paging)
+//
+// Every route takes HTTP Basic AccountSid:AuthToken (401 code 20003 "Authenticate" with
+// WWW-Authenticate otherwise). A path AccountSid other than the authenticated account is
+// refused with 403 code 20003 "Permission denied": stirgate has no subaccounts, so no
+// credentials may act for another account, and the answer does not depend on whether that
+// account exists.
+//
+// Create: To and From are phone numbers (E.164 or national NANP; sip:/client: targets are not
+// dialled by this gateway: 21211). One of Url / Twiml is required (ApplicationSid is not
+// supported). With CallToken the call is a forwarded leg: the token is validated
+// (core::validate_calltoken) and refused with Twilio's error shape before anything is signed or
+// stored. The call and its hand-off to the edge (outbox item edge_dial to [edge] dial_url) are
+// stored in one transaction and 201 is sent only after the store confirmed it. Without a
+// dial_url the call is stored with no hand-off (nothing would dial it; useful for API-only
+// deployments and tests).
+
+#include "net/net.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "api/accounts.hpp"
+#include "core/crypto.hpp"
+#include "net/router.hpp"
+#include "sti/signer.hpp"
+#include "store/store.hpp"
+
+namespace stirgate::api {
+
+// Fills the span with unpredictable bytes (CallSids). Production: openssl_random_bytes.
+using random_fn = std::function<void(std::span<std::uint8_t>)>;
+
+// OpenSSL's CSPRNG (RAND_bytes); aborts the process if it fails, since every SID after that
+// would be guessable.
+void openssl_random_bytes(std::span<std::uint8_t> out);
+
+struct calls_dependencies {
+    const account_directory& accounts;  // outlives the router
+    store::store& calls;                // outlives the router
+    // STI-AS identity ([signing]); create answers 503 when the key is empty.
+    sti::signing_identity signing;
+    // [calltoken]: keys any of which may have signed a parentCallInfoToken we accept.
+    std::vector<core::es256_public_key> calltoken_trusted_keys;
+    std::int64_t calltoken_max_age_s = 3600;
+    std::string edge_dial_url;  // [edge] dial_url; "" = no hand-off
+    std::function<std::int64_t()> now;  // seconds since the epoch
+    random_fn random = openssl_random_bytes;
+};
+
+// Registers the three routes (Twilio error style) and the Twilio style for the /2010-04-01/
+// prefix. The dependencies are copied into the handlers; the references in them must outlive
+// the router.
+void add_calls_routes(net::router& routes, const calls_dependencies& deps);
+
+// "CA" + 32 lower-case hex from `random`.
+std::string new_call_sid(const random_fn& random);
+
+}  // namespace stirgate::api

@@ -1,0 +1,72 @@
+#pragma once
+// STI-AS policy for calls the gateway places (DESIGN.md "Forwarded and outbound calls" and
+// "Twilio API details"): which attestation an originated call gets, and the Identity header
+// values of the outbound leg. Pure: keys, the time and the inputs are arguments.
+//
+//   originated call (no CallToken):  SHAKEN(orig=From, dest=To, attest per policy, origid)
+//   forwarded call, inbound SHAKEN:  inbound SHAKEN, inbound DIVs (chain order), new DIV
+//   forwarded call, no SHAKEN:       SHAKEN C(orig=From, dest=parent To), new DIV
+// The new DIV (RFC 8946 section 3) has orig = the original caller, dest = the new To and
+// div = the number that forwards (the parent call's To); its iat is the time it is signed
+// (DESIGN.md: a DIV's iat is the time it is signed, so a verifier's freshness check holds for
+// the new leg).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/config.hpp"
+#include "core/calltoken.hpp"
+#include "core/crypto.hpp"
+#include "core/error.hpp"
+#include "core/tn.hpp"
+#include "core/verstat.hpp"
+
+namespace stirgate::sti {
+
+// The gateway's STI-AS identity ([signing]).
+struct signing_identity {
+    core::es256_private_key key;
+    std::string x5u;  // URL of the signing certificate: PASSporT x5u and Identity info
+};
+
+// What the outbound leg carries.
+struct outbound_identity {
+    // Full Identity header values: the SHAKEN PASSporT first, then each DIV in chain order.
+    std::vector<std::string> identity_headers;
+    // The call's StirStatus: the inbound SHAKEN's attest for a forwarded call, C when the
+    // gateway signed C itself, else the policy's level.
+    core::attestation attestation = core::attestation::C;
+};
+
+// Attestation for a call the account originates from `from`: the level a number of the
+// account's inventory is marked with; B for any other caller ID (the customer is known, its
+// right to the number is not).
+core::attestation originating_attestation(const app::account_config& account,
+                                          const core::e164_number& from);
+
+// Originated call: one SHAKEN PASSporT (orig = from, dest = to, iat = now, origid = the
+// account's). errc::key_invalid without a key; passport_claims_invalid when the account has no
+// origid.
+[[nodiscard]] result<outbound_identity> sign_originated_call(const signing_identity& signer,
+                                                             const app::account_config& account,
+                                                             const core::e164_number& from,
+                                                             const core::e164_number& to,
+                                                             std::int64_t now);
+
+// Forwarded call with a CallToken that core::validate_calltoken accepted (its
+// identityHeaderTokens are what the platform received, so they are not verified again here).
+// Kept from the token: the first SHAKEN PASSporT, then the DIV PASSporTs in chain order (each
+// linked by its div to the dest of one before it; unlinked ones keep arrival order after
+// them). Values that are not SHAKEN or DIV PASSporTs (unsupported ppt, undecodable) are not
+// forwarded: a verifier downstream would ignore or fail them (RFC 8224 section 6.2).
+// errc::tn_invalid when the token's `to` is not a TN (no div can be formed).
+[[nodiscard]] result<outbound_identity> sign_forwarded_call(const signing_identity& signer,
+                                                            const app::account_config& account,
+                                                            const core::calltoken& token,
+                                                            const core::e164_number& from,
+                                                            const core::e164_number& to,
+                                                            std::int64_t now);
+
+}  // namespace stirgate::sti

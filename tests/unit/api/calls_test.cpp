@@ -1,0 +1,666 @@
+// The Twilio Calls API through the router with a memory_store: create (originated and
+// forwarded with a CallToken), fetch, list with paging and filters, auth and every validation
+// error of TWILIO-API.md section 2.1.
+
+#include "net/net.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include <rapidjson/document.h>
+
+#include "api/calls.hpp"
+#include "core/calltoken.hpp"
+#include "core/form.hpp"
+#include "core/identity_header.hpp"
+#include "core/passport.hpp"
+#include "store/memory_store.hpp"
+#include "support/vectors.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using namespace stirgate;
+
+constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
+constexpr const char* account_token = "0123456789abcdef0123456789abcdef";
+constexpr const char* other_sid = "ACfedcba9876543210fedcba9876543210";
+constexpr const char* other_token = "fedcba9876543210fedcba9876543210";
+constexpr const char* origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";
+constexpr const char* parent_sid = "CAfedcba9876543210fedcba9876543210";
+constexpr const char* dial_url = "http://127.0.0.1:5070/dial";
+const std::string x5u = "https://certs.example.test/sti/div-sp-5678.pem";
+const std::string calls_path = std::string("/2010-04-01/Accounts/") + account_sid + "/Calls.json";
+
+std::vector<app::account_config> accounts()
+{
+    app::account_config a;
+    a.sid = account_sid;
+    a.auth_token = account_token;
+    a.origid = origid;
+    a.numbers.push_back({"+14155550101", 'A', {}, {}, {}});
+    a.numbers.push_back({"+14155550102", 'B', {}, {}, {}});
+    app::account_config b;
+    b.sid = other_sid;
+    b.auth_token = other_token;
+    b.origid = "0b9e3f6a-1111-4222-8333-444455556666";
+    return {a, b};
+}
+
+core::es256_private_key load_key(std::string_view file)
+{
+    auto k = core::es256_private_key::from_pem(test::read_vector(file));
+    REQUIRE(k);
+    return *k;
+}
+
+core::es256_public_key load_public(std::string_view file)
+{
+    auto k = core::es256_public_key::from_pem(test::read_vector(file));
+    REQUIRE(k);
+    return *k;
+}
+
+std::string basic(std::string_view sid, std::string_view token)
+{
+    return "Basic " + core::base64_encode(std::string(sid) + ":" + std::string(token));
+}
+
+std::vector<std::string> g1_identities()
+{
+    const auto doc = test::load_vector_json("cases/G1_shaken_A.json");
+    std::vector<std::string> out;
+    for (const auto& v : doc["identity_headers"].GetArray()) out.emplace_back(v.GetString());
+    return out;
+}
+
+struct reply {
+    unsigned status = 0;
+    std::string body;
+    rapidjson::Document json;
+    http::response<http::string_body> raw;
+};
+
+struct fixture {
+    store::memory_store db;
+    api::account_directory directory{accounts()};
+    net::router routes;
+    std::int64_t now = test::vectors_verify_at;
+    std::uint8_t counter = 0;
+    std::string edge_url = dial_url;
+
+    explicit fixture(std::string edge = dial_url) : edge_url(std::move(edge))
+    {
+        api::calls_dependencies deps{directory,
+                                     db,
+                                     sti::signing_identity{load_key("pki/div-sp-5678.key.pem"), x5u},
+                                     {load_public("pki/platform-calltoken.pub.pem")},
+                                     3600,
+                                     edge_url,
+                                     [this] { return now; },
+                                     [this](std::span<std::uint8_t> out) {
+                                         ++counter;
+                                         for (auto& b : out) b = counter;
+                                     }};
+        api::add_calls_routes(routes, deps);
+    }
+
+    reply send(http::verb method, const std::string& target, const std::string& body = {},
+               std::optional<std::string> auth = basic(account_sid, account_token),
+               std::optional<std::string> content_type = "application/x-www-form-urlencoded")
+    {
+        net::request_context ctx;
+        ctx.request = net::http_request{method, target, 11};
+        if (auth) ctx.request.set(http::field::authorization, *auth);
+        if (content_type && method == http::verb::post)
+            ctx.request.set(http::field::content_type, *content_type);
+        ctx.request.body() = body;
+        ctx.request.prepare_payload();
+        asio::io_context ioc;
+        net::http_response res;
+        bool done = false;
+        auto finish = [&](std::exception_ptr e, net::http_response r) {
+            if (e) std::rethrow_exception(e);
+            res = std::move(r);
+            done = true;
+        };
+        asio::co_spawn(ioc, routes.dispatch(ctx), finish);
+        ioc.run();
+        REQUIRE(done);
+        reply out;
+        out.status = res.result_int();
+        out.body = res.body();
+        out.json.Parse(out.body.c_str());
+        out.raw = std::move(res);
+        return out;
+    }
+
+    reply create(const core::form_params& form,
+                 std::optional<std::string> auth = basic(account_sid, account_token))
+    {
+        return send(http::verb::post, calls_path, core::format_form(form), std::move(auth));
+    }
+
+    std::size_t calls_stored()
+    {
+        auto page = db.list_calls(account_sid, {}, store::max_page_size, "");
+        REQUIRE(page);
+        return page->calls.size();
+    }
+
+    std::size_t outbox_depth()
+    {
+        auto d = db.depth();
+        REQUIRE(d);
+        return *d;
+    }
+};
+
+core::form_params simple_call(std::string from = "+14155550101")
+{
+    core::form_params f;
+    f.add("To", "+16505550102");
+    f.add("From", std::move(from));
+    f.add("Url", "https://app.example.test/twiml");
+    return f;
+}
+
+std::string mint(const core::es256_private_key& key, std::vector<std::string> identities,
+                 std::int64_t iat, std::string account = account_sid)
+{
+    core::calltoken_mint_params p;
+    p.call_sid = parent_sid;
+    p.from = "+13105550100";
+    p.to = "+14155550101";
+    p.account_sid = std::move(account);
+    auto v = core::mint_calltoken(p, identities, key, iat);
+    REQUIRE(v);
+    return *v;
+}
+
+core::form_params forward(std::string token, std::string from = "+13105550100")
+{
+    core::form_params f;
+    f.add("To", "+16505550102");
+    f.add("From", std::move(from));
+    f.add("Url", "https://app.example.test/twiml/forward");
+    f.add("CallToken", std::move(token));
+    return f;
+}
+
+void check_twilio_error(const reply& r, unsigned status, int code)
+{
+    INFO(r.body);
+    CHECK(r.status == status);
+    REQUIRE(r.json.IsObject());
+    CHECK(r.json.MemberCount() == 4);
+    REQUIRE(r.json.HasMember("code"));
+    REQUIRE(r.json["code"].IsInt());
+    CHECK(r.json["code"].GetInt() == code);
+    REQUIRE(r.json.HasMember("message"));
+    CHECK(r.json["message"].IsString());
+    REQUIRE(r.json.HasMember("more_info"));
+    REQUIRE(r.json["more_info"].IsString());
+    CHECK(std::string(r.json["more_info"].GetString()) ==
+          "https://www.twilio.com/docs/errors/" + std::to_string(code));
+    REQUIRE(r.json.HasMember("status"));
+    REQUIRE(r.json["status"].IsInt());
+    CHECK(r.json["status"].GetInt() == static_cast<int>(status));
+}
+
+std::string str(const rapidjson::Value& obj, const char* name)
+{
+    REQUIRE(obj.HasMember(name));
+    REQUIRE(obj[name].IsString());
+    return obj[name].GetString();
+}
+
+core::passport decoded(const std::string& identity)
+{
+    auto h = core::parse_identity_header(identity);
+    REQUIRE(h);
+    auto p = core::decode_passport(h->token);
+    REQUIRE(p);
+    return *p;
+}
+
+std::vector<std::string> params_named(const store::outbox_item& item, std::string_view name)
+{
+    std::vector<std::string> out;
+    for (const auto& [k, v] : item.params)
+        if (k == name) out.push_back(v);
+    return out;
+}
+
+store::outbox_item only_outbox_item(fixture& f)
+{
+    auto items = f.db.due_items(f.now * 1000 + 1, 10);
+    REQUIRE(items);
+    REQUIRE(items->size() == 1);
+    return items->front();
+}
+
+}  // namespace
+
+TEST_CASE("an originated call is stored, handed to the edge and answered 201 with Call JSON",
+          "[api][calls]")
+{
+    fixture f;
+    auto form = simple_call();
+    form.add("StatusCallback", "https://app.example.test/status");
+    form.add("StatusCallbackEvent", "initiated");
+    form.add("StatusCallbackEvent", "answered completed");
+    form.add("UnknownParameter", "ignored as Twilio does");
+    const auto r = f.create(form);
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    CHECK(r.raw[http::field::content_type] == "application/json");
+    const std::string sid = str(r.json, "sid");
+    CHECK(sid == "CA01010101010101010101010101010101");
+    CHECK(str(r.json, "account_sid") == account_sid);
+    CHECK(r.json["parent_call_sid"].IsNull());
+    CHECK(str(r.json, "status") == "queued");
+    CHECK(str(r.json, "direction") == "outbound-api");
+    CHECK(str(r.json, "to") == "+16505550102");
+    CHECK(str(r.json, "to_formatted") == "(650) 555-0102");
+    CHECK(str(r.json, "from") == "+14155550101");
+    CHECK(str(r.json, "date_created") == "Thu, 01 Jan 2026 00:00:05 +0000");
+    CHECK(str(r.json, "uri") == "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" +
+                                    sid + ".json");
+
+    auto stored = f.db.get_call(account_sid, sid);
+    REQUIRE(stored);
+    REQUIRE(*stored);
+    const auto& call = **stored;
+    CHECK(call.attestation == core::attestation::A);
+    CHECK(call.url == "https://app.example.test/twiml");
+    CHECK(call.method == "POST");
+    CHECK(call.status_callback == "https://app.example.test/status");
+    CHECK(call.status_callback_events ==
+          std::vector<std::string>{"initiated", "answered", "completed"});
+    REQUIRE(call.identity_headers.size() == 1);
+
+    const auto item = only_outbox_item(f);
+    CHECK(item.kind == store::outbox_kind::edge_dial);
+    CHECK(item.call_sid == sid);
+    CHECK(item.target_url == dial_url);
+    CHECK(params_named(item, "CallSid") == std::vector<std::string>{sid});
+    CHECK(params_named(item, "AccountSid") == std::vector<std::string>{account_sid});
+    CHECK(params_named(item, "ParentCallSid").empty());
+    CHECK(params_named(item, "From") == std::vector<std::string>{"+14155550101"});
+    CHECK(params_named(item, "To") == std::vector<std::string>{"+16505550102"});
+    CHECK(params_named(item, "Url") == std::vector<std::string>{"https://app.example.test/twiml"});
+    CHECK(params_named(item, "Method") == std::vector<std::string>{"POST"});
+    CHECK(params_named(item, "Identity") == call.identity_headers);
+    const auto p = decoded(call.identity_headers[0]);
+    CHECK(core::verify_passport(p, load_public("pki/div-sp-5678.cert.pem")));
+    CHECK(p.claims.attest == core::attestation::A);
+    CHECK(p.claims.origid == origid);
+    CHECK(p.claims.iat == f.now);
+}
+
+TEST_CASE("originated calls get A, B or B by the account's inventory", "[api][calls]")
+{
+    fixture f;
+    const std::vector<std::pair<std::string, core::attestation>> cases{
+        {"+14155550101", core::attestation::A},
+        {"+14155550102", core::attestation::B},
+        {"+13105550199", core::attestation::B},
+    };
+    for (const auto& [from, level] : cases) {
+        INFO(from);
+        const auto r = f.create(simple_call(from));
+        REQUIRE(r.status == 201);
+        auto stored = f.db.get_call(account_sid, str(r.json, "sid"));
+        REQUIRE(stored);
+        REQUIRE(*stored);
+        CHECK((*stored)->attestation == level);
+        CHECK(decoded((*stored)->identity_headers.at(0)).claims.attest == level);
+    }
+}
+
+TEST_CASE("a forwarded call with a good CallToken carries SHAKEN then a new DIV",
+          "[api][calls]")
+{
+    fixture f;
+    const auto platform = load_key("pki/platform-calltoken.key.pem");
+    const auto inbound = g1_identities();
+    f.now = test::vectors_verify_at + 20;
+    const auto r = f.create(forward(mint(platform, inbound, test::vectors_verify_at)));
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    const std::string sid = str(r.json, "sid");
+    CHECK(str(r.json, "parent_call_sid") == parent_sid);
+    CHECK(str(r.json, "from") == "+13105550100");
+
+    auto stored = f.db.get_call(account_sid, sid);
+    REQUIRE(stored);
+    REQUIRE(*stored);
+    CHECK((*stored)->parent_call_sid == std::optional<std::string>(parent_sid));
+    CHECK((*stored)->attestation == core::attestation::A);  // the inbound SHAKEN's
+
+    const auto item = only_outbox_item(f);
+    CHECK(params_named(item, "ParentCallSid") == std::vector<std::string>{parent_sid});
+    const auto identities = params_named(item, "Identity");
+    REQUIRE(identities.size() == 2);
+    CHECK(identities == (*stored)->identity_headers);
+    CHECK(identities[0] == inbound[0]);
+    const auto shaken = decoded(identities[0]);
+    CHECK(core::verify_passport(shaken, load_public("pki/orig-sp-1234.cert.pem")));
+    const auto div = decoded(identities[1]);
+    CHECK(div.header.ppt == core::passport_type::div);
+    CHECK(div.header.x5u == x5u);
+    CHECK(core::verify_passport(div, load_public("pki/div-sp-5678.cert.pem")));
+    CHECK(div.claims.orig == core::passport_identity::tn("13105550100"));
+    CHECK(div.claims.dest.tn == std::vector<std::string>{"16505550102"});
+    REQUIRE(div.claims.div);
+    CHECK(*div.claims.div == core::passport_identity::tn("14155550101"));
+    CHECK(div.claims.iat == f.now);
+}
+
+TEST_CASE("a CallToken without a SHAKEN PASSporT gets SHAKEN C plus a DIV", "[api][calls]")
+{
+    fixture f;
+    const auto r = f.create(forward(mint(load_key("pki/platform-calltoken.key.pem"), {}, f.now)));
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    const auto item = only_outbox_item(f);
+    const auto identities = params_named(item, "Identity");
+    REQUIRE(identities.size() == 2);
+    const auto signer = load_public("pki/div-sp-5678.cert.pem");
+    const auto c = decoded(identities[0]);
+    CHECK(core::verify_passport(c, signer));
+    CHECK(c.header.ppt == core::passport_type::shaken);
+    CHECK(c.claims.attest == core::attestation::C);
+    CHECK(c.claims.orig == core::passport_identity::tn("13105550100"));
+    CHECK(c.claims.dest.tn == std::vector<std::string>{"14155550101"});
+    CHECK(c.claims.origid == origid);
+    const auto div = decoded(identities[1]);
+    CHECK(core::verify_passport(div, signer));
+    CHECK(div.claims.dest.tn == std::vector<std::string>{"16505550102"});
+    CHECK(*div.claims.div == core::passport_identity::tn("14155550101"));
+    auto stored = f.db.get_call(account_sid, str(r.json, "sid"));
+    REQUIRE(stored);
+    REQUIRE(*stored);
+    CHECK((*stored)->attestation == core::attestation::C);
+}
+
+TEST_CASE("a From that is not the CallToken's caller is refused with 21212, nothing stored",
+          "[api][calls]")
+{
+    fixture f;
+    const auto token = mint(load_key("pki/platform-calltoken.key.pem"), g1_identities(), f.now);
+    const auto r = f.create(forward(token, "+14155550101"));
+    check_twilio_error(r, 400, 21212);
+    CHECK(str(r.json, "message") == "The 'From' number does not match the CallToken");
+    CHECK(f.calls_stored() == 0);
+    CHECK(f.outbox_depth() == 0);
+}
+
+TEST_CASE("every other bad CallToken is refused with 20001 naming the reason, nothing stored",
+          "[api][calls]")
+{
+    const auto platform = load_key("pki/platform-calltoken.key.pem");
+    const auto inbound = g1_identities();
+    const std::int64_t now = test::vectors_verify_at;
+
+    // Same JWT, different Identity list: the hash claim no longer matches.
+    auto good = core::decode_calltoken(mint(platform, inbound, now));
+    REQUIRE(good);
+    std::vector<std::string> edited = inbound;
+    edited[0].back() = edited[0].back() == 'n' ? 'm' : 'n';
+    const auto tampered = core::encode_calltoken_value(good->parent_call_info_token, edited);
+    auto rogue = core::es256_private_key::generate();
+    REQUIRE(rogue);
+
+    const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+        {"tampered identityHeaderTokens", tampered, "identityHeaderTokens"},
+        {"stale", mint(platform, inbound, now - 3601), "expired"},
+        {"another account's", mint(platform, inbound, now, other_sid), "another account"},
+        {"untrusted key", mint(*rogue, inbound, now), "signature"},
+        {"garbage", "not-a-calltoken", "not a CallToken"},
+    };
+    for (const auto& [name, token, reason] : cases) {
+        INFO(name);
+        fixture f;
+        const auto r = f.create(forward(token));
+        check_twilio_error(r, 400, 20001);
+        const std::string message = str(r.json, "message");
+        CHECK(message.find("Invalid CallToken") == 0);
+        CHECK(message.find(reason) != std::string::npos);
+        CHECK(f.calls_stored() == 0);
+        CHECK(f.outbox_depth() == 0);
+    }
+}
+
+TEST_CASE("without an edge dial URL the call is stored with no hand-off", "[api][calls]")
+{
+    fixture f("");
+    const auto r = f.create(simple_call());
+    REQUIRE(r.status == 201);
+    CHECK(f.calls_stored() == 1);
+    CHECK(f.outbox_depth() == 0);
+}
+
+TEST_CASE("inline Twiml instead of Url reaches the edge", "[api][calls]")
+{
+    fixture f;
+    core::form_params form;
+    form.add("To", "+16505550102");
+    form.add("From", "+14155550101");
+    form.add("Twiml", "<Response><Say>hi</Say></Response>");
+    form.add("Method", "get");
+    const auto r = f.create(form);
+    REQUIRE(r.status == 201);
+    const auto item = only_outbox_item(f);
+    CHECK(params_named(item, "Twiml") ==
+          std::vector<std::string>{"<Response><Say>hi</Say></Response>"});
+    CHECK(params_named(item, "Method") == std::vector<std::string>{"GET"});
+}
+
+TEST_CASE("a call is fetched by its account and is unknown to everyone else", "[api][calls]")
+{
+    fixture f;
+    const auto created = f.create(simple_call());
+    REQUIRE(created.status == 201);
+    const std::string sid = str(created.json, "sid");
+    const std::string path = "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid +
+                             ".json";
+    const auto got = f.send(http::verb::get, path);
+    CHECK(got.status == 200);
+    CHECK(got.body == created.body);
+
+    const std::string other_path =
+        "/2010-04-01/Accounts/" + std::string(other_sid) + "/Calls/" + sid + ".json";
+    const auto other = f.send(http::verb::get, other_path, {}, basic(other_sid, other_token));
+    check_twilio_error(other, 404, 20404);
+    CHECK(str(other.json, "message") == "The requested resource " + other_path + " was not found");
+
+    const std::string unknown_path = "/2010-04-01/Accounts/" + std::string(account_sid) +
+                                     "/Calls/CA00000000000000000000000000000000.json";
+    const auto unknown = f.send(http::verb::get, unknown_path);
+    check_twilio_error(unknown, 404, 20404);
+    CHECK(str(unknown.json, "message") ==
+          "The requested resource " + unknown_path + " was not found");
+    check_twilio_error(f.send(http::verb::get, "/2010-04-01/Accounts/" + std::string(account_sid) +
+                                                   "/Calls/nonsense.json"),
+                       404, 20404);
+}
+
+TEST_CASE("listing pages through seven calls three at a time by following next_page_uri",
+          "[api][calls]")
+{
+    fixture f;
+    std::vector<std::string> created;
+    for (int i = 0; i < 7; ++i) {
+        ++f.now;
+        const auto r = f.create(simple_call());
+        REQUIRE(r.status == 201);
+        created.push_back(str(r.json, "sid"));
+    }
+    std::vector<std::string> seen;
+    std::string target = calls_path + "?PageSize=3";
+    std::vector<std::size_t> sizes;
+    for (int page = 0; page < 10; ++page) {
+        const auto r = f.send(http::verb::get, target);
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        REQUIRE(r.json["calls"].IsArray());
+        sizes.push_back(r.json["calls"].Size());
+        for (const auto& c : r.json["calls"].GetArray()) seen.push_back(c["sid"].GetString());
+        CHECK(r.json["page"].GetUint() == static_cast<unsigned>(page));
+        CHECK(r.json["page_size"].GetUint() == 3);
+        CHECK(r.json["start"].GetUint() == static_cast<unsigned>(page * 3));
+        CHECK(r.json["end"].GetUint() == page * 3 + r.json["calls"].Size() - 1);
+        CHECK(str(r.json, "first_page_uri") == calls_path + "?PageSize=3&Page=0");
+        if (page == 0) CHECK(r.json["previous_page_uri"].IsNull());
+        if (page == 1) CHECK(str(r.json, "previous_page_uri") == calls_path + "?PageSize=3&Page=0");
+        if (r.json["next_page_uri"].IsNull()) break;
+        target = str(r.json, "next_page_uri");
+        CHECK(target.find("&Page=" + std::to_string(page + 1) + "&PageToken=PA") !=
+              std::string::npos);
+    }
+    CHECK(sizes == std::vector<std::size_t>{3, 3, 1});
+    std::vector<std::string> newest_first(created.rbegin(), created.rend());
+    CHECK(seen == newest_first);
+}
+
+TEST_CASE("list filters To, From, Status and ParentCallSid, echoed in the page URIs",
+          "[api][calls]")
+{
+    fixture f;
+    REQUIRE(f.create(simple_call("+14155550101")).status == 201);
+    REQUIRE(f.create(simple_call("+14155550102")).status == 201);
+    const auto token = mint(load_key("pki/platform-calltoken.key.pem"), g1_identities(), f.now);
+    REQUIRE(f.create(forward(token)).status == 201);
+    // Another account's call never shows.
+    auto other = simple_call();
+    REQUIRE(f.send(http::verb::post,
+                   "/2010-04-01/Accounts/" + std::string(other_sid) + "/Calls.json",
+                   core::format_form(other), basic(other_sid, other_token))
+                .status == 201);
+
+    auto count = [&](const std::string& query) {
+        const auto r = f.send(http::verb::get, calls_path + "?" + query);
+        INFO(query << " " << r.body);
+        REQUIRE(r.status == 200);
+        return r.json["calls"].Size();
+    };
+    CHECK(count("") == 3);
+    CHECK(count("From=%2B14155550102") == 1);
+    CHECK(count("From=%2B13105550100") == 1);
+    CHECK(count("To=%2B16505550102") == 3);
+    CHECK(count("To=%2B19995550000") == 0);
+    CHECK(count("Status=queued") == 3);
+    CHECK(count("Status=completed") == 0);
+    CHECK(count(std::string("ParentCallSid=") + parent_sid) == 1);
+
+    const auto r = f.send(http::verb::get, calls_path + "?From=%2B14155550102&Status=queued&PageSize=2");
+    CHECK(str(r.json, "uri") ==
+          calls_path + "?From=%2B14155550102&Status=queued&PageSize=2&Page=0");
+
+    check_twilio_error(f.send(http::verb::get, calls_path + "?Status=bogus"), 400, 20001);
+    check_twilio_error(f.send(http::verb::get, calls_path + "?PageSize=0"), 400, 20001);
+    check_twilio_error(f.send(http::verb::get, calls_path + "?PageSize=1001"), 400, 20001);
+    check_twilio_error(f.send(http::verb::get, calls_path + "?PageToken=PAnope"), 400, 20001);
+    check_twilio_error(f.send(http::verb::get, calls_path + "?StartTime%3E=2026-01-01"), 400,
+                       20001);
+}
+
+TEST_CASE("every route needs the account's credentials and only its own path", "[api][calls]")
+{
+    fixture f;
+    const std::string fetch = "/2010-04-01/Accounts/" + std::string(account_sid) +
+                              "/Calls/CA00000000000000000000000000000000.json";
+    for (const auto& [method, target] : std::vector<std::pair<http::verb, std::string>>{
+             {http::verb::post, calls_path}, {http::verb::get, calls_path}, {http::verb::get, fetch}}) {
+        INFO(target);
+        const std::string body = method == http::verb::post ? core::format_form(simple_call()) : "";
+        const auto none = f.send(method, target, body, std::nullopt);
+        check_twilio_error(none, 401, 20003);
+        CHECK(str(none.json, "message") == "Authenticate");
+        CHECK(none.raw[http::field::www_authenticate].starts_with("Basic realm="));
+        check_twilio_error(f.send(method, target, body, basic(account_sid, other_token)), 401,
+                           20003);
+        check_twilio_error(f.send(method, target, body, "Bearer abc"), 401, 20003);
+    }
+    // Valid credentials of one account, the other account's path: 403 20003.
+    const std::string other_calls = "/2010-04-01/Accounts/" + std::string(other_sid) + "/Calls.json";
+    check_twilio_error(f.send(http::verb::post, other_calls, core::format_form(simple_call())),
+                       403, 20003);
+    check_twilio_error(f.send(http::verb::get, other_calls), 403, 20003);
+    CHECK(f.calls_stored() == 0);
+}
+
+TEST_CASE("create refuses bodies that are not form-encoded with 415", "[api][calls]")
+{
+    fixture f;
+    check_twilio_error(f.send(http::verb::post, calls_path, R"({"To":"+16505550102"})",
+                              basic(account_sid, account_token), "application/json"),
+                       415, 20001);
+    check_twilio_error(f.send(http::verb::post, calls_path, "To=%2B16505550102",
+                              basic(account_sid, account_token), std::nullopt),
+                       415, 20001);
+    // A charset parameter is fine.
+    CHECK(f.send(http::verb::post, calls_path, core::format_form(simple_call()),
+                 basic(account_sid, account_token),
+                 "application/x-www-form-urlencoded; charset=utf-8")
+              .status == 201);
+}
+
+TEST_CASE("every create validation error has Twilio's code", "[api][calls]")
+{
+    auto with = [](std::initializer_list<std::pair<std::string, std::string>> params) {
+        core::form_params form;
+        for (const auto& [k, v] : params) form.add(k, v);
+        return form;
+    };
+    const std::string to = "+16505550102";
+    const std::string from = "+14155550101";
+    const std::string url = "https://app.example.test/twiml";
+    const std::vector<std::tuple<std::string, core::form_params, int>> cases{
+        {"no To", with({{"From", from}, {"Url", url}}), 21201},
+        {"empty To", with({{"To", ""}, {"From", from}, {"Url", url}}), 21201},
+        {"bad To", with({{"To", "+1415555"}, {"From", from}, {"Url", url}}), 21211},
+        {"sip To", with({{"To", "sip:alice@example.test"}, {"From", from}, {"Url", url}}), 21211},
+        {"no From", with({{"To", to}, {"Url", url}}), 21213},
+        {"bad From", with({{"To", to}, {"From", "abc"}, {"Url", url}}), 21212},
+        {"no Url or Twiml", with({{"To", to}, {"From", from}}), 21205},
+        {"relative Url", with({{"To", to}, {"From", from}, {"Url", "/twiml"}}), 21205},
+        {"ftp Url", with({{"To", to}, {"From", from}, {"Url", "ftp://x.example.test/"}}), 21205},
+        {"bad FallbackUrl",
+         with({{"To", to}, {"From", from}, {"Url", url}, {"FallbackUrl", "nope"}}), 21205},
+        {"bad StatusCallback",
+         with({{"To", to}, {"From", from}, {"Url", url}, {"StatusCallback", "https://a_b.test/"}}),
+         21205},
+        {"bad Method", with({{"To", to}, {"From", from}, {"Url", url}, {"Method", "PUT"}}), 21209},
+        {"bad FallbackMethod",
+         with({{"To", to}, {"From", from}, {"Url", url}, {"FallbackMethod", "DELETE"}}), 21209},
+        {"bad StatusCallbackMethod",
+         with({{"To", to}, {"From", from}, {"Url", url}, {"StatusCallbackMethod", "x"}}), 21209},
+        {"Timeout 0", with({{"To", to}, {"From", from}, {"Url", url}, {"Timeout", "0"}}), 21208},
+        {"Timeout 601", with({{"To", to}, {"From", from}, {"Url", url}, {"Timeout", "601"}}), 21208},
+        {"Timeout text", with({{"To", to}, {"From", from}, {"Url", url}, {"Timeout", "ten"}}),
+         21208},
+        {"bad StatusCallbackEvent",
+         with({{"To", to}, {"From", from}, {"Url", url}, {"StatusCallbackEvent", "hungup"}}),
+         20001},
+        {"Twiml too long",
+         with({{"To", to}, {"From", from}, {"Twiml", std::string(4001, 'x')}}), 20001},
+    };
+    for (const auto& [name, form, code] : cases) {
+        INFO(name);
+        fixture f;
+        check_twilio_error(f.create(form), 400, code);
+        CHECK(f.calls_stored() == 0);
+    }
+    fixture f;
+    check_twilio_error(f.send(http::verb::post, calls_path, "To=%ZZ"), 400, 20001);
+    // The limits themselves are accepted.
+    CHECK(f.create(with({{"To", to}, {"From", from}, {"Url", url}, {"Timeout", "600"}})).status ==
+          201);
+    CHECK(f.create(with({{"To", to}, {"From", from}, {"Twiml", std::string(4000, 'x')}})).status ==
+          201);
+}
