@@ -40,7 +40,10 @@ void write_optional_date(json_writer& w, const std::optional<std::int64_t>& t)
         w.Null();
 }
 
-void write_size(json_writer& w, std::size_t n) { w.Uint64(static_cast<std::uint64_t>(n)); }
+void write_size(json_writer& w, std::size_t n)
+{
+    w.Uint64(static_cast<std::uint64_t>(n));
+}
 
 // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days): exact for
 // every int64 second count we can be given, without gmtime's platform range.

@@ -42,8 +42,8 @@ struct call_list_page {
     std::string account_sid;
     query_params filters;  // the list filters of the request, in query order (To, From, ...)
     std::size_t page_size = 50;
-    std::size_t page = 0;     // Twilio's informational page number
-    std::string page_token;   // token this page was read with; "" for the first page
+    std::size_t page = 0;    // Twilio's informational page number
+    std::string page_token;  // token this page was read with; "" for the first page
     std::vector<store::call_record> calls;
     std::optional<std::string> next_page_token;  // none on the last page
     // The token of the previous page when known ("" = the first page); none when unknown.

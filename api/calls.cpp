@@ -58,8 +58,7 @@ net::http_response twilio_fail(net::request_context& ctx, const error& e,
 }
 
 // Basic auth, then the path's AccountSid must be the authenticated account.
-result<account_ptr> authorize(const calls_dependencies& deps,
-                                             const net::request_context& ctx)
+result<account_ptr> authorize(const calls_dependencies& deps, const net::request_context& ctx)
 {
     auto account = deps.accounts.authenticate(ctx.request[http::field::authorization]);
     if (!account) return account;
@@ -458,8 +457,8 @@ net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_contex
     const list_request& r = std::get<list_request>(parsed);
 
     auto start = [&calls = deps->calls, account_sid = (*account)->sid, filter = r.filter,
-                  page_size = r.page_size, token = r.page_token](
-                     store::store::callback<store::call_page> done) {
+                  page_size = r.page_size,
+                  token = r.page_token](store::store::callback<store::call_page> done) {
         calls.list_calls(account_sid, filter, page_size, token, std::move(done));
     };
     auto page = co_await await_store<store::call_page>(std::move(start));

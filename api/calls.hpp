@@ -51,7 +51,7 @@ struct calls_dependencies {
     // [calltoken]: keys any of which may have signed a parentCallInfoToken we accept.
     std::vector<core::es256_public_key> calltoken_trusted_keys;
     std::int64_t calltoken_max_age_s = 3600;
-    std::string edge_dial_url;  // [edge] dial_url; "" = no hand-off
+    std::string edge_dial_url;          // [edge] dial_url; "" = no hand-off
     std::function<std::int64_t()> now;  // seconds since the epoch
     random_fn random = openssl_random_bytes;
 };

@@ -65,8 +65,8 @@ result<outbound_identity> sign_originated_call(const signing_identity& signer,
 {
     outbound_identity out;
     out.attestation = originating_attestation(account, from);
-    auto shaken = sign_shaken(signer, out.attestation, from.digits(), to.digits(), account.origid,
-                              now);
+    auto shaken =
+        sign_shaken(signer, out.attestation, from.digits(), to.digits(), account.origid, now);
     if (!shaken) return std::move(shaken).err();
     out.identity_headers.push_back(std::move(*shaken));
     return out;
@@ -110,7 +110,8 @@ result<outbound_identity> sign_forwarded_call(const signing_identity& signer,
             for (std::size_t i = 0; i < divs.size(); ++i) {
                 if (used[i] || !divs[i].p.claims.div) continue;
                 bool linked = false;
-                for (const auto* d : dests) linked = linked || dest_contains(*d, *divs[i].p.claims.div);
+                for (const auto* d : dests)
+                    linked = linked || dest_contains(*d, *divs[i].p.claims.div);
                 if (!linked) continue;
                 used[i] = true;
                 progressed = true;

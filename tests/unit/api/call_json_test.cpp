@@ -36,8 +36,7 @@ TEST_CASE("RFC 2822 dates are written in UTC the way Twilio writes them", "[api]
     CHECK(format_rfc2822(-1) == "Wed, 31 Dec 1969 23:59:59 +0000");
 }
 
-TEST_CASE("NANP numbers are formatted as (NPA) NXX-XXXX and others are left alone",
-          "[api][calls]")
+TEST_CASE("NANP numbers are formatted as (NPA) NXX-XXXX and others are left alone", "[api][calls]")
 {
     using stirgate::api::format_phone_number;
     CHECK(format_phone_number("+14155550101") == "(415) 555-0101");
@@ -118,11 +117,15 @@ TEST_CASE("the list envelope matches Twilio's shape on a first page with more to
     const std::string expected =
         R"({"calls":[)" + stirgate::api::render_call_json(spec_example()) +
         R"(],"end":0,"start":0,"page":0,"page_size":1,)"
-        R"("first_page_uri":")" + base + R"(?To=%2B16505550102&PageSize=1&Page=0",)"
-        R"("next_page_uri":")" + base +
+        R"("first_page_uri":")" +
+        base +
+        R"(?To=%2B16505550102&PageSize=1&Page=0",)"
+        R"("next_page_uri":")" +
+        base +
         R"(?To=%2B16505550102&PageSize=1&Page=1&PageToken=PACA1a2b3c4d5e6f708192a3b4c5d6e7f809",)"
         R"("previous_page_uri":null,)"
-        R"("uri":")" + base + R"(?To=%2B16505550102&PageSize=1&Page=0"})";
+        R"("uri":")" +
+        base + R"(?To=%2B16505550102&PageSize=1&Page=0"})";
     CHECK(stirgate::api::render_call_list(p) == expected);
 }
 

@@ -15,6 +15,7 @@
 #include "core/form.hpp"
 #include "core/identity_header.hpp"
 #include "core/passport.hpp"
+#include "core/verifier.hpp"
 #include "store/memory_store.hpp"
 #include "support/vectors.hpp"
 
@@ -93,17 +94,18 @@ struct fixture {
 
     explicit fixture(std::string edge = dial_url) : edge_url(std::move(edge))
     {
-        api::calls_dependencies deps{directory,
-                                     db,
-                                     sti::signing_identity{load_key("pki/div-sp-5678.key.pem"), x5u},
-                                     {load_public("pki/platform-calltoken.pub.pem")},
-                                     3600,
-                                     edge_url,
-                                     [this] { return now; },
-                                     [this](std::span<std::uint8_t> out) {
-                                         ++counter;
-                                         for (auto& b : out) b = counter;
-                                     }};
+        api::calls_dependencies deps{
+            directory,
+            db,
+            sti::signing_identity{load_key("pki/div-sp-5678.key.pem"), x5u},
+            {load_public("pki/platform-calltoken.pub.pem")},
+            3600,
+            edge_url,
+            [this] { return now; },
+            [this](std::span<std::uint8_t> out) {
+                ++counter;
+                for (auto& b : out) b = counter;
+            }};
         api::add_calls_routes(routes, deps);
     }
 
@@ -234,6 +236,22 @@ std::vector<std::string> params_named(const store::outbox_item& item, std::strin
     return out;
 }
 
+// What a verifier downstream of the new leg concludes, given both signers' certificates as
+// validated: the outbound set must verify as one chain ending at the new To.
+core::verification_outcome verify_outbound(const std::vector<std::string>& identities,
+                                           std::int64_t now)
+{
+    core::certificate_map certs;
+    constexpr std::int64_t y2045 = 2366841600;
+    certs.insert_or_assign(
+        "https://certs.example.test/sti/orig-sp-1234.pem",
+        core::verified_cert{load_public("pki/orig-sp-1234.cert.pem"), "1234", y2045});
+    certs.insert_or_assign(
+        x5u, core::verified_cert{load_public("pki/div-sp-5678.cert.pem"), "5678", y2045});
+    const core::call_context call{"13105550100", "16505550102", "16505550102", std::nullopt};
+    return core::verify_call(identities, call, now, core::verify_policy{}, certs);
+}
+
 store::outbox_item only_outbox_item(fixture& f)
 {
     auto items = f.db.due_items(f.now * 1000 + 1, 10);
@@ -267,8 +285,8 @@ TEST_CASE("an originated call is stored, handed to the edge and answered 201 wit
     CHECK(str(r.json, "to_formatted") == "(650) 555-0102");
     CHECK(str(r.json, "from") == "+14155550101");
     CHECK(str(r.json, "date_created") == "Thu, 01 Jan 2026 00:00:05 +0000");
-    CHECK(str(r.json, "uri") == "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" +
-                                    sid + ".json");
+    CHECK(str(r.json, "uri") ==
+          "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid + ".json");
 
     auto stored = f.db.get_call(account_sid, sid);
     REQUIRE(stored);
@@ -321,8 +339,7 @@ TEST_CASE("originated calls get A, B or B by the account's inventory", "[api][ca
     }
 }
 
-TEST_CASE("a forwarded call with a good CallToken carries SHAKEN then a new DIV",
-          "[api][calls]")
+TEST_CASE("a forwarded call with a good CallToken carries SHAKEN then a new DIV", "[api][calls]")
 {
     fixture f;
     const auto platform = load_key("pki/platform-calltoken.key.pem");
@@ -358,6 +375,11 @@ TEST_CASE("a forwarded call with a good CallToken carries SHAKEN then a new DIV"
     REQUIRE(div.claims.div);
     CHECK(*div.claims.div == core::passport_identity::tn("14155550101"));
     CHECK(div.claims.iat == f.now);
+
+    const auto outcome = verify_outbound(identities, f.now);
+    INFO(outcome.reason);
+    CHECK(outcome.valid);
+    CHECK(core::to_string(outcome.twilio) == "TN-Validation-Passed-A-Diverted");
 }
 
 TEST_CASE("a CallToken without a SHAKEN PASSporT gets SHAKEN C plus a DIV", "[api][calls]")
@@ -385,6 +407,11 @@ TEST_CASE("a CallToken without a SHAKEN PASSporT gets SHAKEN C plus a DIV", "[ap
     REQUIRE(stored);
     REQUIRE(*stored);
     CHECK((*stored)->attestation == core::attestation::C);
+
+    const auto outcome = verify_outbound(identities, f.now);
+    INFO(outcome.reason);
+    CHECK(outcome.valid);
+    CHECK(core::to_string(outcome.twilio) == "TN-Validation-Passed-C-Diverted");
 }
 
 TEST_CASE("a From that is not the CallToken's caller is refused with 21212, nothing stored",
@@ -466,8 +493,8 @@ TEST_CASE("a call is fetched by its account and is unknown to everyone else", "[
     const auto created = f.create(simple_call());
     REQUIRE(created.status == 201);
     const std::string sid = str(created.json, "sid");
-    const std::string path = "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid +
-                             ".json";
+    const std::string path =
+        "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid + ".json";
     const auto got = f.send(http::verb::get, path);
     CHECK(got.status == 200);
     CHECK(got.body == created.body);
@@ -557,7 +584,8 @@ TEST_CASE("list filters To, From, Status and ParentCallSid, echoed in the page U
     CHECK(count("Status=completed") == 0);
     CHECK(count(std::string("ParentCallSid=") + parent_sid) == 1);
 
-    const auto r = f.send(http::verb::get, calls_path + "?From=%2B14155550102&Status=queued&PageSize=2");
+    const auto r =
+        f.send(http::verb::get, calls_path + "?From=%2B14155550102&Status=queued&PageSize=2");
     CHECK(str(r.json, "uri") ==
           calls_path + "?From=%2B14155550102&Status=queued&PageSize=2&Page=0");
 
@@ -574,8 +602,10 @@ TEST_CASE("every route needs the account's credentials and only its own path", "
     fixture f;
     const std::string fetch = "/2010-04-01/Accounts/" + std::string(account_sid) +
                               "/Calls/CA00000000000000000000000000000000.json";
-    for (const auto& [method, target] : std::vector<std::pair<http::verb, std::string>>{
-             {http::verb::post, calls_path}, {http::verb::get, calls_path}, {http::verb::get, fetch}}) {
+    for (const auto& [method, target] :
+         std::vector<std::pair<http::verb, std::string>>{{http::verb::post, calls_path},
+                                                         {http::verb::get, calls_path},
+                                                         {http::verb::get, fetch}}) {
         INFO(target);
         const std::string body = method == http::verb::post ? core::format_form(simple_call()) : "";
         const auto none = f.send(method, target, body, std::nullopt);
@@ -587,9 +617,10 @@ TEST_CASE("every route needs the account's credentials and only its own path", "
         check_twilio_error(f.send(method, target, body, "Bearer abc"), 401, 20003);
     }
     // Valid credentials of one account, the other account's path: 403 20003.
-    const std::string other_calls = "/2010-04-01/Accounts/" + std::string(other_sid) + "/Calls.json";
-    check_twilio_error(f.send(http::verb::post, other_calls, core::format_form(simple_call())),
-                       403, 20003);
+    const std::string other_calls =
+        "/2010-04-01/Accounts/" + std::string(other_sid) + "/Calls.json";
+    check_twilio_error(f.send(http::verb::post, other_calls, core::format_form(simple_call())), 403,
+                       20003);
     check_twilio_error(f.send(http::verb::get, other_calls), 403, 20003);
     CHECK(f.calls_stored() == 0);
 }
@@ -641,14 +672,15 @@ TEST_CASE("every create validation error has Twilio's code", "[api][calls]")
         {"bad StatusCallbackMethod",
          with({{"To", to}, {"From", from}, {"Url", url}, {"StatusCallbackMethod", "x"}}), 21209},
         {"Timeout 0", with({{"To", to}, {"From", from}, {"Url", url}, {"Timeout", "0"}}), 21208},
-        {"Timeout 601", with({{"To", to}, {"From", from}, {"Url", url}, {"Timeout", "601"}}), 21208},
+        {"Timeout 601", with({{"To", to}, {"From", from}, {"Url", url}, {"Timeout", "601"}}),
+         21208},
         {"Timeout text", with({{"To", to}, {"From", from}, {"Url", url}, {"Timeout", "ten"}}),
          21208},
         {"bad StatusCallbackEvent",
          with({{"To", to}, {"From", from}, {"Url", url}, {"StatusCallbackEvent", "hungup"}}),
          20001},
-        {"Twiml too long",
-         with({{"To", to}, {"From", from}, {"Twiml", std::string(4001, 'x')}}), 20001},
+        {"Twiml too long", with({{"To", to}, {"From", from}, {"Twiml", std::string(4001, 'x')}}),
+         20001},
     };
     for (const auto& [name, form, code] : cases) {
         INFO(name);

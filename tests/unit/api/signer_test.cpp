@@ -100,8 +100,8 @@ TEST_CASE("an inventory number gets its level and any other caller ID gets B", "
 TEST_CASE("an originated call gets one SHAKEN PASSporT with the policy's attestation",
           "[api][calls]")
 {
-    auto out = sti::sign_originated_call(signer(), account(), tn("+14155550101"),
-                                         tn("+16505550102"), now);
+    auto out =
+        sti::sign_originated_call(signer(), account(), tn("+14155550101"), tn("+16505550102"), now);
     REQUIRE(out);
     CHECK(out->attestation == attestation::A);
     REQUIRE(out->identity_headers.size() == 1);
@@ -112,8 +112,8 @@ TEST_CASE("an originated call gets one SHAKEN PASSporT with the policy's attesta
     CHECK(c.attest == attestation::A);
     CHECK(c.origid == origid);
 
-    auto unknown = sti::sign_originated_call(signer(), account(), tn("+13105550100"),
-                                             tn("+16505550102"), now);
+    auto unknown =
+        sti::sign_originated_call(signer(), account(), tn("+13105550100"), tn("+16505550102"), now);
     REQUIRE(unknown);
     CHECK(unknown->attestation == attestation::B);
     CHECK(signed_claims(unknown->identity_headers[0], core::passport_type::shaken).attest ==
@@ -131,8 +131,8 @@ TEST_CASE("signing without a key fails cleanly", "[api][calls]")
 TEST_CASE("a forwarded call keeps the inbound SHAKEN PASSporT and adds a DIV", "[api][calls]")
 {
     const auto inbound = vector_identities("cases/G1_shaken_A.json");
-    auto out = sti::sign_forwarded_call(signer(), account(), token_for(inbound),
-                                        tn("+13105550100"), tn("+16505550102"), now);
+    auto out = sti::sign_forwarded_call(signer(), account(), token_for(inbound), tn("+13105550100"),
+                                        tn("+16505550102"), now);
     REQUIRE(out);
     CHECK(out->attestation == attestation::A);
     REQUIRE(out->identity_headers.size() == 2);
