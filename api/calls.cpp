@@ -357,6 +357,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         if (stored || stored.code() != errc::conflict) break;
     }
     if (!stored) co_return twilio_fail(ctx, store_failure(stored.err()));
+    if (!stored->empty() && deps->on_queued) deps->on_queued();
 
     net::http_response res{http::status::created, ctx.request.version()};
     res.set(http::field::content_type, "application/json");

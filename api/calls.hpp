@@ -54,6 +54,9 @@ struct calls_dependencies {
     std::string edge_dial_url;          // [edge] dial_url; "" = no hand-off
     std::function<std::int64_t()> now;  // seconds since the epoch
     random_fn random = openssl_random_bytes;
+    // Called after a call and its edge hand-off were stored (wakes the outbox worker so the
+    // edge is dialled now rather than at its next poll). Optional; must be thread-safe.
+    std::function<void()> on_queued;
 };
 
 // Registers the three routes (Twilio error style) and the Twilio style for the /2010-04-01/

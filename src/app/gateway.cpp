@@ -12,6 +12,7 @@
 
 #include "api/accounts.hpp"
 #include "api/atis_api.hpp"
+#include "api/calls.hpp"
 #include "app/config.hpp"
 #include "app/log.hpp"
 #include "core/crypto.hpp"
@@ -19,7 +20,10 @@
 #include "net/router.hpp"
 #include "net/server.hpp"
 #include "sti/cert_cache.hpp"
+#include "sti/signer.hpp"
 #include "sti/trust_store.hpp"
+#include "store/store.hpp"
+#include "webhooks/outbox.hpp"
 
 namespace stirgate::app {
 namespace {
@@ -131,6 +135,62 @@ core::verify_policy verify_policy_from(const config& cfg)
     return p;
 }
 
+std::unique_ptr<store::store> open_calls_store(const config& cfg)
+{
+    try {
+        return store::open_store(cfg.storage.url);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(cfg.source.string() + ": storage.url: " + e.what());
+    }
+}
+
+// The SIP edge is the operator's own equipment, usually plain HTTP on a private network
+// (DESIGN.md's example dial_url is http://127.0.0.1:5070/dial), so its client may reach private
+// addresses; it is only ever aimed at the configured dial_url.
+net::http_client_policy edge_policy(const config& cfg)
+{
+    net::http_client_policy p;
+    p.allowed_schemes = {"http", "https"};
+    p.allow_private_addresses = true;
+    p.ca_file = cfg.network.webhook_ca_file.string();
+    p.timeout = std::chrono::seconds(5);
+    p.max_body_bytes = 64 * 1024;
+    return p;
+}
+
+// Customer URLs (status callbacks): http or https as on Twilio, with the SSRF guard unless the
+// operator allowed private addresses.
+net::http_client_policy webhook_policy(const config& cfg)
+{
+    net::http_client_policy p;
+    p.allowed_schemes = {"http", "https"};
+    p.allow_private_addresses = cfg.network.allow_private_addresses;
+    p.ca_file = cfg.network.webhook_ca_file.string();
+    p.timeout = std::chrono::seconds(15);  // Twilio's webhook timeout
+    p.max_body_bytes = 64 * 1024;
+    return p;
+}
+
+webhooks::outbox_options outbox_options_from(const config& cfg)
+{
+    webhooks::outbox_options o;
+    o.edge_auth_token = cfg.edge.auth_token;
+    return o;
+}
+
+webhooks::outbox_dependencies outbox_dependencies_for(const api::account_directory& accounts,
+                                                      logger& log)
+{
+    webhooks::outbox_dependencies d;
+    d.account_auth_token = [&accounts](std::string_view sid) -> std::optional<std::string> {
+        const auto account = accounts.find(sid);
+        if (!account) return std::nullopt;
+        return account->auth_token;
+    };
+    d.log = &log;
+    return d;
+}
+
 std::int64_t system_now()
 {
     return std::chrono::duration_cast<std::chrono::seconds>(
@@ -188,6 +248,13 @@ struct gateway::impl {
     net::beast_http_client x5u_client;
     sti::cert_cache certificates;
     api::account_directory accounts;
+    std::unique_ptr<store::store> calls;
+    // Background work that is not request handling (the outbox) runs on its own thread, so a
+    // slow edge never takes time from the I/O threads.
+    boost::asio::io_context background;
+    net::beast_http_client edge_client;
+    net::beast_http_client webhook_client;
+    webhooks::outbox_worker outbox;
     net::router routes;
     std::optional<net::server> server;
 
@@ -199,7 +266,12 @@ struct gateway::impl {
           trust(load_trust(cfg)),
           x5u_client(x5u_fetch_policy(cfg)),
           certificates(x5u_client, trust, now, sti::cert_cache_policy{}),
-          accounts(cfg.accounts)
+          accounts(cfg.accounts),
+          calls(open_calls_store(cfg)),
+          edge_client(edge_policy(cfg)),
+          webhook_client(webhook_policy(cfg)),
+          outbox(background.get_executor(), *calls, edge_client, webhook_client,
+                 outbox_options_from(cfg), outbox_dependencies_for(accounts, log))
     {
         // Unmatched paths under an API's prefix still get that API's error shape.
         routes.set_error_style("/2010-04-01/", net::error_style::twilio);
@@ -212,6 +284,14 @@ struct gateway::impl {
                                          accounts, certificates, verify_policy_from(cfg), now,
                                          keys.signing_key,
                                          cfg.signing ? cfg.signing->x5u : std::string()});
+        api::add_calls_routes(
+            routes, api::calls_dependencies{
+                        accounts, *calls,
+                        sti::signing_identity{keys.signing_key,
+                                              cfg.signing ? cfg.signing->x5u : std::string()},
+                        keys.calltoken_trusted,
+                        cfg.calltoken ? cfg.calltoken->max_age.count() : 3600, cfg.edge.dial_url,
+                        now, api::openssl_random_bytes, [this] { outbox.notify(); }});
         server.emplace(server_options_from(cfg), routes, log);
     }
 
@@ -261,7 +341,14 @@ int gateway::run()
     };
     hup.async_wait(on_hup);
     std::thread signal_thread([&signals_io] { signals_io.run(); });
+    // The outbox first delivers what a previous process left due, then what new calls queue.
+    impl_->outbox.start();
+    auto background_work = boost::asio::make_work_guard(impl_->background);
+    std::thread background_thread([this] { impl_->background.run(); });
     const int code = impl_->server->run();
+    // Drained: no new calls can be queued. Let deliveries in flight finish (bounded), then stop.
+    impl_->outbox.stop([&background_work] { background_work.reset(); });
+    background_thread.join();
     signals_io.stop();
     signal_thread.join();
     return code;

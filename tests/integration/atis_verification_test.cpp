@@ -182,6 +182,7 @@ struct atis_gateway {
         cfg.source = "atis_verification_test";
         cfg.server.listen = {"127.0.0.1", 0};
         cfg.server.threads = 2;
+        cfg.storage.url = "sqlite://:memory:";
         cfg.verify.trust_anchors = vector_path("pki/root-ca.cert.pem");
         cfg.verify.crl_files = {vector_path("pki/intermediate-ca.crl.pem"),
                                 vector_path("pki/root-ca.crl.pem")};

@@ -90,6 +90,7 @@ struct fixture {
     net::router routes;
     std::int64_t now = test::vectors_verify_at;
     std::uint8_t counter = 0;
+    int queued = 0;  // on_queued calls: the outbox worker is woken once per stored hand-off
     std::string edge_url = dial_url;
 
     explicit fixture(std::string edge = dial_url) : edge_url(std::move(edge))
@@ -105,7 +106,8 @@ struct fixture {
             [this](std::span<std::uint8_t> out) {
                 ++counter;
                 for (auto& b : out) b = counter;
-            }};
+            },
+            [this] { ++queued; }};
         api::add_calls_routes(routes, deps);
     }
 
@@ -287,6 +289,7 @@ TEST_CASE("an originated call is stored, handed to the edge and answered 201 wit
     CHECK(str(r.json, "date_created") == "Thu, 01 Jan 2026 00:00:05 +0000");
     CHECK(str(r.json, "uri") ==
           "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid + ".json");
+    CHECK(f.queued == 1);  // the outbox worker was woken for the hand-off
 
     auto stored = f.db.get_call(account_sid, sid);
     REQUIRE(stored);
@@ -469,6 +472,7 @@ TEST_CASE("without an edge dial URL the call is stored with no hand-off", "[api]
     REQUIRE(r.status == 201);
     CHECK(f.calls_stored() == 1);
     CHECK(f.outbox_depth() == 0);
+    CHECK(f.queued == 0);  // nothing to deliver, nobody woken
 }
 
 TEST_CASE("inline Twiml instead of Url reaches the edge", "[api][calls]")

@@ -254,7 +254,12 @@ TEST_CASE("sqlite store: a failing job in a batch undoes only itself", "[store]"
 {
     sqlite_store s("sqlite://:memory:");
     std::latch queued(1);
-    s.depth([&](result<std::size_t>) { queued.wait(); });
+    std::latch holding(1);  // the writer is inside the callback: its own batch has committed
+    s.depth([&](result<std::size_t>) {
+        holding.count_down();
+        queued.wait();
+    });
+    holding.wait();
     const auto before = s.stats().transactions_committed;
 
     result<void> first, duplicate, third;
