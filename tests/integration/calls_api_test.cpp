@@ -1,0 +1,351 @@
+// The Twilio Calls API against the real `stirgate serve` on loopback, with a recording edge
+// receiver: forwarding with a CallToken (SHAKEN + DIV to the edge, each verified by PyJWT), the
+// refusals that must leave nothing stored or dialled, and the durable hand-off when the edge is
+// down, also across a gateway restart.
+
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+#include "core/calltoken.hpp"
+#include "core/crypto.hpp"
+#include "core/form.hpp"
+#include "core/identity_header.hpp"
+#include "core/passport.hpp"
+#include "core/twilio_signature.hpp"
+#include "support/edge_receiver.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/vectors.hpp"
+
+namespace core = stirgate::core;
+using stirgate::test::child_process;
+using stirgate::test::vector_path;
+
+namespace {
+
+constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
+constexpr const char* auth_token = "0123456789abcdef0123456789abcdef";
+constexpr const char* other_account_sid = "ACfedcba9876543210fedcba9876543210";
+constexpr const char* edge_secret = "edge-shared-secret";
+constexpr const char* parent_sid = "CAfedcba9876543210fedcba9876543210";
+
+std::int64_t wall_now()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string config_text(std::uint16_t edge_port)
+{
+    const auto pki = [](const char* f) { return "\"" + vector_path(std::string("pki/") + f) + "\""; };
+    return std::string("[server]\nlisten = \"127.0.0.1:8080\"\nthreads = 2\ndrain_timeout_ms = 3000\n") +
+           "[storage]\nurl = \"sqlite://calls.db\"\n" +
+           "[signing]\nkey_file = " + pki("div-sp-5678.key.pem") +
+           "\nx5u = \"https://certs.example.test/sti/div-sp-5678.pem\"\nchain_file = " +
+           pki("div-sp-5678.chain.pem") + "\n" +
+           "[calltoken]\nkey_file = " + pki("platform-calltoken.key.pem") +
+           "\ntrusted_keys = [" + pki("platform-calltoken.pub.pem") + "]\nmax_age_s = 3600\n" +
+           "[edge]\nauth_token = \"" + edge_secret + "\"\ndial_url = \"http://127.0.0.1:" +
+           std::to_string(edge_port) + "/dial\"\n" +
+           "[[accounts]]\nsid = \"" + account_sid + "\"\nauth_token = \"" + auth_token +
+           "\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n" +
+           "[[accounts.numbers]]\nnumber = \"+14155550101\"\nattest = \"A\"\n" +
+           "voice_url = \"https://app.example.test/voice\"\n" +
+           "[[accounts]]\nsid = \"" + other_account_sid +
+           "\"\nauth_token = \"ffffffffffffffffffffffffffffffff\"\n" +
+           "origid = \"5c2d4e8a-9f10-4b3f-8b1e-2a7d1c0e9b55\"\n";
+}
+
+struct running_gateway {
+    child_process proc;
+    std::uint16_t port = 0;
+};
+
+running_gateway start(const std::filesystem::path& config)
+{
+    auto proc = child_process::spawn(STIRGATE_BINARY, {"serve", "--config", config.string(),
+                                                       "--listen", "127.0.0.1:0"});
+    std::uint16_t port = 0;
+    const auto line = proc.wait_for_line(
+        [&port](const std::string& l) {
+            rapidjson::Document d;
+            d.Parse(l.c_str());
+            if (d.HasParseError() || !d.IsObject() || !d.HasMember("msg") ||
+                std::string(d["msg"].GetString()) != "listening")
+                return false;
+            port = static_cast<std::uint16_t>(d["port"].GetUint());
+            return true;
+        },
+        std::chrono::seconds(20));
+    INFO(proc.stderr_text());
+    REQUIRE(line);
+    return {std::move(proc), port};
+}
+
+void stop(running_gateway& gw)
+{
+    gw.proc.send_signal(SIGTERM);
+    CHECK(gw.proc.wait(std::chrono::seconds(15)) == std::optional<int>(0));
+}
+
+std::string basic(const std::string& sid, const std::string& token)
+{
+    return "Basic " + core::base64_encode(sid + ":" + token);
+}
+
+struct reply {
+    int status = 0;
+    rapidjson::Document json;
+    std::string body;
+};
+
+reply send(std::uint16_t port, const std::string& raw)
+{
+    const auto r = stirgate::test::http_exchange(port, raw);
+    REQUIRE(r);
+    reply out;
+    out.status = r->status;
+    out.body = r->body;
+    out.json.Parse(r->body.c_str(), r->body.size());
+    return out;
+}
+
+reply create_call(std::uint16_t port, const core::form_params& form)
+{
+    const std::string body = core::format_form(form);
+    return send(port, "POST /2010-04-01/Accounts/" + std::string(account_sid) +
+                          "/Calls.json HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
+                          basic(account_sid, auth_token) +
+                          "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body);
+}
+
+reply get(std::uint16_t port, const std::string& path)
+{
+    return send(port, "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
+                          basic(account_sid, auth_token) + "\r\n\r\n");
+}
+
+std::string g1_identity()
+{
+    const auto doc = stirgate::test::load_vector_json("cases/G1_shaken_A.json");
+    return doc["identity_headers"][0].GetString();
+}
+
+core::es256_private_key key(const char* file)
+{
+    auto k = core::es256_private_key::from_pem(stirgate::test::read_vector(std::string("pki/") + file));
+    REQUIRE(k);
+    return *k;
+}
+
+std::string mint(const std::vector<std::string>& identities, std::int64_t iat,
+                 const std::string& account = account_sid,
+                 const char* signer = "platform-calltoken.key.pem")
+{
+    core::calltoken_mint_params p;
+    p.call_sid = parent_sid;
+    p.from = "+13105550100";
+    p.to = "+14155550101";
+    p.account_sid = account;
+    auto v = core::mint_calltoken(p, identities, key(signer), iat);
+    REQUIRE(v);
+    return *v;
+}
+
+core::form_params forward_form(const std::string& token, const std::string& from = "+13105550100")
+{
+    core::form_params f;
+    f.add("To", "+16505550102");
+    f.add("From", from);
+    f.add("Url", "https://app.example.test/twiml/forward");
+    f.add("CallToken", token);
+    return f;
+}
+
+// PyJWT (python3-jwt) checks a compact JWS with a PEM public key: shares no code with us.
+bool pyjwt_verifies(const std::string& jws, const std::string& public_key_file)
+{
+    auto proc = child_process::spawn(
+        "/usr/bin/python3",
+        {"-c",
+         "import jwt, sys\n"
+         "jwt.decode(sys.argv[1], open(sys.argv[2]).read(), algorithms=['ES256'],\n"
+         "           options={'verify_aud': False, 'verify_iat': False, 'verify_exp': False,\n"
+         "                    'verify_nbf': False})\n",
+         jws, public_key_file});
+    const auto code = proc.wait(std::chrono::seconds(30));
+    INFO(proc.stderr_text());
+    return code == std::optional<int>(0);
+}
+
+std::vector<std::string> all(const core::form_params& f, const char* name) { return f.all(name); }
+
+}  // namespace
+
+TEST_CASE("a forward with a good CallToken dials the edge with SHAKEN then a verifiable DIV",
+          "[integration][calls]")
+{
+    stirgate::test::temp_dir dir;
+    stirgate::test::edge_receiver edge;
+    auto gw = start(dir.write("stirgate.toml", config_text(edge.port())));
+
+    const auto created = create_call(gw.port, forward_form(mint({g1_identity()}, wall_now())));
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    const std::string sid = created.json["sid"].GetString();
+    CHECK(std::string(created.json["parent_call_sid"].GetString()) == parent_sid);
+    CHECK(std::string(created.json["status"].GetString()) == "queued");
+    CHECK(std::string(created.json["from"].GetString()) == "+13105550100");
+
+    REQUIRE(edge.wait_for(1, std::chrono::seconds(10)));
+    const auto dial = edge.requests().front();
+    CHECK(dial.method == "POST");
+    CHECK(dial.target == "/dial");
+    auto form = core::parse_form(dial.body);
+    REQUIRE(form);
+    CHECK(form->get("CallSid") == sid);
+    CHECK(form->get("AccountSid") == std::string(account_sid));
+    CHECK(form->get("ParentCallSid") == std::string(parent_sid));
+    CHECK(form->get("From") == std::string("+13105550100"));
+    CHECK(form->get("To") == std::string("+16505550102"));
+    // Signed for the edge with the edge token over the dial URL.
+    CHECK(core::check_twilio_signature(edge_secret,
+                                       "http://127.0.0.1:" + std::to_string(edge.port()) + "/dial",
+                                       *form, dial.header("X-Twilio-Signature")));
+
+    const auto identities = all(*form, "Identity");
+    REQUIRE(identities.size() == 2);
+    CHECK(identities[0] == g1_identity());  // the inbound SHAKEN PASSporT, unchanged
+    auto div_header = core::parse_identity_header(identities[1]);
+    REQUIRE(div_header);
+    CHECK(div_header->info == "https://certs.example.test/sti/div-sp-5678.pem");
+    auto div = core::decode_passport(div_header->token);
+    REQUIRE(div);
+    CHECK(div->header.ppt == core::passport_type::div);
+    CHECK(div->claims.orig.value == "13105550100");
+    CHECK(div->claims.dest.tn == std::vector<std::string>{"16505550102"});
+    REQUIRE(div->claims.div.has_value());
+    CHECK(div->claims.div->value == "14155550101");
+    CHECK(std::abs(div->claims.iat - wall_now()) < 60);  // signed now (DESIGN.md)
+
+    // Every Identity value verifies with an independent verifier and its signer's key.
+    auto shaken_header = core::parse_identity_header(identities[0]);
+    REQUIRE(shaken_header);
+    CHECK(pyjwt_verifies(shaken_header->token, vector_path("pki/orig-sp-1234.pub.pem")));
+    CHECK(pyjwt_verifies(div_header->token, vector_path("pki/div-sp-5678.pub.pem")));
+    CHECK_FALSE(pyjwt_verifies(div_header->token, vector_path("pki/orig-sp-1234.pub.pem")));
+
+    // The stored call is there to fetch.
+    const auto fetched =
+        get(gw.port, "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid + ".json");
+    CHECK(fetched.status == 200);
+    CHECK(std::string(fetched.json["sid"].GetString()) == sid);
+    stop(gw);
+}
+
+TEST_CASE("bad CallTokens are refused with Twilio codes and nothing is stored or dialled",
+          "[integration][calls]")
+{
+    stirgate::test::temp_dir dir;
+    stirgate::test::edge_receiver edge;
+    auto gw = start(dir.write("stirgate.toml", config_text(edge.port())));
+    const std::int64_t now = wall_now();
+
+    // identityHeaderTokens edited after minting: the bound hash no longer matches.
+    const std::string good = mint({g1_identity()}, now);
+    auto json = core::decode_uri_component(good);
+    REQUIRE(json);
+    std::string edited = *json;
+    const auto at = edited.find("ppt=shaken");
+    REQUIRE(at != std::string::npos);
+    edited.replace(at, 10, "ppt=shaken;x=1");
+    const std::string tampered = core::encode_uri_component(edited);
+
+    struct row {
+        const char* name;
+        core::form_params form;
+        int status;
+        int code;
+    };
+    const std::vector<row> rows = {
+        {"From differs from the token's caller", forward_form(good, "+13105550199"), 400, 21212},
+        {"tampered identityHeaderTokens", forward_form(tampered), 400, 20001},
+        {"stale token", forward_form(mint({g1_identity()}, now - 7200)), 400, 20001},
+        {"another account's token", forward_form(mint({g1_identity()}, now, other_account_sid)),
+         400, 20001},
+        {"untrusted signing key",
+         forward_form(mint({g1_identity()}, now, account_sid, "orig-sp-1234.key.pem")), 400, 20001},
+        {"garbage token", forward_form("%7Bnot-json"), 400, 20001},
+    };
+    for (const auto& r : rows) {
+        INFO(r.name);
+        const auto res = create_call(gw.port, r.form);
+        CHECK(res.status == r.status);
+        REQUIRE(res.json.IsObject());
+        CHECK(res.json["code"].GetInt() == r.code);
+        CHECK(res.json["status"].GetInt() == r.status);
+        CHECK(res.json.HasMember("more_info"));
+    }
+    const auto list = get(gw.port, "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls.json");
+    REQUIRE(list.status == 200);
+    CHECK(list.json["calls"].Size() == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // longer than the outbox poll
+    CHECK(edge.requests().empty());
+    stop(gw);
+}
+
+TEST_CASE("a leg queued while the edge is down is delivered once it is up, also after a restart",
+          "[integration][calls]")
+{
+    stirgate::test::temp_dir dir;
+    const std::uint16_t edge_port = stirgate::test::reserve_port();  // nobody listens yet
+    const auto config = dir.write("stirgate.toml", config_text(edge_port));
+    core::form_params originate;
+    originate.add("To", "+16505550102");
+    originate.add("From", "+14155550101");
+    originate.add("Url", "https://app.example.test/twiml");
+
+    auto gw = start(config);
+    const auto first = create_call(gw.port, originate);
+    REQUIRE(first.status == 201);
+    const std::string first_sid = first.json["sid"].GetString();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a failed attempt or two
+    {
+        stirgate::test::edge_receiver edge(edge_port);
+        REQUIRE(edge.wait_for(1, std::chrono::seconds(20)));
+        auto form = core::parse_form(edge.requests().front().body);
+        REQUIRE(form);
+        CHECK(form->get("CallSid") == first_sid);
+    }
+
+    // The edge goes down again; a second leg is queued; the gateway restarts; the edge returns.
+    const auto second = create_call(gw.port, originate);
+    REQUIRE(second.status == 201);
+    const std::string second_sid = second.json["sid"].GetString();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    stop(gw);
+
+    stirgate::test::edge_receiver edge(edge_port);
+    auto restarted = start(config);
+    REQUIRE(edge.wait_for(1, std::chrono::seconds(20)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    const auto received = edge.requests();
+    REQUIRE(received.size() == 1);  // delivered once, and the first leg not again
+    auto form = core::parse_form(received.front().body);
+    REQUIRE(form);
+    CHECK(form->get("CallSid") == second_sid);
+    // The call itself survived the restart too.
+    CHECK(get(restarted.port, "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" +
+                                  second_sid + ".json")
+              .status == 200);
+    stop(restarted);
+}
