@@ -66,8 +66,7 @@ std::function<double()> default_random_unit()
 
 bool iequals(std::string_view a, std::string_view b) noexcept
 {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                const auto lower = [](char c) {
                    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
                };
@@ -151,7 +150,8 @@ struct log_escape {
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
-            s->log(app::log_level::error, "coroutine failed", {{"task", task}, {"error", ex.what()}});
+            s->log(app::log_level::error, "coroutine failed",
+                   {{"task", task}, {"error", ex.what()}});
         } catch (...) {
             s->log(app::log_level::error, "coroutine failed",
                    {{"task", task}, {"error", "non-standard exception"}});
@@ -195,8 +195,7 @@ asio::awaitable<attempt_outcome> attempt_delivery(state_ptr s, const store::outb
         // URL alone.
         spec.method = http::verb::get;
         spec.url = item.target_url;
-        if (!form.empty())
-            spec.url += (spec.url.find('?') == std::string::npos ? "?" : "&") + form;
+        if (!form.empty()) spec.url += (spec.url.find('?') == std::string::npos ? "?" : "&") + form;
         spec.headers.emplace_back("X-Twilio-Signature", core::twilio_signature(*key, spec.url));
     } else {
         spec.method = http::verb::post;
@@ -210,12 +209,11 @@ asio::awaitable<attempt_outcome> attempt_delivery(state_ptr s, const store::outb
     // acknowledgement we lost.
     spec.headers.emplace_back("I-Twilio-Idempotency-Token", idempotency_token(item));
 
-    auto& client =
-        item.kind == store::outbox_kind::edge_dial ? s->edge_client : s->webhook_client;
+    auto& client = item.kind == store::outbox_kind::edge_dial ? s->edge_client : s->webhook_client;
     auto reply = co_await client.request(std::move(spec));
     if (!reply)
-        co_return attempt_outcome{
-            false, std::string(errc_name(reply.code())) + ": " + reply.err().detail};
+        co_return attempt_outcome{false,
+                                  std::string(errc_name(reply.code())) + ": " + reply.err().detail};
     if (reply->status >= 200 && reply->status < 300) co_return attempt_outcome{true, {}};
     co_return attempt_outcome{false, "HTTP " + std::to_string(reply->status)};
 }
@@ -232,7 +230,9 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
         if (r) {
             s->count([](outbox_stats& c) { ++c.delivered; });
             s->log(app::log_level::info, "outbox delivered",
-                   {{"id", item.id}, {"kind", kind}, {"call_sid", item.call_sid},
+                   {{"id", item.id},
+                    {"kind", kind},
+                    {"call_sid", item.call_sid},
                     {"attempts", item.attempts + 1}});
         } else {
             // The item stays and is sent again: at least once, with the same idempotency token.
@@ -250,10 +250,16 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
     const std::int64_t next = s->deps.now_ms() + delay.count();
     s->count([](outbox_stats& c) { ++c.failed; });
     s->log(app::log_level::warn, "outbox delivery failed",
-           {{"id", item.id}, {"kind", kind}, {"call_sid", item.call_sid},
-            {"attempts", failures}, {"error", outcome.error}, {"retry_in_ms", delay.count()}});
-    auto mark = [&st = s->st, id = item.id, next, err = outcome.error](
-                    store::store::callback<void> cb) { st.mark_failed(id, next, err, std::move(cb)); };
+           {{"id", item.id},
+            {"kind", kind},
+            {"call_sid", item.call_sid},
+            {"attempts", failures},
+            {"error", outcome.error},
+            {"retry_in_ms", delay.count()}});
+    auto mark = [&st = s->st, id = item.id, next,
+                 err = outcome.error](store::store::callback<void> cb) {
+        st.mark_failed(id, next, err, std::move(cb));
+    };
     const auto r = co_await net::await_callback<void>(std::move(mark));
     if (!r) {
         s->count([](outbox_stats& c) { ++c.store_errors; });
@@ -298,7 +304,8 @@ asio::awaitable<bool> fetch_and_dispatch(state_ptr s)
     // are due.
     const std::size_t limit = s->options.max_concurrent;
     const std::int64_t now = s->deps.now_ms();
-    auto fetch = [&st = s->st, now, limit](store::store::callback<std::vector<store::outbox_item>> cb) {
+    auto fetch = [&st = s->st, now,
+                  limit](store::store::callback<std::vector<store::outbox_item>> cb) {
         st.due_items(now, limit, std::move(cb));
     };
     auto items = co_await net::await_callback<std::vector<store::outbox_item>>(std::move(fetch));
@@ -319,7 +326,8 @@ asio::awaitable<bool> fetch_and_dispatch(state_ptr s)
             c.in_flight = n;
             c.max_in_flight = std::max(c.max_in_flight, n);
         });
-        asio::co_spawn(s->strand, deliver_in_slot(s, std::move(item)), log_escape{s, "outbox delivery"});
+        asio::co_spawn(s->strand, deliver_in_slot(s, std::move(item)),
+                       log_escape{s, "outbox delivery"});
     }
     co_return items->size() >= limit && s->in_flight.size() >= s->options.max_concurrent;
 }
@@ -378,7 +386,10 @@ outbox_worker::outbox_worker(asio::any_io_executor executor, store::store& st,
 {
 }
 
-outbox_worker::~outbox_worker() { stop(); }
+outbox_worker::~outbox_worker()
+{
+    stop();
+}
 
 void outbox_worker::start()
 {

@@ -52,7 +52,8 @@ constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
 constexpr const char* account_token = "0123456789abcdef0123456789abcdef";
 constexpr const char* call_sid = "CA0123456789abcdef0123456789abcdef";
 constexpr const char* dial_url = "http://127.0.0.1:5070/dial";
-constexpr const char* shaken_identity = "eyJhbGciOiJFUzI1NiJ9.shaken.sig;info=<https://c.test/a.pem>";
+constexpr const char* shaken_identity =
+    "eyJhbGciOiJFUzI1NiJ9.shaken.sig;info=<https://c.test/a.pem>";
 constexpr const char* div_identity = "eyJhbGciOiJFUzI1NiJ9.div.sig;info=<https://c.test/b.pem>";
 
 // The recording HTTP client of STYLE.md section 4: canned replies in order (200 once they run
@@ -113,8 +114,8 @@ outbox_item dial_item(std::string target = dial_url)
     item.kind = outbox_kind::edge_dial;
     item.call_sid = call_sid;
     item.target_url = std::move(target);
-    item.params = {{"CallSid", call_sid},    {"AccountSid", account_sid},
-                   {"From", "+14155550101"}, {"To", "+13105550100"},
+    item.params = {{"CallSid", call_sid},         {"AccountSid", account_sid},
+                   {"From", "+14155550101"},      {"To", "+13105550100"},
                    {"Identity", shaken_identity}, {"Identity", div_identity}};
     return item;
 }
@@ -199,13 +200,13 @@ TEST_CASE("a delivered outbox item is posted as a form in parameter order and de
     CHECK(req.method == http::verb::post);
     CHECK(req.url == dial_url);
     CHECK(header(req, "Content-Type") == "application/x-www-form-urlencoded");
-    CHECK(req.body == stirgate::core::format_form(stirgate::core::form_params(
-                          {{"CallSid", call_sid},
-                           {"AccountSid", account_sid},
-                           {"From", "+14155550101"},
-                           {"To", "+13105550100"},
-                           {"Identity", shaken_identity},
-                           {"Identity", div_identity}})));
+    CHECK(req.body ==
+          stirgate::core::format_form(stirgate::core::form_params({{"CallSid", call_sid},
+                                                                   {"AccountSid", account_sid},
+                                                                   {"From", "+14155550101"},
+                                                                   {"To", "+13105550100"},
+                                                                   {"Identity", shaken_identity},
+                                                                   {"Identity", div_identity}})));
     auto form = stirgate::core::parse_form(req.body);
     REQUIRE(form);
     // Repeated Identity fields survive, SHAKEN first then the DIV (DESIGN.md "Edge interface").
@@ -293,8 +294,8 @@ TEST_CASE("backoff ceilings double from 1 s up to the 5 min cap and full jitter 
     CHECK(backoff_delay(p, 3, 0.0) == 0ms);
     CHECK(backoff_delay(p, 3, 0.5) == 2000ms);
     CHECK(backoff_delay(p, 3, 0.9999) == 3999ms);
-    CHECK(backoff_delay(p, 3, -1.0) == 0ms);     // clamped
-    CHECK(backoff_delay(p, 3, 7.0) == 4000ms);   // clamped
+    CHECK(backoff_delay(p, 3, -1.0) == 0ms);    // clamped
+    CHECK(backoff_delay(p, 3, 7.0) == 4000ms);  // clamped
 
     const backoff_policy custom{250ms, 3.0, 5000ms};
     CHECK(backoff_ceiling(custom, 1) == 250ms);
@@ -330,9 +331,10 @@ TEST_CASE("backoff ceilings double from 1 s up to the 5 min cap and full jitter 
     }
 }
 
-TEST_CASE("X-Twilio-Signature is made with the edge token for dials and the account token for "
-          "status callbacks",
-          "[webhooks][outbox]")
+TEST_CASE(
+    "X-Twilio-Signature is made with the edge token for dials and the account token for "
+    "status callbacks",
+    "[webhooks][outbox]")
 {
     fixture f;
     auto with_stale = dial_item();
@@ -406,8 +408,7 @@ TEST_CASE("a status callback of an unknown account is kept and retried, never se
           "no auth token for account ACffffffffffffffffffffffffffffffff");
 }
 
-TEST_CASE("a GET status callback carries its parameters in the signed query",
-          "[webhooks][outbox]")
+TEST_CASE("a GET status callback carries its parameters in the signed query", "[webhooks][outbox]")
 {
     fixture f;
     auto item = status_item();
@@ -420,9 +421,8 @@ TEST_CASE("a GET status callback carries its parameters in the signed query",
     const auto& req = f.client.requests.front();
     CHECK(req.method == http::verb::get);
     CHECK(req.body.empty());
-    CHECK(req.url ==
-          "https://app.example.com/status?tenant=acme&CallSid=" + std::string(call_sid) +
-              "&AccountSid=" + account_sid + "&CallStatus=completed&StirStatus=A");
+    CHECK(req.url == "https://app.example.com/status?tenant=acme&CallSid=" + std::string(call_sid) +
+                         "&AccountSid=" + account_sid + "&CallStatus=completed&StirStatus=A");
     const auto sig = header(req, "X-Twilio-Signature");
     REQUIRE(sig);
     CHECK(stirgate::core::check_twilio_signature(account_token, req.url, {}, *sig));
@@ -471,7 +471,8 @@ TEST_CASE("notify wakes the worker at once without waiting for the poll interval
           "[webhooks][outbox]")
 {
     fixture f;
-    outbox_worker worker(f.io.get_executor(), f.st, f.client, f.client, f.options(), f.deps());  // 1 h poll
+    outbox_worker worker(f.io.get_executor(), f.st, f.client, f.client, f.options(),
+                         f.deps());  // 1 h poll
     worker.start();
     pump(f.io);
     CHECK(worker.stats().polls == 1);
@@ -523,6 +524,36 @@ TEST_CASE("stop waits for an in-flight slow delivery, then completes without fet
     CHECK(f.client.requests.size() == 1);
 }
 
+TEST_CASE("stop gives up waiting after stop_timeout and a late delivery still completes safely",
+          "[webhooks][outbox]")
+{
+    fixture f;
+    f.client.gated = true;
+    f.enqueue(dial_item());
+    auto o = f.options();
+    o.stop_timeout = 20ms;
+    bool stopped = false;
+    {
+        outbox_worker worker(f.io.get_executor(), f.st, f.client, f.client, o, f.deps());
+        worker.start();
+        pump(f.io);
+        REQUIRE(f.client.active == 1);
+        worker.stop([&stopped] { stopped = true; });
+        // The one bounded real-time wait in this file: stop_timeout itself.
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!stopped && std::chrono::steady_clock::now() < deadline) {
+            f.io.restart();
+            f.io.run_for(5ms);
+        }
+        CHECK(stopped);
+        CHECK(f.client.active == 1);
+    }  // the worker object goes while its delivery still runs: the coroutine owns the state
+    f.client.release_waiting();
+    pump(f.io);
+    CHECK(f.client.active == 0);
+    CHECK(f.pending().empty());  // acknowledged, so it was still marked delivered
+}
+
 TEST_CASE("stop on a worker that never started completes at once", "[webhooks][outbox]")
 {
     fixture f;
@@ -552,8 +583,8 @@ asio::awaitable<void> serve_edge(std::shared_ptr<edge_receiver> edge)
 {
     for (;;) {
         boost::system::error_code ec;
-        auto socket = co_await edge->acceptor.async_accept(
-            asio::redirect_error(asio::use_awaitable, ec));
+        auto socket =
+            co_await edge->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
         beast::tcp_stream stream(std::move(socket));
         beast::flat_buffer buffer;
@@ -610,9 +641,10 @@ stirgate::net::http_client_policy edge_policy()
 
 }  // namespace
 
-TEST_CASE("with the edge down an item stays and is retried; a new edge and a restarted worker "
-          "deliver it",
-          "[webhooks][outbox][integration]")
+TEST_CASE(
+    "with the edge down an item stays and is retried; a new edge and a restarted worker "
+    "deliver it",
+    "[webhooks][outbox][integration]")
 {
     const auto db = std::filesystem::temp_directory_path() /
                     ("stirgate-outbox-" + std::to_string(::getpid()) + ".db");
@@ -655,7 +687,9 @@ TEST_CASE("with the edge down an item stays and is retried; a new edge and a res
             if (e) std::rethrow_exception(e);
         });
         now += 1000;
-        REQUIRE(run_until(io, [&] { return pending(st).empty(); }));
+        // The store commits before its callback reaches the worker: wait for both.
+        REQUIRE(
+            run_until(io, [&] { return pending(st).empty() && worker.stats().delivered == 1; }));
         REQUIRE(edge->requests.size() == 1);
         const auto& req = edge->requests.front();
         CHECK(req.method() == http::verb::post);
@@ -677,8 +711,8 @@ TEST_CASE("with the edge down an item stays and is retried; a new edge and a res
 
         restarted_edge.emplace(io, stirgate::test::server_script{});
         restart_port = restarted_edge->port();
-        REQUIRE(st.enqueue({dial_item("http://127.0.0.1:" + std::to_string(restart_port) +
-                                      "/dial")}));
+        REQUIRE(
+            st.enqueue({dial_item("http://127.0.0.1:" + std::to_string(restart_port) + "/dial")}));
         io.restart();
         io.run_for(50ms);  // the stopped worker does not pick it up
         CHECK(restarted_edge->connections() == 0);
@@ -690,7 +724,8 @@ TEST_CASE("with the edge down an item stays and is retried; a new edge and a res
         REQUIRE(items.size() == 1);
         outbox_worker worker(io.get_executor(), st, client, unused_webhooks, options, deps);
         worker.start();
-        REQUIRE(run_until(io, [&] { return pending(st).empty(); }));
+        REQUIRE(
+            run_until(io, [&] { return pending(st).empty() && worker.stats().delivered == 1; }));
         CHECK(restarted_edge->connections() == 1);
         const auto seen = restarted_edge->last_request();
         CHECK(seen.find("X-Twilio-Signature: ") != std::string::npos);
