@@ -28,6 +28,8 @@ constexpr const char* main_usage =
     "      decode, verify or sign a PASSporT (see stirgate passport --help)\n"
     "  identity decode [--now EPOCH] INPUT|-\n"
     "      readable breakdown of an Identity header value\n"
+    "  calltoken mint ...\n"
+    "      mint a CallToken for tests and load generation (see stirgate calltoken --help)\n"
     "\n"
     "Every verb answers --help.\n";
 
@@ -195,7 +197,8 @@ int run_cli(int argc, char** argv)
     }
     if (verb == "init") return run_init_verb(argc, argv);
     if (verb == "serve") return run_serve_verb(argc, argv);
-    if (verb == "passport" || verb == "identity") return run_tool_verb(verb, argc, argv);
+    if (verb == "passport" || verb == "identity" || verb == "calltoken")
+        return run_tool_verb(verb, argc, argv);
     std::cerr << "stirgate: unknown verb '" << verb << "'\n" << main_usage;
     return 2;
 }

@@ -17,6 +17,7 @@
 #include "app/log.hpp"
 #include "core/crypto.hpp"
 #include "net/http_client.hpp"
+#include "net/url.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
 #include "sti/cert_cache.hpp"
@@ -152,6 +153,9 @@ net::http_client_policy edge_policy(const config& cfg)
     net::http_client_policy p;
     p.allowed_schemes = {"http", "https"};
     p.allow_private_addresses = true;
+    // ...so it may reach nothing but the edge's own host.
+    if (auto u = net::parse_url(cfg.edge.dial_url)) p.allowed_hosts = {u->host};
+    else p.allowed_hosts = {"edge.dial_url.is.not.set.invalid"};
     p.ca_file = cfg.network.webhook_ca_file.string();
     p.timeout = std::chrono::seconds(5);
     p.max_body_bytes = 64 * 1024;

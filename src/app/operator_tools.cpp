@@ -14,6 +14,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "core/base64url.hpp"
+#include "core/calltoken.hpp"
 #include "core/crypto.hpp"
 #include "core/error_table.hpp"
 #include "core/identity_header.hpp"
@@ -50,6 +51,16 @@ constexpr const char* identity_usage =
     "Readable breakdown of an Identity header value: its parameters, the PASSporT's JOSE\n"
     "header and claims, and how far iat is from now. Exit 0 when it decodes strictly, 1 when\n"
     "not (the reason is printed).\n";
+
+constexpr const char* calltoken_usage =
+    "usage: stirgate calltoken mint --key FILE --account AC... --call-sid CA... --from E164\n"
+    "                               --to E164 [--identities FILE] [--iat EPOCH]\n"
+    "\n"
+    "Mints a CallToken as the incoming-call webhook would (Twilio's shape plus the accountSid\n"
+    "and identityHeaderTokensSha256 bindings), signed with the platform key FILE, and prints\n"
+    "the CallToken value (percent-encoded JSON) to pass as CallToken when creating a call.\n"
+    "--identities names a file with the inbound Identity header values, one per line.\n"
+    "For tests and load generation: production tokens come from the incoming-call webhook.\n";
 
 using options_map = std::map<std::string, std::string>;
 
@@ -444,10 +455,62 @@ int run_sign(const tool_request& r, std::ostream& out, std::ostream& err)
     return 0;
 }
 
+int run_calltoken_mint(const tool_request& r, std::ostream& out, std::ostream& err)
+{
+    auto usage_fail = [&err](const std::string& why) {
+        err << "stirgate: " << why << "\n" << calltoken_usage;
+        return 2;
+    };
+    if (!r.positional.empty()) return usage_fail("unexpected argument " + r.positional.front());
+    const auto key_file = option(r.options, "key");
+    const auto account = option(r.options, "account");
+    const auto call_sid = option(r.options, "call-sid");
+    const auto from = option(r.options, "from");
+    const auto to = option(r.options, "to");
+    if (!key_file || !account || !call_sid || !from || !to)
+        return usage_fail("--key, --account, --call-sid, --from and --to are required");
+    const auto key_text = read_file(*key_file, err);
+    if (!key_text) return 2;
+    auto key = core::es256_private_key::from_pem(*key_text);
+    if (!key) {
+        err << "stirgate: " << *key_file << ": " << describe(key.err()) << "\n";
+        return 2;
+    }
+    std::vector<std::string> identities;
+    if (const auto file = option(r.options, "identities")) {
+        const auto text = read_file(*file, err);
+        if (!text) return 2;
+        std::istringstream lines(*text);
+        for (std::string line; std::getline(lines, line);) {
+            line = trim(line);
+            if (!line.empty()) identities.push_back(line);
+        }
+    }
+    std::int64_t iat = r.now;
+    if (const auto v = option(r.options, "iat")) {
+        const auto n = parse_int(*v);
+        if (!n || *n < 0) return usage_fail("--iat needs a non-negative integer");
+        iat = *n;
+    }
+    core::calltoken_mint_params p;
+    p.call_sid = *call_sid;
+    p.from = *from;
+    p.to = *to;
+    p.account_sid = *account;
+    auto token = core::mint_calltoken(p, identities, *key, iat);
+    if (!token) {
+        err << "stirgate: cannot mint: " << describe(token.err()) << "\n";
+        return 1;
+    }
+    out << *token << "\n";
+    return 0;
+}
+
 }  // namespace
 
 std::string tool_usage(const std::string& verb)
 {
+    if (verb == "calltoken") return calltoken_usage;
     return verb == "identity" ? identity_usage : passport_usage;
 }
 
@@ -496,6 +559,10 @@ int run_tool(const tool_request& r, std::istream& in, std::ostream& out, std::os
         const auto input = read_input(r, in, err);
         if (!input) return 2;
         return run_verify(r, *input, now, out, err);
+    }
+    if (r.verb == "calltoken" && r.subverb == "mint") {
+        if (!allowed({"key", "account", "call-sid", "from", "to", "identities", "iat"})) return 2;
+        return run_calltoken_mint(r, out, err);
     }
     if (r.verb == "passport" && r.subverb == "sign") {
         if (!allowed({"key", "x5u", "orig", "dest", "ppt", "attest", "origid", "div", "iat", "jws",

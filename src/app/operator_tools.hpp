@@ -1,5 +1,6 @@
 #pragma once
-// Operator tools behind `stirgate passport decode|verify|sign` and `stirgate identity decode`.
+// Operator tools behind `stirgate passport decode|verify|sign`, `stirgate identity decode` and
+// `stirgate calltoken mint`.
 // Streams and the clock come in as arguments so tests run them in-process.
 
 #include <cstdint>
@@ -11,8 +12,8 @@
 namespace stirgate::app {
 
 struct tool_request {
-    std::string verb;     // "passport" or "identity"
-    std::string subverb;  // "decode", "verify", "sign"
+    std::string verb;     // "passport", "identity" or "calltoken"
+    std::string subverb;  // "decode", "verify", "sign", "mint"
     std::map<std::string, std::string> options;
     std::vector<std::string> positional;  // the last one is the input; "-" reads stdin
     bool help = false;

@@ -3,12 +3,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
+#include "core/calltoken.hpp"
 #include "core/crypto.hpp"
 #include "core/identity_header.hpp"
 #include "core/passport.hpp"
@@ -73,6 +75,8 @@ TEST_CASE("every verb answers --help with its usage and exit 0", "[integration][
         {"passport", "sign", "--help"},
         {"identity", "--help"},
         {"identity", "decode", "--help"},
+        {"calltoken", "--help"},
+        {"calltoken", "mint", "--help"},
     };
     for (const auto& args : invocations) {
         INFO(args.front() << (args.size() > 1 ? " " + args[1] : ""));
@@ -287,4 +291,32 @@ TEST_CASE("identity decode explains a header given as argument or on stdin", "[i
     CHECK(compact.out.find("compact") != std::string::npos);
     const auto garbage = run_stirgate({"identity", "decode", "not;a=header"});
     CHECK(garbage.code == 1);
+}
+
+TEST_CASE("calltoken mint prints a CallToken that validates for its account and caller",
+          "[integration][cli]")
+{
+    const fs::path dir = fresh_dir("calltoken");
+    fs::create_directories(dir);
+    const std::string g1 = vector_identity("G1_shaken_A.json");
+    {
+        std::ofstream(dir / "ids.txt") << g1 << "\n";
+    }
+    const auto r = run_stirgate(
+        {"calltoken", "mint", "--key", stirgate::test::vector_path("pki/platform-calltoken.key.pem"),
+         "--account", "AC0123456789abcdef0123456789abcdef", "--call-sid",
+         "CAfedcba9876543210fedcba9876543210", "--from", "+13105550100", "--to", "+14155550101",
+         "--identities", (dir / "ids.txt").string(), "--iat", verify_at});
+    REQUIRE(r.code == 0);
+    auto token = stirgate::core::decode_calltoken(r.out.substr(0, r.out.find('\n')));
+    REQUIRE(token);
+    CHECK(token->identity_header_tokens == std::vector<std::string>{g1});
+    auto pub = stirgate::core::es256_public_key::from_pem(
+        stirgate::test::read_vector("pki/platform-calltoken.pub.pem"));
+    REQUIRE(pub);
+    const std::vector<stirgate::core::es256_public_key> keys{*pub};
+    CHECK(stirgate::core::validate_calltoken(*token, keys, "AC0123456789abcdef0123456789abcdef",
+                                             "+13105550100", 1767225605, 3600));
+    CHECK(run_stirgate({"calltoken", "mint", "--key", "x"}).code == 2);
+    fs::remove_all(dir);
 }
