@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -348,4 +349,90 @@ TEST_CASE("a leg queued while the edge is down is delivered once it is up, also 
                                   second_sid + ".json")
               .status == 200);
     stop(restarted);
+}
+
+TEST_CASE("the real gateway signs C plus a DIV for a token without SHAKEN and A or B without a "
+          "token; it pages lists and refuses bad credentials",
+          "[integration][calls]")
+{
+    stirgate::test::temp_dir dir;
+    stirgate::test::edge_receiver edge;
+    auto gw = start(dir.write("stirgate.toml", config_text(edge.port())));
+
+    const auto shaken_of = [](const std::string& identity) {
+        auto h = core::parse_identity_header(identity);
+        REQUIRE(h);
+        auto p = core::decode_passport(h->token);
+        REQUIRE(p);
+        return *p;
+    };
+    const auto dialled_identities = [&edge](std::size_t n) {
+        REQUIRE(edge.wait_for(n, std::chrono::seconds(10)));
+        auto form = core::parse_form(edge.requests()[n - 1].body);
+        REQUIRE(form);
+        return form->all("Identity");
+    };
+
+    // A CallToken whose call had no Identity header: SHAKEN C by the gateway, then the DIV.
+    REQUIRE(create_call(gw.port, forward_form(mint({}, wall_now()))).status == 201);
+    auto ids = dialled_identities(1);
+    REQUIRE(ids.size() == 2);
+    const auto c = shaken_of(ids[0]);
+    CHECK(c.header.ppt == core::passport_type::shaken);
+    CHECK(c.claims.attest == core::attestation::C);
+    CHECK(c.claims.dest.tn == std::vector<std::string>{"14155550101"});  // the parent's To
+    CHECK(c.claims.origid == "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55");
+    CHECK(shaken_of(ids[1]).header.ppt == core::passport_type::div);
+
+    // Originated: the inventory number gets its A; any other caller ID gets B.
+    core::form_params own;
+    own.add("To", "+16505550102");
+    own.add("From", "+14155550101");
+    own.add("Url", "https://app.example.test/twiml");
+    REQUIRE(create_call(gw.port, own).status == 201);
+    ids = dialled_identities(2);
+    REQUIRE(ids.size() == 1);
+    CHECK(shaken_of(ids[0]).claims.attest == core::attestation::A);
+    core::form_params other;
+    other.add("To", "+16505550102");
+    other.add("From", "+12125550123");
+    other.add("Url", "https://app.example.test/twiml");
+    REQUIRE(create_call(gw.port, other).status == 201);
+    ids = dialled_identities(3);
+    REQUIRE(ids.size() == 1);
+    CHECK(shaken_of(ids[0]).claims.attest == core::attestation::B);
+
+    // Two more calls, then page through all five two at a time by following next_page_uri.
+    REQUIRE(create_call(gw.port, own).status == 201);
+    REQUIRE(create_call(gw.port, other).status == 201);
+    std::set<std::string> seen;
+    std::string next = "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls.json?PageSize=2";
+    int pages = 0;
+    while (!next.empty() && pages < 10) {
+        const auto page = get(gw.port, next);
+        REQUIRE(page.status == 200);
+        for (const auto& call : page.json["calls"].GetArray()) seen.insert(call["sid"].GetString());
+        next = page.json["next_page_uri"].IsNull() ? "" : page.json["next_page_uri"].GetString();
+        ++pages;
+    }
+    CHECK(pages == 3);
+    CHECK(seen.size() == 5);
+
+    // Credentials: none, wrong token, and another account's path.
+    const std::string path = "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls.json";
+    const auto none = send(gw.port, "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+    CHECK(none.status == 401);
+    CHECK(none.json["code"].GetInt() == 20003);
+    const auto wrong = send(gw.port, "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
+                                         basic(account_sid, "not-the-token") + "\r\n\r\n");
+    CHECK(wrong.status == 401);
+    const auto foreign = get(gw.port, "/2010-04-01/Accounts/" + std::string(other_account_sid) +
+                                          "/Calls.json");
+    CHECK(foreign.status == 403);
+    CHECK(foreign.json["code"].GetInt() == 20003);
+    const auto unknown = get(gw.port, "/2010-04-01/Accounts/" + std::string(account_sid) +
+                                          "/Calls/CA00000000000000000000000000000000.json");
+    CHECK(unknown.status == 404);
+    CHECK(unknown.json["code"].GetInt() == 20404);
+    stop(gw);
 }
