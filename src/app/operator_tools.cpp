@@ -108,6 +108,19 @@ std::optional<std::string> read_file(const std::string& path, std::ostream& err)
     return s.str();
 }
 
+// A P-256 private key from a PEM file; the reason goes to `err` when it cannot be had.
+std::optional<core::es256_private_key> read_private_key(const std::string& path, std::ostream& err)
+{
+    const auto text = read_file(path, err);
+    if (!text) return std::nullopt;
+    auto key = core::es256_private_key::from_pem(*text);
+    if (!key) {
+        err << "stirgate: " << path << ": " << errc_name(key.code()) << "\n";
+        return std::nullopt;
+    }
+    return *key;
+}
+
 std::optional<std::int64_t> parse_int(const std::string& text)
 {
     if (text.empty() || text.size() > 18) return std::nullopt;
@@ -399,13 +412,8 @@ int run_sign(const tool_request& r, std::ostream& out, std::ostream& err)
     auto ppt = core::parse_passport_type(option(r.options, "ppt").value_or("shaken"));
     if (!ppt) return usage_fail("--ppt must be shaken or div");
 
-    const auto key_text = read_file(*key_file, err);
-    if (!key_text) return 2;
-    auto key = core::es256_private_key::from_pem(*key_text);
-    if (!key) {
-        err << "stirgate: " << *key_file << ": " << describe(key.err()) << "\n";
-        return 2;
-    }
+    const auto key = read_private_key(*key_file, err);
+    if (!key) return 2;
 
     core::passport_claims claims;
     claims.iat = r.now;
@@ -469,13 +477,8 @@ int run_calltoken_mint(const tool_request& r, std::ostream& out, std::ostream& e
     const auto to = option(r.options, "to");
     if (!key_file || !account || !call_sid || !from || !to)
         return usage_fail("--key, --account, --call-sid, --from and --to are required");
-    const auto key_text = read_file(*key_file, err);
-    if (!key_text) return 2;
-    auto key = core::es256_private_key::from_pem(*key_text);
-    if (!key) {
-        err << "stirgate: " << *key_file << ": " << describe(key.err()) << "\n";
-        return 2;
-    }
+    const auto key = read_private_key(*key_file, err);
+    if (!key) return 2;
     std::vector<std::string> identities;
     if (const auto file = option(r.options, "identities")) {
         const auto text = read_file(*file, err);

@@ -274,6 +274,30 @@ void check_verdict(const stirgate::test::http_reply& r, const char* verstat, int
     }
 }
 
+// An ATIS error row: the HTTP status, the messageId and (when given) the one variable.
+struct atis_error_row {
+    std::string raw;
+    int status;
+    const char* message_id;
+    const char* variable;
+};
+
+void check_atis_error(const stirgate::test::http_reply& reply, const atis_error_row& r)
+{
+    CHECK(reply.status == r.status);
+    const auto d = json_of(reply);
+    REQUIRE(d.HasMember("requestError"));
+    const auto& err = d["requestError"];
+    const auto& ex =
+        err.HasMember("serviceException") ? err["serviceException"] : err["policyException"];
+    CHECK(std::string(ex["messageId"].GetString()) == r.message_id);
+    if (r.variable) {
+        REQUIRE(ex["variables"].Size() == 1);
+        CHECK(std::string(ex["variables"][0].GetString()) == r.variable);
+    }
+    if (r.status == 401) CHECK(reply.header("WWW-Authenticate").find("Basic") == 0);
+}
+
 }  // namespace
 
 TEST_CASE("every spec vector gives its labelled verdict through POST /stir/v1/verification",
@@ -390,13 +414,7 @@ TEST_CASE("the ATIS endpoint answers bad requests with ATIS error bodies", "[int
 {
     atis_gateway g;
     const std::string good = verification_body("13105550100", "14155550101", 1767225600, {"x"});
-    struct row {
-        std::string raw;
-        int status;
-        const char* message_id;
-        const char* variable;
-    };
-    const std::vector<row> rows = {
+    const std::vector<atis_error_row> rows = {
         {post("/stir/v1/verification", good, "application/json", ""), 401, "POL4010", nullptr},
         {post("/stir/v1/verification", good, "application/json",
               basic_auth(account_sid, "wrong-token-wrong-token-wrong-to")),
@@ -420,19 +438,7 @@ TEST_CASE("the ATIS endpoint answers bad requests with ATIS error bodies", "[int
     };
     for (const auto& r : rows) {
         INFO(r.raw.substr(0, r.raw.find("\r\n\r\n")));
-        const auto reply = g.exchange(r.raw);
-        CHECK(reply.status == r.status);
-        const auto d = json_of(reply);
-        REQUIRE(d.HasMember("requestError"));
-        const auto& err = d["requestError"];
-        const auto& ex = err.HasMember("serviceException") ? err["serviceException"]
-                                                           : err["policyException"];
-        CHECK(std::string(ex["messageId"].GetString()) == r.message_id);
-        if (r.variable) {
-            REQUIRE(ex["variables"].Size() == 1);
-            CHECK(std::string(ex["variables"][0].GetString()) == r.variable);
-        }
-        if (r.status == 401) CHECK(reply.header("WWW-Authenticate").find("Basic") == 0);
+        check_atis_error(g.exchange(r.raw), r);
     }
     // X-RequestID is echoed.
     const auto echoed = g.exchange(post("/stir/v1/verification", good, "application/json",
@@ -486,15 +492,9 @@ TEST_CASE("POST /stir/v1/signing refuses stale times and bad claims with ATIS er
         return R"({"signingRequest":{"attest":")" + attest + R"(","dest":{"tn":["14155550101"]},"iat":)" +
                iat + R"(,"orig":{"tn":"13105550100"},"origid":"x"}})";
     };
-    struct row {
-        std::string raw;
-        int status;
-        const char* message_id;
-        const char* variable;
-    };
     const std::string now = std::to_string(g.now.load());
     const std::string stale = std::to_string(g.now.load() - 61);
-    const std::vector<row> rows = {
+    const std::vector<atis_error_row> rows = {
         {post("/stir/v1/signing", body(stale, "A")), 400, "SVC4005", "iat"},
         {post("/stir/v1/signing", body(std::to_string(g.now.load() + 61), "A")), 400, "SVC4005", "iat"},
         {post("/stir/v1/signing", body(now, "D")), 400, "SVC4005", "attest"},
@@ -506,16 +506,6 @@ TEST_CASE("POST /stir/v1/signing refuses stale times and bad claims with ATIS er
     };
     for (const auto& r : rows) {
         INFO(r.raw.substr(r.raw.find("\r\n\r\n")));
-        const auto reply = g.exchange(r.raw);
-        CHECK(reply.status == r.status);
-        const auto d = json_of(reply);
-        const auto& err = d["requestError"];
-        const auto& ex = err.HasMember("serviceException") ? err["serviceException"]
-                                                           : err["policyException"];
-        CHECK(std::string(ex["messageId"].GetString()) == r.message_id);
-        if (r.variable) {
-            REQUIRE(ex["variables"].Size() == 1);
-            CHECK(std::string(ex["variables"][0].GetString()) == r.variable);
-        }
+        check_atis_error(g.exchange(r.raw), r);
     }
 }

@@ -12,6 +12,7 @@
 
 #include "core/crypto.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 namespace {
@@ -23,24 +24,7 @@ using stirgate::test::http_exchange;
 
 constexpr auto startup_timeout = std::chrono::seconds(20);
 
-class temp_dir final {
-public:
-    temp_dir()
-    {
-        std::string tmpl = (fs::temp_directory_path() / "stirgate-it-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir()
-    {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using stirgate::test::temp_dir;
 
 fs::path write_config(const temp_dir& dir, const std::string& text)
 {

@@ -1,5 +1,7 @@
 #include "support/cert_repository.hpp"
 
+#include "support/edge_receiver.hpp"
+
 #include <stdexcept>
 
 namespace stirgate::test {
@@ -12,12 +14,7 @@ cert_repository::cert_repository(const tls_identity& tls)
 {
     tls_.use_certificate_chain(asio::buffer(tls.cert_pem));
     tls_.use_private_key(asio::buffer(tls.key_pem), asio::ssl::context::pem);
-    const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
+    port_ = listen_on_loopback(acceptor_, 0);
     auto on_done = [](std::exception_ptr) {};
     asio::co_spawn(io_, accept_loop(), on_done);
     thread_ = std::thread([this] { io_.run(); });

@@ -15,14 +15,19 @@ std::string received_request::header(std::string_view name) const
     return {};
 }
 
-edge_receiver::edge_receiver(std::uint16_t port, unsigned status) : status_(status)
+std::uint16_t listen_on_loopback(tcp::acceptor& acceptor, std::uint16_t port)
 {
     const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
+    acceptor.open(ep.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(ep);
+    acceptor.listen();
+    return acceptor.local_endpoint().port();
+}
+
+edge_receiver::edge_receiver(std::uint16_t port, unsigned status) : status_(status)
+{
+    port_ = listen_on_loopback(acceptor_, port);
     auto on_done = [](std::exception_ptr) {};
     asio::co_spawn(io_, accept_loop(), on_done);
     thread_ = std::thread([this] { io_.run(); });

@@ -50,6 +50,9 @@ private:
     std::thread thread_;
 };
 
+// Opens, binds (127.0.0.1:port; 0 = any free port) and listens; returns the bound port.
+std::uint16_t listen_on_loopback(boost::asio::ip::tcp::acceptor& acceptor, std::uint16_t port);
+
 // A loopback port that was free a moment ago (bind, read, close): for a receiver that starts
 // later on a URL configured now.
 std::uint16_t reserve_port();

@@ -30,13 +30,13 @@ public:
     const std::filesystem::path& path() const { return path_; }
 
     // Writes `bytes` to path()/name and returns the full path.
-    std::filesystem::path write(const std::string& name, std::string_view bytes) const
+    std::string write(const std::string& name, std::string_view bytes) const
     {
         const auto p = path_ / name;
         std::ofstream out(p, std::ios::binary | std::ios::trunc);
         out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
         if (!out) throw std::runtime_error("cannot write " + p.string());
-        return p;
+        return p.string();
     }
 
 private:

@@ -15,6 +15,7 @@
 #include "core/crypto.hpp"
 #include "core/jws.hpp"
 #include "core/passport.hpp"
+#include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 using namespace stirgate::core;
@@ -22,35 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under $TMPDIR, removed with everything in it at scope exit.
-class temp_dir final {
-public:
-    temp_dir()
-    {
-        std::string tmpl = (fs::temp_directory_path() / "stirgate-indep-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path_ = tmpl;
-    }
-    ~temp_dir()
-    {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    std::string write(const std::string& name, std::string_view bytes) const
-    {
-        const auto p = (path_ / name).string();
-        std::ofstream out(p, std::ios::binary);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        REQUIRE(out.good());
-        return p;
-    }
-
-private:
-    fs::path path_;
-};
+using stirgate::test::temp_dir;
 
 // Exit status of a shell command (stdout/stderr discarded unless the command redirects them).
 int run(const std::string& command)
