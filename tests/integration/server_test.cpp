@@ -6,7 +6,9 @@
 #include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -353,6 +355,56 @@ TEST_CASE("SIGHUP reloads accounts without a restart and keeps them when the new
         [](const std::string& l) { return l.find("reload failed") != std::string::npos; },
         std::chrono::seconds(10)));
     CHECK(status_for(sid_b) == 400);  // the running accounts stay
+    gw.proc.send_signal(SIGTERM);
+    CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("requests running through a SIGHUP reload are all answered", "[integration]")
+{
+    temp_dir dir;
+    const std::string sid = "AC" + std::string(32, 'c');
+    const std::string accounts = "[[accounts]]\nsid = \"" + sid +
+                                 "\"\nauth_token = \"tok\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n";
+    const fs::path config = write_config(dir, minimal_config + accounts);
+    auto gw = start_gateway(config);
+    const std::string request =
+        "POST /stir/v1/verification HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
+        stirgate::core::base64_encode(sid + ":tok") +
+        "\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n";
+
+    // Two clients keep requests in flight on kept-alive connections while the config is
+    // reloaded ten times; every request gets its answer (400: authenticated, no body).
+    std::atomic<bool> done{false};
+    std::atomic<int> answered{0};
+    std::atomic<int> wrong{0};
+    auto client = [&] {
+        http_connection c(gw.port);
+        while (!done) {
+            if (!c.send(request)) {
+                ++wrong;
+                return;
+            }
+            const auto r = c.read_reply();
+            if (!r || r->status != 400) {
+                ++wrong;
+                return;
+            }
+            ++answered;
+        }
+    };
+    std::thread a(client);
+    std::thread b(client);
+    for (int i = 0; i < 10; ++i) {
+        gw.proc.send_signal(SIGHUP);
+        REQUIRE(gw.proc.wait_for_line(
+            [](const std::string& l) { return l.find("\"msg\":\"reloaded\"") != std::string::npos; },
+            std::chrono::seconds(10)));
+    }
+    done = true;
+    a.join();
+    b.join();
+    CHECK(wrong == 0);
+    CHECK(answered > 10);
     gw.proc.send_signal(SIGTERM);
     CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
 }
