@@ -242,6 +242,25 @@ net::server_options server_options_from(const config& cfg)
 
 }  // namespace
 
+namespace {
+
+// Ready while the gateway takes new work: not while draining (the load balancer should send
+// new requests elsewhere) and not while the store fails (a 201 could not be kept). The
+// references are members of the gateway, which outlives its router.
+net::awaitable<net::http_response> readyz(const std::optional<net::server>& server,
+                                          const store::store& calls, net::request_context& ctx)
+{
+    if (server && server->draining())
+        co_return ctx.fail(error{errc::service_unavailable, "draining"});
+    if (!calls.healthy()) co_return ctx.fail(error{errc::store_unavailable, "store failing"});
+    net::http_response res{http::status::ok, ctx.request.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = R"({"status":"ready"})";
+    co_return res;
+}
+
+}  // namespace
+
 struct gateway::impl {
     // Declaration order is construction order: each object only refers to those above it.
     config cfg;
@@ -281,6 +300,8 @@ struct gateway::impl {
         routes.set_error_style("/2010-04-01/", net::error_style::twilio);
         routes.set_error_style("/stir/", net::error_style::atis);
         routes.add(http::verb::get, "/healthz", net::error_style::plain, healthz);
+        routes.add(http::verb::get, "/readyz", net::error_style::plain,
+                   [this](net::request_context& ctx) { return readyz(server, *calls, ctx); });
         auto chain = std::make_shared<const std::string>(keys.signing_chain);
         routes.add(http::verb::get, "/certs/sti.pem", net::error_style::plain,
                    [chain](net::request_context& ctx) { return serve_chain(chain, ctx); });

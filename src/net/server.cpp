@@ -317,6 +317,8 @@ int server::run()
     return 0;
 }
 
+bool server::draining() const noexcept { return impl_->stopping.load(); }
+
 void server::stop()
 {
     impl* self = impl_.get();

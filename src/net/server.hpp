@@ -258,6 +258,9 @@ public:
     // Starts the drain from any thread (what the signals do).
     void stop();
 
+    // True from the start of a drain (readiness probes answer 503 from then on).
+    bool draining() const noexcept;
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;

@@ -92,6 +92,11 @@ TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps con
     CHECK(health->header("Content-Type") == "application/json");
     CHECK(health->header("Server") == "stirgate");
 
+    const auto ready = http_exchange(gw.port, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(ready);
+    CHECK(ready->status == 200);
+    CHECK(ready->body == R"({"status":"ready"})");
+
     const auto missing = http_exchange(gw.port, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(missing);
     CHECK(missing->status == 404);
