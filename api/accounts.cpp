@@ -14,8 +14,10 @@ void account_directory::replace(std::vector<app::account_config> accounts)
 {
     auto next = std::make_shared<snapshot>();
     next->accounts = std::move(accounts);
-    for (std::size_t i = 0; i < next->accounts.size(); ++i)
+    for (std::size_t i = 0; i < next->accounts.size(); ++i) {
         next->by_sid.emplace(next->accounts[i].sid, i);
+        for (const auto& n : next->accounts[i].numbers) next->by_number.emplace(n.number, i);
+    }
     std::lock_guard lock(mutex_);
     snapshot_ = std::move(next);
 }
@@ -32,6 +34,14 @@ account_ptr account_directory::find(std::string_view sid) const
     const auto it = snap->by_sid.find(std::string(sid));
     if (it == snap->by_sid.end()) return nullptr;
     // Aliasing: the pointer keeps its whole snapshot alive.
+    return account_ptr(snap, &snap->accounts[it->second]);
+}
+
+account_ptr account_directory::find_by_number(std::string_view e164) const
+{
+    auto snap = current();
+    const auto it = snap->by_number.find(std::string(e164));
+    if (it == snap->by_number.end()) return nullptr;
     return account_ptr(snap, &snap->accounts[it->second]);
 }
 

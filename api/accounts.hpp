@@ -33,12 +33,16 @@ public:
 
     // nullptr when unknown.
     account_ptr find(std::string_view sid) const;
+    // The account with this E.164 number in its [[accounts.numbers]], or nullptr (the config
+    // loader refuses a number listed under two accounts).
+    account_ptr find_by_number(std::string_view e164) const;
     std::size_t size() const;
 
 private:
     struct snapshot {
         std::vector<app::account_config> accounts;
         std::unordered_map<std::string, std::size_t> by_sid;
+        std::unordered_map<std::string, std::size_t> by_number;
     };
     std::shared_ptr<const snapshot> current() const;
 
