@@ -1,0 +1,278 @@
+#include "webhooks/incoming_call.hpp"
+
+#include <array>
+#include <memory>
+#include <optional>
+
+#include "core/calltoken.hpp"
+#include "core/error_table.hpp"
+#include "core/form.hpp"
+#include "core/public_url.hpp"
+#include "core/tn.hpp"
+#include "core/twilio_signature.hpp"
+#include "net/await_callback.hpp"
+
+namespace stirgate::webhooks {
+namespace http = boost::beast::http;
+
+namespace {
+
+using deps_ptr = std::shared_ptr<const incoming_call_dependencies>;
+
+std::optional<std::string> value_of(const core::form_params& form, std::string_view name)
+{
+    auto v = form.get(name);
+    if (v && v->empty()) return std::nullopt;
+    return v;
+}
+
+bool peer_is_trusted(const incoming_call_dependencies& deps, const net::request_context& ctx)
+{
+    if (deps.trusted_proxies.empty()) return false;
+    const std::string peer = ctx.remote.address().to_string();
+    for (const auto& block : deps.trusted_proxies)
+        if (block.contains(peer)) return true;
+    return false;
+}
+
+std::string signed_url(const incoming_call_dependencies& deps, const net::request_context& ctx)
+{
+    const auto& req = ctx.request;
+    return core::signed_request_url(core::public_url_inputs{
+        deps.public_url, req.target(), peer_is_trusted(deps, ctx), req["X-Forwarded-Proto"],
+        req["X-Forwarded-Host"], req[http::field::host]});
+}
+
+const app::number_config* number_of(const app::account_config& account,
+                                    const core::e164_number& to)
+{
+    for (const auto& n : account.numbers) {
+        auto parsed = core::e164_number::parse(n.number);
+        if (parsed && parsed->digits() == to.digits()) return &n;
+    }
+    return nullptr;
+}
+
+bool is_2xx(unsigned status) { return status >= 200 && status < 300; }
+
+// One delivery attempt to an application URL: the form signed with the account's token.
+net::awaitable<result<net::http_reply>> post_to_app(const incoming_call_dependencies& deps,
+                                                    const std::string& url,
+                                                    const std::string& auth_token,
+                                                    const core::form_params& params)
+{
+    if (url.empty()) co_return error{errc::upstream_refused, "no URL configured"};
+    net::http_request_spec spec;
+    spec.method = http::verb::post;
+    spec.url = url;
+    spec.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    spec.headers.emplace_back("X-Twilio-Signature",
+                              core::twilio_signature(auth_token, url, params));
+    spec.body = core::format_form(params);
+    auto reply = co_await deps.app_client.request(std::move(spec));
+    if (!reply) co_return reply;
+    if (!is_2xx(reply->status))
+        co_return error{errc::upstream_bad_response,
+                        url + ": HTTP " + std::to_string(reply->status)};
+    co_return reply;
+}
+
+struct verification {
+    std::optional<std::string> stir_verstat;
+    std::optional<std::string> passport;
+    std::optional<core::attestation> attest;
+};
+
+net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_context& ctx)
+{
+    // 1. The edge's signature, over the URL it signed. No token configured: nothing is trusted.
+    if (deps->edge_auth_token.empty())
+        co_return ctx.fail(error{errc::signature_invalid, "no [edge] auth_token configured"});
+    auto form = core::parse_form(ctx.request.body());
+    if (!form) co_return ctx.fail(form.err());
+    const std::string url = signed_url(*deps, ctx);
+    if (auto ok = core::check_twilio_signature(deps->edge_auth_token, url, *form,
+                                               ctx.request["X-Twilio-Signature"]);
+        !ok)
+        co_return ctx.fail(ok.err());
+
+    // 2. The call.
+    std::string call_sid = value_of(*form, "CallSid").value_or("");
+    if (call_sid.empty()) call_sid = api::new_call_sid(deps->random);
+    if (!store::is_call_sid(call_sid))
+        co_return ctx.fail(error{errc::invalid_parameter, "CallSid"});
+    const auto from = value_of(*form, "From");
+    if (!from) co_return ctx.fail(error{errc::from_missing});
+    const auto to = value_of(*form, "To");
+    if (!to) co_return ctx.fail(error{errc::to_missing});
+    auto to_number = core::e164_number::parse(*to);
+    if (!to_number) co_return ctx.fail(error{errc::to_invalid, to_number.err().detail});
+    std::optional<std::int64_t> sip_date;
+    if (const auto d = value_of(*form, "SipDate")) {
+        auto parsed = parse_sip_date(*d);
+        if (!parsed) co_return ctx.fail(parsed.err());
+        sip_date = *parsed;
+    }
+    const api::account_ptr account =
+        deps->account_for_number ? deps->account_for_number(to_number->e164()) : nullptr;
+    const app::number_config* number = account ? number_of(*account, *to_number) : nullptr;
+    if (!number) co_return ctx.fail(error{errc::not_found, "no account owns To"});
+    const std::vector<std::string> identities = form->all("Identity");
+
+    auto existing = co_await net::await_callback<std::optional<store::call_record>>(
+        [&](auto done) { deps->calls.find_call(call_sid, std::move(done)); });
+    if (!existing) co_return ctx.fail(existing.err());
+    if (*existing && (*existing)->account_sid != account->sid)
+        co_return ctx.fail(error{errc::conflict, "CallSid belongs to another account"});
+
+    // 3. STI-VS over every Identity value (none: Twilio sends no STIR fields).
+    verification v;
+    if (!identities.empty()) {
+        auto caller = core::canonicalize_tn(*from);
+        core::call_context call;
+        call.caller_tn = caller ? *caller : std::string();
+        call.to_tn = to_number->digits();
+        call.request_uri_tn = to_number->digits();
+        call.sip_date = sip_date;
+        auto certificates = co_await deps->certificates.get_all(core::required_x5u(identities));
+        const auto outcome =
+            core::verify_call(identities, call, deps->now(), deps->policy, certificates);
+        v.stir_verstat = core::to_string(outcome.twilio);
+        if (!outcome.shaken_passport.empty()) v.passport = outcome.shaken_passport;
+        v.attest = outcome.attest;
+    }
+
+    // 4. CallToken: validate an upstream platform's, else mint (once per CallSid).
+    std::optional<std::string> calltoken;
+    const auto upstream_verstat = value_of(*form, "StirVerstat");
+    const auto upstream_token = value_of(*form, "CallToken");
+    if (upstream_verstat && upstream_token) {
+        auto token = core::decode_calltoken(*upstream_token);
+        if (!token) co_return ctx.fail(token.err());
+        if (auto ok = core::check_calltoken_call(*token, call_sid, *from, *to); !ok)
+            co_return ctx.fail(ok.err());
+        if (auto ok = core::verify_calltoken_signature(*token, deps->calltoken_trusted_keys); !ok)
+            co_return ctx.fail(ok.err());
+        calltoken = *upstream_token;
+        v.stir_verstat = *upstream_verstat;
+        if (const auto p = value_of(*form, "StirPassportToken")) v.passport = *p;
+    } else if (*existing && (*existing)->calltoken_claims) {
+        calltoken = (*existing)->calltoken_claims;  // a retried webhook: the same token
+    } else if (deps->calltoken_key) {
+        core::calltoken_mint_params p;
+        p.call_sid = call_sid;
+        p.from = *from;
+        p.to = *to;
+        p.account_sid = account->sid;
+        const std::int64_t first_seen = *existing ? (*existing)->date_created : deps->now();
+        auto minted = core::mint_calltoken(p, identities, deps->calltoken_key, first_seen);
+        if (!minted) co_return ctx.fail(minted.err());
+        calltoken = std::move(*minted);
+    }
+
+    // 5. Store the inbound call before the application hears of it.
+    if (!*existing) {
+        store::call_record rec;
+        rec.sid = call_sid;
+        rec.account_sid = account->sid;
+        rec.direction = store::call_direction::inbound;
+        rec.from = *from;
+        rec.to = *to;
+        rec.status = store::call_status::ringing;
+        rec.date_created = rec.date_updated = deps->now();
+        rec.identity_headers = identities;
+        rec.attestation = v.attest;
+        rec.stir_verstat = v.stir_verstat;
+        rec.calltoken_claims = calltoken;
+        rec.forwarded_from = value_of(*form, "ForwardedFrom");
+        auto stored = co_await net::await_callback<void>(
+            [&](auto done) { deps->calls.insert_call(std::move(rec), std::move(done)); });
+        // A concurrent retry stored it first: the same call, go on.
+        if (!stored && stored.err().code != errc::conflict) co_return ctx.fail(stored.err());
+    }
+
+    // 6. The application's webhook (TWILIO-API.md section 4), then its fallback.
+    core::form_params out;
+    out.add("CallSid", call_sid);
+    out.add("AccountSid", account->sid);
+    out.add("From", *from);
+    out.add("To", *to);
+    out.add("Caller", *from);
+    out.add("Called", *to);
+    out.add("CallStatus", "ringing");
+    out.add("ApiVersion", "2010-04-01");
+    out.add("Direction", "inbound");
+    if (const auto f = value_of(*form, "ForwardedFrom")) out.add("ForwardedFrom", *f);
+    if (v.stir_verstat) out.add("StirVerstat", *v.stir_verstat);
+    if (v.passport) out.add("StirPassportToken", *v.passport);
+    if (calltoken) out.add("CallToken", *calltoken);
+
+    auto reply = co_await post_to_app(*deps, number->voice_url, account->auth_token, out);
+    if (!reply) reply = co_await post_to_app(*deps, number->voice_fallback_url,
+                                             account->auth_token, out);
+    if (!reply) {
+        // The edge waits on us, not on the application: whatever went wrong there is a bad
+        // gateway (502) for the edge, a timeout included. The call stays stored.
+        error e = reply.err();
+        if (e.code == errc::upstream_timeout) e.code = errc::upstream_bad_response;
+        co_return ctx.fail(e);
+    }
+
+    net::http_response res{http::status::ok, ctx.request.version()};
+    const auto type = reply->header("Content-Type");
+    res.set(http::field::content_type, type ? std::string(*type) : std::string("text/xml"));
+    res.body() = std::move(reply->body);
+    co_return res;
+}
+
+int two_digits(std::string_view s, std::size_t at)
+{
+    if (at + 2 > s.size() || s[at] < '0' || s[at] > '9' || s[at + 1] < '0' || s[at + 1] > '9')
+        return -1;
+    return (s[at] - '0') * 10 + (s[at + 1] - '0');
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
+// "Thu, 01 Jan 2026 00:00:00 GMT": RFC 3261's SIP-date is RFC 1123's rfc1123-date, always GMT.
+result<std::int64_t> parse_sip_date(std::string_view s)
+{
+    static constexpr std::array<std::string_view, 12> months = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const error bad{errc::invalid_parameter, "SipDate"};
+    if (s.size() != 29 || s.substr(3, 2) != ", " || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT")
+        return bad;
+    const int day = two_digits(s, 5);
+    unsigned month = 0;
+    for (unsigned i = 0; i < months.size(); ++i)
+        if (s.substr(8, 3) == months[i]) month = i + 1;
+    const int yh = two_digits(s, 12), yl = two_digits(s, 14);
+    const int hh = two_digits(s, 17), mm = two_digits(s, 20), ss = two_digits(s, 23);
+    if (day < 1 || day > 31 || month == 0 || yh < 0 || yl < 0 || hh < 0 || hh > 23 || mm < 0 ||
+        mm > 59 || ss < 0 || ss > 60)
+        return bad;
+    const std::int64_t days =
+        days_from_civil(yh * 100 + yl, month, static_cast<unsigned>(day));
+    return days * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+void add_incoming_call_routes(net::router& routes, const incoming_call_dependencies& deps)
+{
+    auto shared = std::make_shared<const incoming_call_dependencies>(deps);
+    routes.add(http::verb::post, "/webhooks/incoming-call", net::error_style::twilio,
+               [shared](net::request_context& ctx) { return incoming_call(shared, ctx); });
+}
+
+}  // namespace stirgate::webhooks
