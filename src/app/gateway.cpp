@@ -279,6 +279,10 @@ struct gateway::impl {
     net::beast_http_client webhook_client;
     webhooks::outbox_worker outbox;
     net::router routes;
+    // SIGHUP is caught from construction on, not only once run() started: a reload signal
+    // sent right after "listening" would otherwise take the default action and kill us.
+    boost::asio::io_context signals_io;
+    boost::asio::signal_set hup{signals_io, SIGHUP};
     std::optional<net::server> server;
 
     impl(config c, gateway_options o)
@@ -356,8 +360,7 @@ boost::asio::ip::tcp::endpoint gateway::local_endpoint() const
 int gateway::run()
 {
     // SIGHUP reloads on a thread of its own, so a slow config read never holds an I/O thread.
-    boost::asio::io_context signals_io;
-    boost::asio::signal_set hup(signals_io, SIGHUP);
+    auto& hup = impl_->hup;
     std::function<void(const boost::system::error_code&, int)> on_hup;
     on_hup = [this, &hup, &on_hup](const boost::system::error_code& ec, int) {
         if (ec) return;
@@ -365,6 +368,7 @@ int gateway::run()
         hup.async_wait(on_hup);
     };
     hup.async_wait(on_hup);
+    auto& signals_io = impl_->signals_io;
     std::thread signal_thread([&signals_io] { signals_io.run(); });
     // The outbox first delivers what a previous process left due, then what new calls queue.
     impl_->outbox.start();
