@@ -24,6 +24,7 @@
 #include "sti/signer.hpp"
 #include "sti/trust_store.hpp"
 #include "store/store.hpp"
+#include "webhooks/incoming_call.hpp"
 #include "webhooks/outbox.hpp"
 
 namespace stirgate::app {
@@ -321,6 +322,12 @@ struct gateway::impl {
                         keys.calltoken_trusted,
                         cfg.calltoken ? cfg.calltoken->max_age.count() : 3600, cfg.edge.dial_url,
                         now, api::openssl_random_bytes, [this] { outbox.notify(); }});
+        webhooks::add_incoming_call_routes(
+            routes, webhooks::incoming_call_dependencies{
+                        [this](std::string_view e164) { return accounts.find_by_number(e164); },
+                        *calls, certificates, webhook_client, verify_policy_from(cfg),
+                        cfg.edge.auth_token, cfg.server.public_url, cfg.server.trusted_proxies,
+                        keys.calltoken_key, keys.calltoken_trusted, now});
         server.emplace(server_options_from(cfg), routes, log);
     }
 
