@@ -1,0 +1,291 @@
+#include "webhooks/call_status.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <string_view>
+
+#include "api/call_json.hpp"
+#include "core/error_table.hpp"
+#include "core/form.hpp"
+#include "core/public_url.hpp"
+#include "core/twilio_signature.hpp"
+#include "net/await_callback.hpp"
+
+namespace stirgate::webhooks {
+namespace http = boost::beast::http;
+
+namespace {
+
+using deps_ptr = std::shared_ptr<const call_status_dependencies>;
+using store::call_status;
+
+std::optional<std::string> value_of(const core::form_params& form, std::string_view name)
+{
+    auto v = form.get(name);
+    if (v && v->empty()) return std::nullopt;
+    return v;
+}
+
+// X-Forwarded-* count only from a trusted proxy: anyone else could forge them and make a
+// signature over another URL pass.
+bool peer_is_trusted(const call_status_dependencies& deps, const net::request_context& ctx)
+{
+    if (deps.trusted_proxies.empty()) return false;
+    const std::string peer = ctx.remote.address().to_string();
+    return std::any_of(deps.trusted_proxies.begin(), deps.trusted_proxies.end(),
+                       [&](const app::cidr_block& block) { return block.contains(peer); });
+}
+
+std::string signed_url(const call_status_dependencies& deps, const net::request_context& ctx)
+{
+    const auto& req = ctx.request;
+    return core::signed_request_url(core::public_url_inputs{
+        deps.public_url, req.target(), peer_is_trusted(deps, ctx), req["X-Forwarded-Proto"],
+        req["X-Forwarded-Host"], req[http::field::host]});
+}
+
+std::optional<std::int64_t> parse_uint(std::string_view s, std::int64_t max)
+{
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    std::int64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    if (v > max) return std::nullopt;
+    return v;
+}
+
+// "initiated" is a Twilio callback status but not a Call resource status: the call stays queued.
+result<call_status> stored_status(std::string_view reported)
+{
+    if (reported == "initiated") return call_status::queued;
+    return store::parse_call_status(reported);
+}
+
+// Progress order; a report may only move a call forward (edge reports can arrive late or be
+// retried, and a finished call must stay finished).
+int rank(call_status s) noexcept
+{
+    if (store::is_terminal(s)) return 3;
+    switch (s) {
+    case call_status::queued: return 0;
+    case call_status::ringing: return 1;
+    case call_status::in_progress: return 2;
+    default: return 3;
+    }
+}
+
+// The statuses the call may be in for `to` to apply. queued/initiated keep a queued call
+// queued (so its "initiated" callback is owed once); everything else must move forward.
+std::vector<call_status> allowed_from(call_status to)
+{
+    constexpr call_status all[] = {call_status::queued, call_status::ringing,
+                                   call_status::in_progress};
+    std::vector<call_status> out;
+    for (call_status s : all)
+        if (rank(s) < rank(to) || (to == call_status::queued && s == call_status::queued))
+            out.push_back(s);
+    return out;
+}
+
+// TWILIO-API.md section 5: the StatusCallbackEvent that subscribes to a reported status, and
+// the SequenceNumber of that event.
+struct event_info {
+    std::string_view event;  // "" = no event (a queued report)
+    int sequence = 0;
+};
+
+event_info event_for(std::string_view reported, call_status stored)
+{
+    if (reported == "initiated") return {"initiated", 0};
+    if (stored == call_status::ringing) return {"ringing", 1};
+    if (stored == call_status::in_progress) return {"answered", 2};
+    if (store::is_terminal(stored)) return {"completed", 3};
+    return {};
+}
+
+net::http_response fail(net::request_context& ctx, const error& e, std::string_view message = {})
+{
+    net::http_response res = ctx.fail(e);
+    if (!message.empty()) res.body() = render_twilio_error(e, message);
+    return res;
+}
+
+net::http_response stored_ok(const net::request_context& ctx)
+{
+    net::http_response res{http::status::ok, ctx.request.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = "{}";
+    return res;
+}
+
+// The store's callback turned into an awaitable (calls.cpp's shape: the start function is a
+// named object moved in, never a temporary inside the co_await expression).
+template <class T, class Start>
+net::awaitable<result<T>> await_store(Start start)
+{
+    co_return co_await net::await_callback<T>(std::move(start));
+}
+
+error store_failure(error e)
+{
+    if (e.code == errc::store_unavailable) return e;
+    return error{errc::internal, "store: " + std::string(errc_name(e.code)) + ": " + e.detail};
+}
+
+net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::request_context& ctx)
+{
+    // 1. The edge's signature, over the URL it signed. No token configured: nothing is trusted.
+    auto form = core::parse_form(ctx.request.body());
+    if (!form) co_return fail(ctx, form.err());
+    if (deps->edge_auth_token.empty())
+        co_return fail(ctx, error{errc::signature_invalid, "no [edge] auth_token configured"});
+    if (auto ok = core::check_twilio_signature(deps->edge_auth_token, signed_url(*deps, ctx),
+                                               *form, ctx.request["X-Twilio-Signature"]);
+        !ok)
+        co_return fail(ctx, ok.err());
+
+    // 2. The report's fields.
+    status_report report;
+    const auto sid = value_of(*form, "CallSid");
+    if (!sid)
+        co_return fail(ctx, error{errc::invalid_parameter, "CallSid"}, "CallSid is required");
+    report.call_sid = *sid;
+    report.call_status = value_of(*form, "CallStatus").value_or("");
+    auto status = stored_status(report.call_status);
+    if (!status)
+        co_return fail(ctx, error{errc::invalid_parameter, "CallStatus"},
+                       "CallStatus must be one of queued, initiated, ringing, in-progress, "
+                       "completed, busy, failed, no-answer, canceled");
+    if (const auto d = value_of(*form, "CallDuration")) {
+        report.call_duration = parse_uint(*d, 1'000'000'000);
+        if (!report.call_duration)
+            co_return fail(ctx, error{errc::invalid_parameter, "CallDuration"},
+                           "CallDuration must be a non-negative integer");
+    }
+    if (const auto code = value_of(*form, "SipResponseCode")) {
+        const auto n = parse_uint(*code, 699);
+        if (!n || *n < 100 || code->size() != 3)
+            co_return fail(ctx, error{errc::invalid_parameter, "SipResponseCode"},
+                           "SipResponseCode must be a SIP status code");
+        report.sip_response_code = *code;
+    }
+    if (!store::is_call_sid(report.call_sid)) co_return fail(ctx, errc::not_found);
+
+    // 3. The call as it is now: its start time gives the duration, its status decides whether
+    // a "canceled" callback is owed.
+    auto find = [&calls = deps->calls, sid = report.call_sid](
+                    store::store::callback<std::optional<store::call_record>> done) {
+        calls.find_call(sid, std::move(done));
+    };
+    auto found = co_await await_store<std::optional<store::call_record>>(std::move(find));
+    if (!found) co_return fail(ctx, store_failure(found.err()));
+    if (!*found) co_return fail(ctx, errc::not_found);
+    const store::call_record& before = **found;
+
+    const std::int64_t now = deps->now();
+    store::call_update update;
+    update.status = *status;
+    update.date_updated = now;
+    update.only_from = allowed_from(*status);
+    if (*status == call_status::in_progress) update.start_time = now;
+    if (store::is_terminal(*status)) {
+        update.end_time = now;
+        // The edge knows best (it saw the answer); otherwise measure from our start time. A call
+        // never answered lasted 0 s.
+        if (report.call_duration)
+            update.duration = report.call_duration;
+        else
+            update.duration = before.start_time ? std::max<std::int64_t>(0, now - *before.start_time)
+                                                : 0;
+    }
+
+    // 4. The callback is built from the call as it will be stored, then stored with it.
+    store::call_record after = before;
+    after.status = update.status;
+    after.date_updated = now;
+    if (update.start_time) after.start_time = update.start_time;
+    if (update.end_time) after.end_time = update.end_time;
+    if (update.duration) after.duration = update.duration;
+    std::vector<store::outbox_item> items;
+    if (auto item = status_callback_item(after, before.status, report, now))
+        items.push_back(std::move(*item));
+    const bool queues = !items.empty();
+
+    auto store_update = [&calls = deps->calls, sid = report.call_sid, update = std::move(update),
+                         items = std::move(items)](
+                            store::store::callback<store::call_record> done) mutable {
+        calls.update_call_status_with_outbox(sid, std::move(update), std::move(items),
+                                             std::move(done));
+    };
+    auto updated = co_await await_store<store::call_record>(std::move(store_update));
+    if (!updated) {
+        // Stale, out of order or a retry of what is stored: acknowledged so the edge stops.
+        if (updated.code() == errc::conflict) co_return stored_ok(ctx);
+        if (updated.code() == errc::not_found) co_return fail(ctx, errc::not_found);
+        co_return fail(ctx, store_failure(updated.err()));
+    }
+    if (queues && deps->on_queued) deps->on_queued();
+    co_return stored_ok(ctx);
+}
+
+}  // namespace
+
+std::optional<store::outbox_item> status_callback_item(const store::call_record& call,
+                                                       call_status previous,
+                                                       const status_report& report,
+                                                       std::int64_t now)
+{
+    if (call.status_callback.empty()) return std::nullopt;
+    const event_info ev = event_for(report.call_status, call.status);
+    if (ev.event.empty()) return std::nullopt;
+    // Twilio's default subscription is the completed event alone.
+    const std::vector<std::string> defaults{"completed"};
+    const auto& events =
+        call.status_callback_events.empty() ? defaults : call.status_callback_events;
+    if (std::find(events.begin(), events.end(), ev.event) == events.end()) return std::nullopt;
+    if (call.status == call_status::canceled && previous == call_status::queued)
+        return std::nullopt;  // TWILIO-API.md section 5: no callback for a call never placed
+
+    store::outbox_item item;
+    item.kind = store::outbox_kind::status_callback;
+    item.call_sid = call.sid;
+    item.target_url = call.status_callback;
+    item.method = call.status_callback_method;
+    item.idempotency_key = call.sid + ":" + report.call_status;
+    item.created_at_ms = now * 1000;
+    item.next_attempt_at_ms = now * 1000;
+    auto& f = item.params;
+    f.emplace_back("CallSid", call.sid);
+    f.emplace_back("AccountSid", call.account_sid);  // the outbox signs with this account's token
+    f.emplace_back("From", call.from);
+    f.emplace_back("To", call.to);
+    f.emplace_back("Caller", call.from);
+    f.emplace_back("Called", call.to);
+    f.emplace_back("CallStatus", report.call_status);
+    f.emplace_back("ApiVersion", "2010-04-01");
+    f.emplace_back("Direction", std::string(store::to_string(call.direction)));
+    if (call.parent_call_sid) f.emplace_back("ParentCallSid", *call.parent_call_sid);
+    f.emplace_back("Timestamp", api::format_rfc2822(now));
+    f.emplace_back("CallbackSource", "call-progress-events");
+    f.emplace_back("SequenceNumber", std::to_string(ev.sequence));
+    if (store::is_terminal(call.status)) {
+        f.emplace_back("CallDuration", std::to_string(call.duration.value_or(0)));
+        if (report.sip_response_code) f.emplace_back("SipResponseCode", *report.sip_response_code);
+    }
+    // The bare attestation letter (DESIGN.md "Twilio API details"), not a verstat string.
+    if ((call.status == call_status::ringing || call.status == call_status::in_progress) &&
+        call.attestation)
+        f.emplace_back("StirStatus", std::string(core::to_string(*call.attestation)));
+    return item;
+}
+
+void add_call_status_routes(net::router& routes, const call_status_dependencies& deps)
+{
+    auto shared = std::make_shared<const call_status_dependencies>(deps);
+    auto handler = [shared](net::request_context& ctx) { return call_status_handler(shared, ctx); };
+    routes.add(http::verb::post, "/webhooks/call-status", net::error_style::twilio, handler);
+}
+
+}  // namespace stirgate::webhooks

@@ -1,0 +1,62 @@
+#pragma once
+// POST /webhooks/call-status (DESIGN.md "Edge interface" and "Twilio API details";
+// spec/TWILIO-API.md section 5). The SIP edge reports call progress as a form (CallSid,
+// CallStatus in Twilio's spelling, optional CallDuration and SipResponseCode) signed with
+// X-Twilio-Signature and [edge] auth_token over the public URL it used. The gateway updates the
+// call and, in the same transaction, enqueues the application's StatusCallback when the call
+// subscribed to that event; the outbox worker signs and delivers it.
+//
+// Answers (Twilio error shape): 403 20003 bad/missing signature, or no edge token configured;
+// 400 20001 malformed form or field; 404 20404 unknown CallSid; 200 {} once stored. A report
+// that would move the call backwards (anything after a terminal status, ringing after
+// in-progress, a retry of a status already stored) is a 200 that changes nothing, so the edge
+// stops retrying it.
+
+#include "net/net.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "net/router.hpp"
+#include "store/store.hpp"
+
+namespace stirgate::webhooks {
+
+struct call_status_dependencies {
+    store::store& calls;             // outlives the router
+    std::string edge_auth_token;     // [edge] auth_token; "" = every request is refused
+    std::string public_url;          // [server] public_url; "" = rebuild from headers
+    std::vector<app::cidr_block> trusted_proxies;  // [server] trusted_proxies
+    std::function<std::int64_t()> now;             // seconds since the epoch
+    // Called after a status callback was enqueued (wakes the outbox worker). Optional; must be
+    // thread-safe.
+    std::function<void()> on_queued;
+};
+
+// Registers POST /webhooks/call-status (Twilio error style). The dependencies are copied into
+// the handler; the references in them must outlive the router.
+void add_call_status_routes(net::router& routes, const call_status_dependencies& deps);
+
+// What one edge report asks for.
+struct status_report {
+    std::string call_sid;
+    std::string call_status;  // Twilio spelling as received ("initiated", "no-answer", ...)
+    std::optional<std::int64_t> call_duration;  // seconds
+    std::optional<std::string> sip_response_code;
+};
+
+// The StatusCallback owed for `report` on `call` (the call as stored after the update; its
+// status before was `previous`), or none when the call has no StatusCallback, did not subscribe
+// to the event, or was canceled while still queued (TWILIO-API.md section 5).
+// idempotency_key = CallSid:CallStatus, so a duplicate carries the same
+// I-Twilio-Idempotency-Token and is not enqueued twice.
+std::optional<store::outbox_item> status_callback_item(const store::call_record& call,
+                                                       store::call_status previous,
+                                                       const status_report& report,
+                                                       std::int64_t now);
+
+}  // namespace stirgate::webhooks
