@@ -24,6 +24,7 @@
 #include "sti/signer.hpp"
 #include "sti/trust_store.hpp"
 #include "store/store.hpp"
+#include "webhooks/call_status.hpp"
 #include "webhooks/incoming_call.hpp"
 #include "webhooks/outbox.hpp"
 
@@ -328,6 +329,10 @@ struct gateway::impl {
                         *calls, certificates, webhook_client, verify_policy_from(cfg),
                         cfg.edge.auth_token, cfg.server.public_url, cfg.server.trusted_proxies,
                         keys.calltoken_key, keys.calltoken_trusted, now});
+        webhooks::add_call_status_routes(
+            routes, webhooks::call_status_dependencies{
+                        *calls, cfg.edge.auth_token, cfg.server.public_url,
+                        cfg.server.trusted_proxies, now, [this] { outbox.notify(); }});
         server.emplace(server_options_from(cfg), routes, log);
     }
 
