@@ -1,5 +1,7 @@
 #include "webhooks/call_status.hpp"
 
+#include "webhooks/edge_request.hpp"
+
 #include <algorithm>
 #include <memory>
 #include <string_view>
@@ -18,31 +20,6 @@ namespace {
 
 using deps_ptr = std::shared_ptr<const call_status_dependencies>;
 using store::call_status;
-
-std::optional<std::string> value_of(const core::form_params& form, std::string_view name)
-{
-    auto v = form.get(name);
-    if (v && v->empty()) return std::nullopt;
-    return v;
-}
-
-// X-Forwarded-* count only from a trusted proxy: anyone else could forge them and make a
-// signature over another URL pass.
-bool peer_is_trusted(const call_status_dependencies& deps, const net::request_context& ctx)
-{
-    if (deps.trusted_proxies.empty()) return false;
-    const std::string peer = ctx.remote.address().to_string();
-    return std::any_of(deps.trusted_proxies.begin(), deps.trusted_proxies.end(),
-                       [&](const app::cidr_block& block) { return block.contains(peer); });
-}
-
-std::string signed_url(const call_status_dependencies& deps, const net::request_context& ctx)
-{
-    const auto& req = ctx.request;
-    return core::signed_request_url(core::public_url_inputs{
-        deps.public_url, req.target(), peer_is_trusted(deps, ctx), req["X-Forwarded-Proto"],
-        req["X-Forwarded-Host"], req[http::field::host]});
-}
 
 std::optional<std::int64_t> parse_uint(std::string_view s, std::int64_t max)
 {
@@ -137,34 +114,29 @@ error store_failure(error e)
 net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::request_context& ctx)
 {
     // 1. The edge's signature, over the URL it signed. No token configured: nothing is trusted.
-    auto form = core::parse_form(ctx.request.body());
+    auto form = authenticate_edge_request(
+        edge_trust{deps->edge_auth_token, deps->public_url, deps->trusted_proxies}, ctx);
     if (!form) co_return fail(ctx, form.err());
-    if (deps->edge_auth_token.empty())
-        co_return fail(ctx, error{errc::signature_invalid, "no [edge] auth_token configured"});
-    if (auto ok = core::check_twilio_signature(deps->edge_auth_token, signed_url(*deps, ctx),
-                                               *form, ctx.request["X-Twilio-Signature"]);
-        !ok)
-        co_return fail(ctx, ok.err());
 
     // 2. The report's fields.
     status_report report;
-    const auto sid = value_of(*form, "CallSid");
+    const auto sid = field(*form, "CallSid");
     if (!sid)
         co_return fail(ctx, error{errc::invalid_parameter, "CallSid"}, "CallSid is required");
     report.call_sid = *sid;
-    report.call_status = value_of(*form, "CallStatus").value_or("");
+    report.call_status = field(*form, "CallStatus").value_or("");
     auto status = stored_status(report.call_status);
     if (!status)
         co_return fail(ctx, error{errc::invalid_parameter, "CallStatus"},
                        "CallStatus must be one of queued, initiated, ringing, in-progress, "
                        "completed, busy, failed, no-answer, canceled");
-    if (const auto d = value_of(*form, "CallDuration")) {
+    if (const auto d = field(*form, "CallDuration")) {
         report.call_duration = parse_uint(*d, 1'000'000'000);
         if (!report.call_duration)
             co_return fail(ctx, error{errc::invalid_parameter, "CallDuration"},
                            "CallDuration must be a non-negative integer");
     }
-    if (const auto code = value_of(*form, "SipResponseCode")) {
+    if (const auto code = field(*form, "SipResponseCode")) {
         const auto n = parse_uint(*code, 699);
         if (!n || *n < 100 || code->size() != 3)
             co_return fail(ctx, error{errc::invalid_parameter, "SipResponseCode"},

@@ -1,5 +1,7 @@
 #include "webhooks/incoming_call.hpp"
 
+#include "webhooks/edge_request.hpp"
+
 #include <array>
 #include <memory>
 #include <optional>
@@ -18,30 +20,6 @@ namespace http = boost::beast::http;
 namespace {
 
 using deps_ptr = std::shared_ptr<const incoming_call_dependencies>;
-
-std::optional<std::string> value_of(const core::form_params& form, std::string_view name)
-{
-    auto v = form.get(name);
-    if (v && v->empty()) return std::nullopt;
-    return v;
-}
-
-bool peer_is_trusted(const incoming_call_dependencies& deps, const net::request_context& ctx)
-{
-    if (deps.trusted_proxies.empty()) return false;
-    const std::string peer = ctx.remote.address().to_string();
-    for (const auto& block : deps.trusted_proxies)
-        if (block.contains(peer)) return true;
-    return false;
-}
-
-std::string signed_url(const incoming_call_dependencies& deps, const net::request_context& ctx)
-{
-    const auto& req = ctx.request;
-    return core::signed_request_url(core::public_url_inputs{
-        deps.public_url, req.target(), peer_is_trusted(deps, ctx), req["X-Forwarded-Proto"],
-        req["X-Forwarded-Host"], req[http::field::host]});
-}
 
 const app::number_config* number_of(const app::account_config& account,
                                     const core::e164_number& to)
@@ -86,29 +64,23 @@ struct verification {
 net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_context& ctx)
 {
     // 1. The edge's signature, over the URL it signed. No token configured: nothing is trusted.
-    if (deps->edge_auth_token.empty())
-        co_return ctx.fail(error{errc::signature_invalid, "no [edge] auth_token configured"});
-    auto form = core::parse_form(ctx.request.body());
+    auto form = authenticate_edge_request(
+        edge_trust{deps->edge_auth_token, deps->public_url, deps->trusted_proxies}, ctx);
     if (!form) co_return ctx.fail(form.err());
-    const std::string url = signed_url(*deps, ctx);
-    if (auto ok = core::check_twilio_signature(deps->edge_auth_token, url, *form,
-                                               ctx.request["X-Twilio-Signature"]);
-        !ok)
-        co_return ctx.fail(ok.err());
 
     // 2. The call.
-    std::string call_sid = value_of(*form, "CallSid").value_or("");
+    std::string call_sid = field(*form, "CallSid").value_or("");
     if (call_sid.empty()) call_sid = api::new_call_sid(deps->random);
     if (!store::is_call_sid(call_sid))
         co_return ctx.fail(error{errc::invalid_parameter, "CallSid"});
-    const auto from = value_of(*form, "From");
+    const auto from = field(*form, "From");
     if (!from) co_return ctx.fail(error{errc::from_missing});
-    const auto to = value_of(*form, "To");
+    const auto to = field(*form, "To");
     if (!to) co_return ctx.fail(error{errc::to_missing});
     auto to_number = core::e164_number::parse(*to);
     if (!to_number) co_return ctx.fail(error{errc::to_invalid, to_number.err().detail});
     std::optional<std::int64_t> sip_date;
-    if (const auto d = value_of(*form, "SipDate")) {
+    if (const auto d = field(*form, "SipDate")) {
         auto parsed = parse_sip_date(*d);
         if (!parsed) co_return ctx.fail(parsed.err());
         sip_date = *parsed;
@@ -144,8 +116,8 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
 
     // 4. CallToken: validate an upstream platform's, else mint (once per CallSid).
     std::optional<std::string> calltoken;
-    const auto upstream_verstat = value_of(*form, "StirVerstat");
-    const auto upstream_token = value_of(*form, "CallToken");
+    const auto upstream_verstat = field(*form, "StirVerstat");
+    const auto upstream_token = field(*form, "CallToken");
     if (upstream_verstat && upstream_token) {
         auto token = core::decode_calltoken(*upstream_token);
         if (!token) co_return ctx.fail(token.err());
@@ -155,7 +127,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
             co_return ctx.fail(ok.err());
         calltoken = *upstream_token;
         v.stir_verstat = *upstream_verstat;
-        if (const auto p = value_of(*form, "StirPassportToken")) v.passport = *p;
+        if (const auto p = field(*form, "StirPassportToken")) v.passport = *p;
     } else if (*existing && (*existing)->calltoken_claims) {
         calltoken = (*existing)->calltoken_claims;  // a retried webhook: the same token
     } else if (deps->calltoken_key) {
@@ -184,7 +156,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
         rec.attestation = v.attest;
         rec.stir_verstat = v.stir_verstat;
         rec.calltoken_claims = calltoken;
-        rec.forwarded_from = value_of(*form, "ForwardedFrom");
+        rec.forwarded_from = field(*form, "ForwardedFrom");
         auto stored = co_await net::await_callback<void>(
             [&](auto done) { deps->calls.insert_call(std::move(rec), std::move(done)); });
         // A concurrent retry stored it first: the same call, go on.
@@ -202,7 +174,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     out.add("CallStatus", "ringing");
     out.add("ApiVersion", "2010-04-01");
     out.add("Direction", "inbound");
-    if (const auto f = value_of(*form, "ForwardedFrom")) out.add("ForwardedFrom", *f);
+    if (const auto f = field(*form, "ForwardedFrom")) out.add("ForwardedFrom", *f);
     if (v.stir_verstat) out.add("StirVerstat", *v.stir_verstat);
     if (v.passport) out.add("StirPassportToken", *v.passport);
     if (calltoken) out.add("CallToken", *calltoken);
