@@ -14,6 +14,7 @@
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
+#include "core/text.hpp"
 #include "core/tn.hpp"
 #include "net/await_callback.hpp"
 #include "net/url.hpp"
@@ -94,17 +95,6 @@ std::optional<std::string> value_of(const core::form_params& form, std::string_v
     return v;
 }
 
-std::optional<std::int64_t> parse_uint(std::string_view s, std::int64_t max)
-{
-    if (s.empty() || s.size() > 18) return std::nullopt;
-    std::int64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return std::nullopt;
-        v = v * 10 + (c - '0');
-    }
-    if (v > max) return std::nullopt;
-    return v;
-}
 
 // Twilio accepts GET/POST in any case; stored upper-case. Absent means POST.
 result<std::string> parse_method(const std::optional<std::string>& v)
@@ -235,7 +225,7 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
         p.status_callback_events.emplace_back("completed");
 
     if (const auto timeout = value_of(form, "Timeout")) {
-        const auto t = parse_uint(*timeout, max_timeout_s);
+        const auto t = core::parse_decimal(*timeout, max_timeout_s);
         if (!t || *t < min_timeout_s) return param_error{{errc::timeout_invalid, *timeout}, {}};
         p.timeout_s = *t;
     }
@@ -429,14 +419,14 @@ std::variant<list_request, param_error> parse_list(const core::form_params& quer
             return param_error{{errc::invalid_parameter, p.name},
                                "StartTime and EndTime filters are not supported"};
     if (auto size = value_of(query, "PageSize")) {
-        const auto n = parse_uint(*size, static_cast<std::int64_t>(store::max_page_size));
+        const auto n = core::parse_decimal(*size, static_cast<std::int64_t>(store::max_page_size));
         if (!n || *n < 1)
             return param_error{{errc::invalid_parameter, "PageSize"},
                                "PageSize must be an integer between 1 and 1000"};
         r.page_size = static_cast<std::size_t>(*n);
     }
     if (auto page = value_of(query, "Page")) {
-        const auto n = parse_uint(*page, 1'000'000'000);
+        const auto n = core::parse_decimal(*page, 1'000'000'000);
         if (!n)
             return param_error{{errc::invalid_parameter, "Page"},
                                "Page must be a non-negative integer"};

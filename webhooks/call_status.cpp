@@ -9,8 +9,7 @@
 #include "api/call_json.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
-#include "core/public_url.hpp"
-#include "core/twilio_signature.hpp"
+#include "core/text.hpp"
 #include "net/await_callback.hpp"
 
 namespace stirgate::webhooks {
@@ -21,17 +20,6 @@ namespace {
 using deps_ptr = std::shared_ptr<const call_status_dependencies>;
 using store::call_status;
 
-std::optional<std::int64_t> parse_uint(std::string_view s, std::int64_t max)
-{
-    if (s.empty() || s.size() > 18) return std::nullopt;
-    std::int64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return std::nullopt;
-        v = v * 10 + (c - '0');
-    }
-    if (v > max) return std::nullopt;
-    return v;
-}
 
 // "initiated" is a Twilio callback status but not a Call resource status: the call stays queued.
 result<call_status> stored_status(std::string_view reported)
@@ -131,13 +119,13 @@ net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::reque
                        "CallStatus must be one of queued, initiated, ringing, in-progress, "
                        "completed, busy, failed, no-answer, canceled");
     if (const auto d = field(*form, "CallDuration")) {
-        report.call_duration = parse_uint(*d, 1'000'000'000);
+        report.call_duration = core::parse_decimal(*d, 1'000'000'000);
         if (!report.call_duration)
             co_return fail(ctx, error{errc::invalid_parameter, "CallDuration"},
                            "CallDuration must be a non-negative integer");
     }
     if (const auto code = field(*form, "SipResponseCode")) {
-        const auto n = parse_uint(*code, 699);
+        const auto n = core::parse_decimal(*code, 699);
         if (!n || *n < 100 || code->size() != 3)
             co_return fail(ctx, error{errc::invalid_parameter, "SipResponseCode"},
                            "SipResponseCode must be a SIP status code");

@@ -9,7 +9,6 @@
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
-#include "core/public_url.hpp"
 #include "core/tn.hpp"
 #include "core/twilio_signature.hpp"
 #include "net/await_callback.hpp"

@@ -21,6 +21,7 @@
 #include "core/json.hpp"
 #include "core/jws.hpp"
 #include "core/passport.hpp"
+#include "core/text.hpp"
 #include "core/tn.hpp"
 #include "sti/trust_store.hpp"
 
@@ -121,17 +122,14 @@ std::optional<core::es256_private_key> read_private_key(const std::string& path,
     return *key;
 }
 
+// A signed decimal (seconds, windows): "-" allowed in front, digits only.
 std::optional<std::int64_t> parse_int(const std::string& text)
 {
-    if (text.empty() || text.size() > 18) return std::nullopt;
-    std::int64_t v = 0;
-    std::size_t i = text[0] == '-' ? 1 : 0;
-    if (i == text.size()) return std::nullopt;
-    for (; i < text.size(); ++i) {
-        if (text[i] < '0' || text[i] > '9') return std::nullopt;
-        v = v * 10 + (text[i] - '0');
-    }
-    return text[0] == '-' ? -v : v;
+    const bool negative = !text.empty() && text[0] == '-';
+    const auto v = core::parse_decimal(std::string_view(text).substr(negative ? 1 : 0),
+                                       999'999'999'999'999'999);
+    if (!v) return std::nullopt;
+    return negative ? -*v : *v;
 }
 
 std::string describe(const error& e)

@@ -30,4 +30,16 @@ std::string_view trim(std::string_view s, std::string_view chars) noexcept
     return s.substr(first, last - first + 1);
 }
 
+std::optional<std::int64_t> parse_decimal(std::string_view s, std::int64_t max) noexcept
+{
+    if (s.empty() || s.size() > 18) return std::nullopt;  // 18 digits cannot overflow int64
+    std::int64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    if (v > max) return std::nullopt;
+    return v;
+}
+
 }  // namespace stirgate::core

@@ -2,6 +2,8 @@
 // ASCII text helpers for protocol tokens (header names, schemes, host names, Basic, verstat
 // values). ASCII only on purpose: std::tolower follows the C locale, protocols do not.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,5 +22,9 @@ bool istarts_with(std::string_view s, std::string_view prefix) noexcept;
 
 // `s` without leading and trailing characters from `chars` (default: HTTP optional whitespace).
 std::string_view trim(std::string_view s, std::string_view chars = " \t") noexcept;
+
+// A decimal of ASCII digits only (no sign, no spaces) that is at most `max`; nullopt otherwise,
+// including on overflow. For untrusted numeric fields (Timeout, PageSize, CallDuration, ...).
+std::optional<std::int64_t> parse_decimal(std::string_view s, std::int64_t max) noexcept;
 
 }  // namespace stirgate::core

@@ -15,3 +15,12 @@ TEST_CASE("ASCII case folding, prefixes and trimming ignore the locale", "[core]
     CHECK(trim("   ").empty());
     CHECK(trim("xxabcxx", "x") == "abc");
 }
+
+TEST_CASE("parse_decimal takes only plain digits within the bound", "[core]")
+{
+    CHECK(parse_decimal("0", 10) == std::optional<std::int64_t>(0));
+    CHECK(parse_decimal("600", 600) == std::optional<std::int64_t>(600));
+    CHECK_FALSE(parse_decimal("601", 600));
+    for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1e3", "0x10", "9999999999999999999"})
+        CHECK_FALSE(parse_decimal(bad, 999'999'999'999'999'999));
+}
