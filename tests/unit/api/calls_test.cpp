@@ -17,6 +17,7 @@
 #include "core/passport.hpp"
 #include "core/verifier.hpp"
 #include "store/memory_store.hpp"
+#include "support/test_tls.hpp"
 #include "support/vectors.hpp"
 
 namespace {
@@ -123,16 +124,7 @@ struct fixture {
         ctx.request.body() = body;
         ctx.request.prepare_payload();
         asio::io_context ioc;
-        net::http_response res;
-        bool done = false;
-        auto finish = [&](std::exception_ptr e, net::http_response r) {
-            if (e) std::rethrow_exception(e);
-            res = std::move(r);
-            done = true;
-        };
-        asio::co_spawn(ioc, routes.dispatch(ctx), finish);
-        ioc.run();
-        REQUIRE(done);
+        net::http_response res = test::run_until_done(ioc, routes.dispatch(ctx));
         reply out;
         out.status = res.result_int();
         out.body = res.body();

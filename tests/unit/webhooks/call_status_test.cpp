@@ -13,6 +13,7 @@
 #include "core/form.hpp"
 #include "core/twilio_signature.hpp"
 #include "store/memory_store.hpp"
+#include "support/test_tls.hpp"
 #include "webhooks/call_status.hpp"
 
 namespace {
@@ -94,16 +95,7 @@ struct fixture {
         ctx.request.prepare_payload();
         ctx.remote = asio::ip::tcp::endpoint(asio::ip::make_address(peer), 40000);
         asio::io_context ioc;
-        net::http_response res;
-        bool done = false;
-        auto finish = [&](std::exception_ptr e, net::http_response r) {
-            if (e) std::rethrow_exception(e);
-            res = std::move(r);
-            done = true;
-        };
-        asio::co_spawn(ioc, routes.dispatch(ctx), finish);
-        ioc.run();
-        REQUIRE(done);
+        net::http_response res = test::run_until_done(ioc, routes.dispatch(ctx));
         reply out;
         out.status = res.result_int();
         out.body = res.body();

@@ -17,6 +17,7 @@
 #include "sti/cert_cache.hpp"
 #include "sti/trust_store.hpp"
 #include "store/memory_store.hpp"
+#include "support/test_tls.hpp"
 #include "support/vectors.hpp"
 #include "webhooks/incoming_call.hpp"
 
@@ -134,16 +135,7 @@ struct fixture {
         ctx.request.prepare_payload();
         ctx.remote = asio::ip::tcp::endpoint(asio::ip::make_address(peer), 40000);
         asio::io_context ioc;
-        net::http_response res;
-        bool done = false;
-        asio::co_spawn(ioc, routes.dispatch(ctx), [&](std::exception_ptr e, net::http_response r) {
-            if (e) std::rethrow_exception(e);
-            res = std::move(r);
-            done = true;
-        });
-        ioc.run();
-        REQUIRE(done);
-        return res;
+        return test::run_until_done(ioc, routes.dispatch(ctx));
     }
 
     // Signed as the edge signs: over http://Host + target.
