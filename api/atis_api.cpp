@@ -47,12 +47,8 @@ net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencie
         co_return res;
     }
 
-    // Certificates come from the cache (fetched asynchronously on a miss), then the pure check.
-    auto certificates =
-        co_await deps->certificates.get_all(core::required_x5u(parsed->identities));
     const core::verification_outcome outcome =
-        core::verify_call(parsed->identities, core::to_call_context(*parsed), deps->now(),
-                          deps->policy, certificates);
+        co_await deps->verifier.verify(parsed->identities, core::to_call_context(*parsed));
     if (outcome.code != errc{}) ctx.failure = outcome.code;  // logged as the verdict's errc
 
     net::http_response res{http::status::ok, ctx.request.version()};
@@ -82,7 +78,7 @@ net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies>
     // RFC 8224 section 6.1 step 3: never sign a time outside the freshness window, or the
     // PASSporT is stale (or a replay in waiting) when it arrives.
     const std::int64_t skew = deps->now() - parsed->claims.iat;
-    if (skew > deps->policy.iat_window_s || -skew > deps->policy.iat_window_s) {
+    if (skew > deps->verifier.policy().iat_window_s || -skew > deps->verifier.policy().iat_window_s) {
         auto res = atis_fail(ctx, error{errc::invalid_parameter, "iat"});
         echo_request_id(ctx, res);
         co_return res;

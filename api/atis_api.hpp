@@ -10,14 +10,13 @@
 #include "core/crypto.hpp"
 #include "core/verifier.hpp"
 #include "net/router.hpp"
-#include "sti/cert_cache.hpp"
+#include "sti/call_verifier.hpp"
 
 namespace stirgate::api {
 
 struct atis_dependencies {
     const account_directory& accounts;  // outlives the router
-    sti::cert_cache& certificates;      // outlives the router
-    core::verify_policy policy;
+    const sti::call_verifier& verifier;  // outlives the router
     sti::clock_fn now;
     // STI-AS identity ([signing]); signing answers 503 when key is empty.
     core::es256_private_key signing_key;

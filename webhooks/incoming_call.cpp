@@ -105,9 +105,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
         call.to_tn = to_number->digits();
         call.request_uri_tn = to_number->digits();
         call.sip_date = sip_date;
-        auto certificates = co_await deps->certificates.get_all(core::required_x5u(identities));
-        const auto outcome =
-            core::verify_call(identities, call, deps->now(), deps->policy, certificates);
+        const auto outcome = co_await deps->verifier.verify(identities, call);
         v.stir_verstat = core::to_string(outcome.twilio);
         if (!outcome.shaken_passport.empty()) v.passport = outcome.shaken_passport;
         v.attest = outcome.attest;

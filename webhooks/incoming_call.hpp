@@ -26,7 +26,7 @@
 #include "core/verifier.hpp"
 #include "net/http_client.hpp"
 #include "net/router.hpp"
-#include "sti/cert_cache.hpp"
+#include "sti/call_verifier.hpp"
 #include "store/store.hpp"
 
 namespace stirgate::webhooks {
@@ -36,9 +36,8 @@ struct incoming_call_dependencies {
     // nullptr. A function so that SIGHUP reloads are seen.
     std::function<api::account_ptr(std::string_view e164)> account_for_number;
     store::store& calls;                // outlives the router
-    sti::cert_cache& certificates;      // outlives the router
+    const sti::call_verifier& verifier; // outlives the router
     net::http_client& app_client;       // customer webhooks (15 s timeout); outlives the router
-    core::verify_policy policy;
     std::string edge_auth_token;        // [edge] auth_token; "" = every request is refused
     std::string public_url;             // [server] public_url; "" = rebuild from headers
     std::vector<app::cidr_block> trusted_proxies;  // [server] trusted_proxies

@@ -20,6 +20,7 @@
 #include "net/url.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
+#include "sti/call_verifier.hpp"
 #include "sti/cert_cache.hpp"
 #include "sti/signer.hpp"
 #include "sti/trust_store.hpp"
@@ -272,6 +273,7 @@ struct gateway::impl {
     sti::trust_store trust;
     net::beast_http_client x5u_client;
     sti::cert_cache certificates;
+    sti::call_verifier verifier;
     api::account_directory accounts;
     std::unique_ptr<store::store> calls;
     // Background work that is not request handling (the outbox) runs on its own thread, so a
@@ -295,6 +297,7 @@ struct gateway::impl {
           trust(load_trust(cfg)),
           x5u_client(x5u_fetch_policy(cfg)),
           certificates(x5u_client, trust, now, sti::cert_cache_policy{}),
+          verifier(certificates, verify_policy_from(cfg), now),
           accounts(cfg.accounts),
           calls(open_calls_store(cfg)),
           edge_client(edge_policy(cfg)),
@@ -312,8 +315,7 @@ struct gateway::impl {
         routes.add(http::verb::get, "/certs/sti.pem", net::error_style::plain,
                    [chain](net::request_context& ctx) { return serve_chain(chain, ctx); });
         api::add_atis_routes(routes, api::atis_dependencies{
-                                         accounts, certificates, verify_policy_from(cfg), now,
-                                         keys.signing_key,
+                                         accounts, verifier, now, keys.signing_key,
                                          cfg.signing ? cfg.signing->x5u : std::string()});
         api::add_calls_routes(
             routes, api::calls_dependencies{
@@ -326,7 +328,7 @@ struct gateway::impl {
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return accounts.find_by_number(e164); },
-                        *calls, certificates, webhook_client, verify_policy_from(cfg),
+                        *calls, verifier, webhook_client,
                         cfg.edge.auth_token, cfg.server.public_url, cfg.server.trusted_proxies,
                         keys.calltoken_key, keys.calltoken_trusted, now});
         webhooks::add_call_status_routes(

@@ -75,6 +75,7 @@ struct fixture {
         {test::vector_path("pki/intermediate-ca.crl.pem"), test::vector_path("pki/root-ca.crl.pem")});
     std::int64_t now = test::vectors_verify_at;
     sti::cert_cache certificates{x5u_host, trust, [this] { return now; }, sti::cert_cache_policy{}};
+    sti::call_verifier verifier{certificates, core::verify_policy{}, [this] { return now; }};
     api::account_ptr account;
     core::es256_private_key key = calltoken_key();
     net::router routes;
@@ -105,9 +106,8 @@ struct fixture {
                 return nullptr;
             },
             db,
-            certificates,
+            verifier,
             app,
-            core::verify_policy{},
             edge_token,
             "",
             std::move(trusted),
