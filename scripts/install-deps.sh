@@ -7,6 +7,7 @@ packages=(
   libsqlite3-dev libtomlplusplus-dev                # storage, config
   catch2 python3 python3-jwt python3-cryptography openssl  # tests and independent verifiers
   ca-certificates
+  haproxy                                           # load-balancer integration test
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -19,3 +20,11 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The OpenAPI linter run by CTest (openapi_lint), pinned by tools/openapi-lint/package-lock.json.
+if ! command -v npm >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+(cd "$(dirname "$0")/../tools/openapi-lint" && npm ci --no-audit --no-fund --loglevel=error)
