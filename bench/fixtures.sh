@@ -1,0 +1,203 @@
+# Shared by bench/run.sh and bench/callgrind.sh (sourced from the repository root): tools,
+# Release build, the fixtures (development PKI, HTTPS certificate repository, test application),
+# the request bodies of the four scenarios, and helpers to start the gateway and run wrk.
+
+duration=${DURATION:-15s}
+warmup=${WARMUP:-3s}
+connections=${CONNECTIONS:-32}
+paced_share=${PACED_SHARE:-0.8}
+idle_n=${IDLE_CONNECTIONS:-10000}
+scenarios=${SCENARIOS:-verify sign forward webhook}
+two_core=${TWO_CORE:-1}
+out_dir=${OUT_DIR:-bench}
+build=${BUILD_DIR:-build/release}
+storage_sync=${STORAGE_SYNC:-}
+started=$(date +%s)
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---- tools and build ------------------------------------------------------------------------
+scripts/install-deps.sh
+need=()
+for p in wrk curl gnuplot-nox procps util-linux; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if ((${#need[@]})); then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ "$(nproc)" -lt 2 ]; then echo "bench: needs two CPUs (gateway on 0, load on 1)" >&2; exit 1; fi
+
+log "building Release in $build"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTIRGATE_TESTS=OFF \
+  -DSTIRGATE_SANITIZE=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target stirgate >/dev/null
+bin=$root/$build/stirgate
+g++ -std=c++20 -O2 -Wall -Wextra -o "$build/bench_app_stub" bench/app_stub.cpp
+
+# Enough descriptors for the idle-connection run (the gateway and the client inherit this).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((idle_n + 1000)) ]; then
+  ulimit -Hn $((idle_n + 4096)) 2>/dev/null && ulimit -n $((idle_n + 4096)) || true
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ---- fixtures: development PKI, certificate repository, test application ----------------------
+"$bin" init --dir "$work/gw" >/dev/null
+sid=$(sed -n 's/^sid = "\(.*\)"/\1/p' "$work/gw/stirgate.toml")
+token=$(sed -n '/^\[\[accounts\]\]/,/^\[\[accounts.numbers\]\]/s/^auth_token = "\(.*\)"/\1/p' "$work/gw/stirgate.toml")
+edge_token=$(sed -n '/^\[edge\]/,/^\[/s/^auth_token = "\(.*\)"/\1/p' "$work/gw/stirgate.toml")
+auth="Basic $(printf '%s:%s' "$sid" "$token" | base64 -w0)"
+gw_port=$(free_port)
+
+# The x5u repository: HTTPS on loopback (openssl s_server), fetched once, then cached.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=certs.bench.test" -addext "subjectAltName=DNS:certs.bench.test" \
+  -keyout "$work/tls-key.pem" -out "$work/tls-cert.pem" 2>/dev/null
+mkdir -p "$work/www"
+cp "$work/gw/keys/sti-chain.pem" "$work/www/sti.pem"
+repo_port=$(free_port)
+(cd "$work/www" && exec taskset -c 1 openssl s_server -quiet -WWW -accept "127.0.0.1:$repo_port" \
+  -cert "$work/tls-cert.pem" -key "$work/tls-key.pem" >/dev/null 2>&1) &
+pids+=($!)
+
+# The customer application for the webhook: answers at once, on the load tool's core.
+app_port=$(free_port)
+taskset -c 1 "$build/bench_app_stub" "$app_port" &
+pids+=($!)
+
+# write_config THREADS: the bench configuration (tokens signed once stay valid for the whole
+# run: iat window 1 h; no edge dial URL, so the outbox adds no deliveries to the forward).
+write_config() {
+  local sync_line=""
+  [ -n "$storage_sync" ] && sync_line="synchronous = \"$storage_sync\""
+  sed -e "s|^threads = .*|threads = $1|" \
+      -e "s|^iat_window_s = .*|iat_window_s = 3600|" \
+      -e "s|^fetch_timeout_ms = .*|fetch_timeout_ms = ${FETCH_TIMEOUT_MS:-2000}|" \
+      -e "s|^x5u_resolve = .*|x5u_resolve = [\"certs.bench.test:443:127.0.0.1:$repo_port\"]|" \
+      -e "s|^fetch_ca_file = .*|fetch_ca_file = \"$work/tls-cert.pem\"|" \
+      -e "s|^url = \"sqlite://.*|url = \"sqlite://$work/bench.db\"\n$sync_line|" \
+      -e "s|^public_url = .*|public_url = \"http://127.0.0.1:$gw_port\"|" \
+      -e "s|^dial_url = .*|dial_url = \"\"|" \
+      -e "s|^voice_url = .*|voice_url = \"http://127.0.0.1:$app_port/voice\"|" \
+      "$work/gw/stirgate.toml" > "$work/gw/bench.toml"
+}
+
+# start_gateway THREADS CPUS: a fresh database each time; waits for /healthz.
+start_gateway() {
+  write_config "$1"
+  rm -f "$work"/bench.db*
+  local pin=()
+  [ -n "$2" ] && pin=(taskset -c "$2")
+  # gateway_wrapper: e.g. valgrind (bench/callgrind.sh); word-split on purpose.
+  # shellcheck disable=SC2086
+  "${pin[@]}" ${gateway_wrapper:-} "$bin" serve --config "$work/gw/bench.toml" \
+    --listen "127.0.0.1:$gw_port" >"$work/gw.log" 2>&1 &
+  gw_pid=$!
+  pids+=($gw_pid)
+  for _ in $(seq 1200); do
+    curl -sf "http://127.0.0.1:$gw_port/healthz" >/dev/null 2>&1 && return
+    kill -0 "$gw_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "bench: the gateway did not start" >&2; cat "$work/gw.log" >&2; exit 1
+}
+stop_gateway() { kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; }
+
+# ---- request bodies ------------------------------------------------------------------------
+now=$(date +%s)
+verify_identity=$("$bin" passport sign --key "$work/gw/keys/sti-key.pem" \
+  --x5u https://certs.bench.test/sti.pem --orig +13105550100 --dest +14155550101 --attest A)
+verify_body=$(IDENTITY="$verify_identity" NOW="$now" python3 -c 'import json, os
+print(json.dumps({"verificationRequest": {"from": {"tn": "13105550100"}, "to": {"tn": ["14155550101"]},
+      "time": int(os.environ["NOW"]), "identity": os.environ["IDENTITY"]}}, separators=(",", ":")))')
+
+sign_body="{\"signingRequest\":{\"attest\":\"A\",\"dest\":{\"tn\":[\"14155550101\"]},\"iat\":$now,\"orig\":{\"tn\":\"13105550100\"},\"origid\":\"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"}}"
+
+# Forward: the inbound call's SHAKEN PASSporT (carried, not re-verified) and its CallToken.
+"$bin" passport sign --key "$work/gw/keys/sti-key.pem" --x5u https://certs.bench.test/sti.pem \
+  --orig +13105550100 --dest +15005550100 --attest A > "$work/ids.txt"
+calltoken=$("$bin" calltoken mint --key "$work/gw/keys/platform-key.pem" --account "$sid" \
+  --call-sid CA0123456789abcdef0123456789abcdef --from +13105550100 --to +15005550100 \
+  --identities "$work/ids.txt")
+forward_body=$(TOKEN="$calltoken" python3 -c 'import os, urllib.parse
+print(urllib.parse.urlencode({"To": "+16505550102", "From": "+13105550100",
+      "Url": "https://app.example.com/twiml", "CallToken": os.environ["TOKEN"]}))')
+
+# Webhook: the edge's form for a call to the account's number with one SHAKEN Identity, signed
+# with the edge token over the public URL. No CallSid: the gateway assigns one, so every
+# request is a new call (verify, mint a CallToken, store, post to the app).
+webhook_identity=$(head -n1 "$work/ids.txt")
+read -r webhook_body webhook_signature < <(IDENTITY="$webhook_identity" TOKEN="$edge_token" \
+  URL="http://127.0.0.1:$gw_port/webhooks/incoming-call" python3 -c '
+import base64, hashlib, hmac, os, urllib.parse
+params = [("CallStatus", "ringing"), ("Direction", "inbound"), ("From", "+13105550100"),
+          ("To", "+15005550100"), ("Identity", os.environ["IDENTITY"])]
+signed = os.environ["URL"] + "".join(k + v for k, v in sorted(params))
+mac = hmac.new(os.environ["TOKEN"].encode(), signed.encode(), hashlib.sha1).digest()
+print(urllib.parse.urlencode(params, quote_via=urllib.parse.quote), base64.b64encode(mac).decode())')
+
+# scenario table: lua script, path, body, content type, expected first answer, ceiling kind
+declare -A lua path body ctype expect ceiling title
+lua[verify]=bench/atis_verify.lua;   path[verify]=/stir/v1/verification; body[verify]=$verify_body
+ctype[verify]=application/json;      expect[verify]=TN-Validation-Passed;  ceiling[verify]=verify
+title[verify]="ATIS verification (cached cert)"
+lua[sign]=bench/atis_sign.lua;       path[sign]=/stir/v1/signing;          body[sign]=$sign_body
+ctype[sign]=application/json;        expect[sign]=signingResponse;         ceiling[sign]=sign
+title[sign]="ATIS signing"
+lua[forward]=bench/calls_forward.lua; path[forward]=/2010-04-01/Accounts/$sid/Calls.json
+body[forward]=$forward_body;         ctype[forward]=application/x-www-form-urlencoded
+expect[forward]='"status":"queued"'; ceiling[forward]=both
+title[forward]="Calls API forward (CallToken)"
+lua[webhook]=bench/incoming_call.lua; path[webhook]=/webhooks/incoming-call; body[webhook]=$webhook_body
+ctype[webhook]=application/x-www-form-urlencoded; expect[webhook]='<Say>verified</Say>'
+ceiling[webhook]=both
+title[webhook]="Incoming-call webhook"
+
+ceiling_of() {  # KIND SIGN VERIFY
+  awk -v k="$1" -v s="$2" -v v="$3" 'BEGIN { if (s == "" || v == "") { print ""; exit }
+    if (k == "verify") printf "%.0f", v; else if (k == "sign") printf "%.0f", s;
+    else printf "%.0f", 1 / (1 / s + 1 / v) }'
+}
+
+# One request by curl first: it must succeed (and it fills the certificate cache).
+first_request() {
+  local s=$1 extra=()
+  if [ "$s" = webhook ]; then extra=(-H "X-Twilio-Signature: $webhook_signature")
+  else extra=(-H "Authorization: $auth"); fi
+  local answer
+  answer=$(curl -s -H "Content-Type: ${ctype[$s]}" "${extra[@]}" \
+    "http://127.0.0.1:$gw_port${path[$s]}" --data-binary "${body[$s]}") || true
+  case "$answer" in *"${expect[$s]}"*) ;;
+    *) echo "bench: $s does not succeed: $answer" >&2; cat "$work/gw.log" >&2; exit 1;; esac
+}
+
+# run_wrk SCENARIO CPUS SECONDS [RATE]: prints the RESULT line; fails on any unexpected answer.
+run_wrk() {
+  local s=$1 pin=() out
+  [ -n "$2" ] && pin=(taskset -c "$2")
+  out=$(STIRGATE_BENCH_BODY="${body[$s]}" STIRGATE_BENCH_AUTH="$auth" \
+        STIRGATE_BENCH_SIGNATURE="$webhook_signature" STIRGATE_BENCH_RATE="${4:-}" \
+        "${pin[@]}" wrk -t1 -c"$connections" -d"$3" --latency -s "${lua[$s]}" \
+        "http://127.0.0.1:$gw_port${path[$s]}" | grep '^RESULT' || true)
+  case "$out" in
+    *" socket_errors=0 unexpected=0"*) ;;
+    *) echo "bench: $s: unexpected answers or socket errors: ${out:-no RESULT line}" >&2
+       tail -n 5 "$work/gw.log" >&2; exit 1;;
+  esac
+  echo "$out"
+}
+field() { sed -n "s/.*[ ]$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
