@@ -22,6 +22,7 @@
 #include <type_traits>
 
 #include "app/log.hpp"
+#include "net/http_framing.hpp"
 #include "net/router.hpp"
 
 namespace stirgate::net {
@@ -159,6 +160,9 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
         const auto started = std::chrono::steady_clock::now();
         conn.busy = true;
         first = false;
+        // A framing Beast would read as "no body" (RFC 9112 section 6.3): 400, then close.
+        if (!ec && !acceptable_transfer_encoding(parser.get()))
+            ec = http::error::bad_transfer_encoding;
 
         if (!ec && !parser.is_done()) {
             // RFC 9110 section 10.1.1: a client waiting for 100 Continue would otherwise stall
