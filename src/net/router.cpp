@@ -162,6 +162,7 @@ awaitable<http_response> router::dispatch(request_context& ctx) const
     ctx.query = q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1));
     ctx.params.clear();
     ctx.route.clear();
+    ctx.route_index = request_context::no_route;
 
     const auto parts = split_path(ctx.path);
     const entry* best = nullptr;
@@ -181,6 +182,7 @@ awaitable<http_response> router::dispatch(request_context& ctx) const
             co_return ctx.fail(errc::not_found);
         }
         ctx.route = any_path_match->pattern;
+        ctx.route_index = static_cast<std::size_t>(any_path_match - entries_.data());
         ctx.style = any_path_match->style;
         std::vector<std::string> names;
         for (auto v : allowed) names.emplace_back(http::to_string(v));
@@ -194,6 +196,7 @@ awaitable<http_response> router::dispatch(request_context& ctx) const
     }
 
     ctx.route = best->pattern;
+    ctx.route_index = static_cast<std::size_t>(best - entries_.data());
     ctx.style = best->style;
     match(*best, parts, &ctx.params);
     co_return co_await best->fn(ctx);

@@ -36,9 +36,16 @@ struct request_context {
     std::vector<std::pair<std::string, std::string>> params;  // captures, in pattern order
     boost::asio::ip::tcp::endpoint remote;
     std::string request_id;
+    // The Twilio CallSid the request is about, set by handlers that know it; logged as
+    // "call_sid" when not empty so one call's lines can be followed across requests.
+    std::string call_sid;
 
     // Set by the router before the handler runs.
     std::string route;  // the matched pattern; "" when nothing matched
+    // Registration index of that route (see routes()), no_route when nothing matched: lets
+    // per-route metrics find their series without comparing strings.
+    static constexpr std::size_t no_route = static_cast<std::size_t>(-1);
+    std::size_t route_index = no_route;
     error_style style = error_style::plain;
     // The errc behind the reply, if it is an error; logged as "errc".
     std::optional<errc> failure;
