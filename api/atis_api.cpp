@@ -86,6 +86,7 @@ net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies>
     auto jws = core::sign_passport(parsed->claims, parsed->ppt, deps->signing_x5u,
                                    deps->signing_key);
     if (!jws) co_return atis_fail(ctx, jws.err());
+    if (deps->on_signed) deps->on_signed(parsed->ppt);
     net::http_response res{http::status::ok, ctx.request.version()};
     res.set(http::field::content_type, "application/json");
     res.body() = core::render_atis_signing_response(

@@ -6,8 +6,12 @@
 
 #include "net/net.hpp"
 
+#include <functional>
+#include <string>
+
 #include "api/accounts.hpp"
 #include "core/crypto.hpp"
+#include "core/passport.hpp"
 #include "core/verifier.hpp"
 #include "net/router.hpp"
 #include "sti/call_verifier.hpp"
@@ -21,6 +25,8 @@ struct atis_dependencies {
     // STI-AS identity ([signing]); signing answers 503 when key is empty.
     core::es256_private_key signing_key;
     std::string signing_x5u;
+    // Told of every PASSporT signed (stirgate_signatures_total); optional, thread-safe.
+    std::function<void(core::passport_type)> on_signed = {};
 };
 
 // Registers the ATIS routes. The dependencies are copied into the handlers; the references in

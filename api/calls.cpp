@@ -347,6 +347,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         if (stored || stored.code() != errc::conflict) break;
     }
     if (!stored) co_return twilio_fail(ctx, store_failure(stored.err()));
+    ctx.call_sid = call.sid;  // the request's log line names the call it created
     if (!stored->empty() && deps->on_queued) deps->on_queued();
 
     net::http_response res{http::status::created, ctx.request.version()};
@@ -369,6 +370,7 @@ net::awaitable<net::http_response> fetch_call(deps_ptr deps, net::request_contex
     if (!found) co_return twilio_fail(ctx, store_failure(found.err()));
     // Another account's call is as unknown as a call that never was.
     if (!*found) co_return twilio_fail(ctx, errc::not_found);
+    ctx.call_sid = sid;
     net::http_response res{http::status::ok, ctx.request.version()};
     res.set(http::field::content_type, "application/json");
     res.body() = render_call_json(**found);

@@ -229,6 +229,7 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
         const auto r = co_await net::await_callback<void>(std::move(mark));
         if (r) {
             s->count([](outbox_stats& c) { ++c.delivered; });
+            if (s->deps.on_attempt) s->deps.on_attempt(item.kind, true);
             s->log(app::log_level::info, "outbox delivered",
                    {{"id", item.id},
                     {"kind", kind},
@@ -249,6 +250,7 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
     const auto delay = backoff_delay(s->options.backoff, failures, s->deps.random_unit());
     const std::int64_t next = s->deps.now_ms() + delay.count();
     s->count([](outbox_stats& c) { ++c.failed; });
+    if (s->deps.on_attempt) s->deps.on_attempt(item.kind, false);
     s->log(app::log_level::warn, "outbox delivery failed",
            {{"id", item.id},
             {"kind", kind},

@@ -78,6 +78,9 @@ struct outbox_dependencies {
     // Called on the worker's strand; must be thread-safe against the caller's own updates.
     std::function<std::optional<std::string>(std::string_view account_sid)> account_auth_token;
     app::logger* log = nullptr;  // optional; must outlive the worker's coroutines
+    // Told of every finished attempt (stirgate_webhook_deliveries_total): delivered is true
+    // for a 2xx that was also marked delivered. Optional; called on the worker's strand.
+    std::function<void(store::outbox_kind, bool delivered)> on_attempt;
 };
 
 struct outbox_stats {

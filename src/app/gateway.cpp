@@ -15,6 +15,7 @@
 #include "api/calls.hpp"
 #include "app/config.hpp"
 #include "app/log.hpp"
+#include "app/metrics.hpp"
 #include "core/crypto.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
@@ -186,9 +187,12 @@ webhooks::outbox_options outbox_options_from(const config& cfg)
 }
 
 webhooks::outbox_dependencies outbox_dependencies_for(const api::account_directory& accounts,
-                                                      logger& log)
+                                                      logger& log, gateway_metrics& metrics)
 {
     webhooks::outbox_dependencies d;
+    d.on_attempt = [&metrics](store::outbox_kind kind, bool delivered) {
+        metrics.on_delivery(kind, delivered);
+    };
     d.account_auth_token = [&accounts](std::string_view sid) -> std::optional<std::string> {
         const auto account = accounts.find(sid);
         if (!account) return std::nullopt;
@@ -269,6 +273,7 @@ struct gateway::impl {
     config cfg;
     std::function<std::int64_t()> now;
     logger log;
+    gateway_metrics metrics;  // before everything that reports to it
     key_material keys;
     sti::trust_store trust;
     net::beast_http_client x5u_client;
@@ -297,13 +302,14 @@ struct gateway::impl {
           trust(load_trust(cfg)),
           x5u_client(x5u_fetch_policy(cfg)),
           certificates(x5u_client, trust, now, sti::cert_cache_policy{}),
-          verifier(certificates, verify_policy_from(cfg), now),
+          verifier(certificates, verify_policy_from(cfg), now,
+                   [this](const core::verification_outcome& v) { metrics.on_verification(v); }),
           accounts(cfg.accounts),
           calls(open_calls_store(cfg)),
           edge_client(edge_policy(cfg)),
           webhook_client(webhook_policy(cfg)),
           outbox(background.get_executor(), *calls, edge_client, webhook_client,
-                 outbox_options_from(cfg), outbox_dependencies_for(accounts, log))
+                 outbox_options_from(cfg), outbox_dependencies_for(accounts, log, metrics))
     {
         // Unmatched paths under an API's prefix still get that API's error shape.
         routes.set_error_style("/2010-04-01/", net::error_style::twilio);
@@ -314,14 +320,17 @@ struct gateway::impl {
         auto chain = std::make_shared<const std::string>(keys.signing_chain);
         routes.add(http::verb::get, "/certs/sti.pem", net::error_style::plain,
                    [chain](net::request_context& ctx) { return serve_chain(chain, ctx); });
+        const auto on_signed = [this](core::passport_type ppt) { metrics.on_signed(ppt); };
         api::add_atis_routes(routes, api::atis_dependencies{
                                          accounts, verifier, now, keys.signing_key,
-                                         cfg.signing ? cfg.signing->x5u : std::string()});
+                                         cfg.signing ? cfg.signing->x5u : std::string(),
+                                         on_signed});
         api::add_calls_routes(
             routes, api::calls_dependencies{
                         accounts, *calls,
                         sti::signing_identity{keys.signing_key,
-                                              cfg.signing ? cfg.signing->x5u : std::string()},
+                                              cfg.signing ? cfg.signing->x5u : std::string(),
+                                              on_signed},
                         keys.calltoken_trusted,
                         cfg.calltoken ? cfg.calltoken->max_age.count() : 3600, cfg.edge.dial_url,
                         now, api::openssl_random_bytes, [this] { outbox.notify(); }});
@@ -335,7 +344,12 @@ struct gateway::impl {
             routes, webhooks::call_status_dependencies{
                         *calls, cfg.edge.auth_token, cfg.server.public_url,
                         cfg.server.trusted_proxies, now, [this] { outbox.notify(); }});
-        server.emplace(server_options_from(cfg), routes, log);
+        metrics.add_route(routes, *calls);
+        metrics.watch_cert_cache(certificates);
+        metrics.watch_connections([this] { return server ? server->open_connections() : 0; });
+        auto server_opts = server_options_from(cfg);
+        server_opts.observer = &metrics;
+        server.emplace(std::move(server_opts), routes, log);
     }
 
     // Re-reads the config file and swaps in its accounts and numbers; requests in flight keep

@@ -56,8 +56,8 @@ std::string_view log_level_name(log_level level) noexcept
     return "info";
 }
 
-std::string format_log_line(std::chrono::system_clock::time_point ts, log_level level,
-                            std::string_view msg, std::initializer_list<log_field> fields)
+std::string format_log_fields(std::chrono::system_clock::time_point ts, log_level level,
+                              std::string_view msg, std::span<const log_field> fields)
 {
     rapidjson::StringBuffer buf;
     json_writer w(buf);
@@ -95,9 +95,9 @@ logger::logger(std::ostream& out, clock_fn clock) : out_(out), clock_(std::move(
     if (!clock_) clock_ = [] { return std::chrono::system_clock::now(); };
 }
 
-void logger::log(log_level level, std::string_view msg, std::initializer_list<log_field> fields)
+void logger::log_fields(log_level level, std::string_view msg, std::span<const log_field> fields)
 {
-    std::string line = format_log_line(clock_(), level, msg, fields);
+    std::string line = format_log_fields(clock_(), level, msg, fields);
     line += '\n';
     const std::lock_guard lock(mutex_);
     // Flushed per line: tests and log shippers read stdout through a pipe.

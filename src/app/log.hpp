@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <mutex>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -27,6 +28,7 @@ class log_field {
 public:
     using value_type = std::variant<std::nullptr_t, std::string_view, std::int64_t, double, bool>;
 
+    log_field() = default;  // an unfilled slot of a field array (see logger::log_fields)
     log_field(std::string_view key, std::string_view value) : key_(key), value_(value) {}
     log_field(std::string_view key, const char* value) : key_(key), value_(std::string_view(value))
     {
@@ -49,13 +51,19 @@ public:
 
 private:
     std::string_view key_;
-    value_type value_;
+    value_type value_ = nullptr;
 };
 
 // Formats {"ts","level","msg",fields...} without the trailing newline. `ts` is RFC 3339 UTC with
 // milliseconds. Exposed so tests can pin the format with a fixed time.
-std::string format_log_line(std::chrono::system_clock::time_point ts, log_level level,
-                            std::string_view msg, std::initializer_list<log_field> fields);
+std::string format_log_fields(std::chrono::system_clock::time_point ts, log_level level,
+                              std::string_view msg, std::span<const log_field> fields);
+inline std::string format_log_line(std::chrono::system_clock::time_point ts, log_level level,
+                                   std::string_view msg, std::initializer_list<log_field> fields)
+{
+    return format_log_fields(ts, level, msg,
+                             std::span<const log_field>(fields.begin(), fields.size()));
+}
 
 class logger final {
 public:
@@ -64,7 +72,12 @@ public:
     // `out` must outlive the logger (std::cout in production, a stringstream in tests).
     explicit logger(std::ostream& out, clock_fn clock = {});
 
-    void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields = {});
+    void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields = {})
+    {
+        log_fields(level, msg, std::span<const log_field>(fields.begin(), fields.size()));
+    }
+    // For lines whose set of fields varies (optional fields left out rather than null).
+    void log_fields(log_level level, std::string_view msg, std::span<const log_field> fields);
     void info(std::string_view msg, std::initializer_list<log_field> fields = {})
     {
         log(log_level::info, msg, fields);

@@ -1,9 +1,11 @@
 #include "net/server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <list>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -78,28 +80,22 @@ void log_request(const http_service& svc, const request_context& ctx, unsigned s
     remote += ':';
     remote += std::to_string(ctx.remote.port());
     const app::log_level level = status >= 500 ? app::log_level::error : app::log_level::info;
-    const app::log_field method_field =
+    // Fixed order; optional fields (errc, call_sid) are left out when not set.
+    std::array<app::log_field, 8> fields;
+    std::size_t n = 0;
+    fields[n++] = app::log_field("id", ctx.request_id);
+    fields[n++] =
         known_method ? app::log_field("method", method) : app::log_field("method", nullptr);
-    const app::log_field route_field =
+    fields[n++] =
         ctx.route.empty() ? app::log_field("route", nullptr) : app::log_field("route", ctx.route);
-    if (ctx.failure) {
-        svc.log.log(level, "request",
-                    {{"id", ctx.request_id},
-                     method_field,
-                     route_field,
-                     {"status", status},
-                     {"errc", errc_name(*ctx.failure)},
-                     {"duration_ms", rounded},
-                     {"remote", remote}});
-    } else {
-        svc.log.log(level, "request",
-                    {{"id", ctx.request_id},
-                     method_field,
-                     route_field,
-                     {"status", status},
-                     {"duration_ms", rounded},
-                     {"remote", remote}});
-    }
+    fields[n++] = app::log_field("status", status);
+    if (ctx.failure) fields[n++] = app::log_field("errc", errc_name(*ctx.failure));
+    if (!ctx.call_sid.empty()) fields[n++] = app::log_field("call_sid", ctx.call_sid);
+    fields[n++] = app::log_field("duration_ms", rounded);
+    fields[n++] = app::log_field("remote", remote);
+    svc.log.log_fields(level, "request", std::span<const app::log_field>(fields.data(), n));
+    if (svc.observer)
+        svc.observer->on_request(ctx, status, std::chrono::steady_clock::now() - started);
 }
 
 }  // namespace detail
@@ -160,6 +156,7 @@ struct server::impl {
     impl(server_options o, const router& routes, app::logger& l)
         : options(std::move(o)), log(l), service{routes, options.lim, log, ids, &stopping}
     {
+        service.observer = options.observer;
         unsigned n = options.threads;
         if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
         registries.resize(n);
@@ -316,6 +313,8 @@ int server::run()
     self->log.info("stopped");
     return 0;
 }
+
+int server::open_connections() const noexcept { return impl_->open_connections.load(); }
 
 bool server::draining() const noexcept { return impl_->stopping.load(); }
 

@@ -47,6 +47,15 @@ private:
     std::atomic<std::uint64_t> counter_{0};
 };
 
+// Sees every answered request (metrics), after its log line. Called on the I/O thread that
+// answered: must be thread-safe, cheap and not throw.
+class request_observer {
+public:
+    virtual ~request_observer() = default;
+    virtual void on_request(const request_context& ctx, unsigned status,
+                            std::chrono::steady_clock::duration elapsed) noexcept = 0;
+};
+
 // Everything serve_http needs; built before io_context::run() and outliving it.
 struct http_service {
     const router& routes;
@@ -56,6 +65,7 @@ struct http_service {
     // Set when the server drains: replies then carry Connection: close and no new request is
     // read on the connection.
     const std::atomic<bool>* stopping = nullptr;
+    request_observer* observer = nullptr;  // optional
 };
 
 // Per-connection state shared with the server, which closes idle connections when draining.
@@ -239,6 +249,7 @@ struct server_options {
     unsigned threads = 0;       // 0: std::thread::hardware_concurrency()
     limits lim;
     std::chrono::milliseconds drain_timeout{10000};
+    request_observer* observer = nullptr;  // optional; must outlive the server
 };
 
 class server final {
@@ -264,6 +275,9 @@ public:
 
     // True from the start of a drain (readiness probes answer 503 from then on).
     bool draining() const noexcept;
+
+    // Connections accepted and not yet closed (stirgate_open_connections).
+    int open_connections() const noexcept;
 
 private:
     struct impl;

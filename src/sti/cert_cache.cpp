@@ -138,7 +138,13 @@ asio::awaitable<result<core::verified_cert>> cert_cache::get(std::string x5u)
         const std::int64_t now = now_();
         std::int64_t expires = now + ttl;
         if (value) expires = std::min(expires, value->not_after);  // never past notAfter
-        else ++stats_.fetch_failures;
+        else {
+            ++stats_.fetch_failures;
+            if (value.code() == errc::x5u_refused) ++stats_.fetch_refused;
+            else if (value.code() == errc::x5u_fetch_failed || value.code() == errc::internal)
+                ++stats_.fetch_errors;
+            else ++stats_.fetch_untrusted;
+        }
         store_locked(x5u, value, expires);
         const auto f = flights_.find(x5u);
         done = f->second;

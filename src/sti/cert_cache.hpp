@@ -38,7 +38,10 @@ struct cert_cache_stats {
     std::uint64_t hits = 0;        // answered from a fresh entry (positive or negative)
     std::uint64_t misses = 0;      // started a fetch
     std::uint64_t coalesced = 0;   // waited for a fetch another lookup started
-    std::uint64_t fetch_failures = 0;
+    std::uint64_t fetch_failures = 0;  // the sum of the three below
+    std::uint64_t fetch_refused = 0;    // x5u_refused: the URL or its address was not allowed
+    std::uint64_t fetch_errors = 0;     // x5u_fetch_failed: unreachable, TLS, non-200, size...
+    std::uint64_t fetch_untrusted = 0;  // fetched, but the chain or certificate did not verify
 };
 
 // TTL from Cache-Control (max-age / s-maxage; no-store and no-cache mean the floor), clamped to

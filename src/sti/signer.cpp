@@ -14,6 +14,7 @@ result<std::string> sign_identity(const signing_identity& signer, core::passport
     if (!signer.key) return error{errc::key_invalid, "no [signing] key"};
     auto jws = core::sign_passport(claims, ppt, signer.x5u, signer.key);
     if (!jws) return std::move(jws).err();
+    if (signer.on_signed) signer.on_signed(ppt);
     return core::format_identity_header(*jws, signer.x5u, ppt);
 }
 

@@ -12,6 +12,7 @@
 // the new leg).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "core/calltoken.hpp"
 #include "core/crypto.hpp"
 #include "core/error.hpp"
+#include "core/passport.hpp"
 #include "core/tn.hpp"
 #include "core/verstat.hpp"
 
@@ -29,6 +31,8 @@ namespace stirgate::sti {
 struct signing_identity {
     core::es256_private_key key;
     std::string x5u;  // URL of the signing certificate: PASSporT x5u and Identity info
+    // Told of every PASSporT signed (stirgate_signatures_total); optional, thread-safe.
+    std::function<void(core::passport_type)> on_signed = {};
 };
 
 // What the outbound leg carries.

@@ -1,0 +1,183 @@
+#include "app/metrics.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/verstat.hpp"
+#include "net/await_callback.hpp"
+
+namespace stirgate::app {
+namespace {
+
+namespace http = boost::beast::http;
+
+// Series keys: small enum values packed into one number, so recording needs no string.
+std::uint64_t route_key(std::size_t route_index) noexcept
+{
+    // 1 for "no route", 2.. for registered routes.
+    return route_index == net::request_context::no_route ? 1 : std::uint64_t{route_index} + 2;
+}
+
+std::string route_label(const net::request_context& ctx)
+{
+    return ctx.route.empty() ? std::string("unmatched") : ctx.route;
+}
+
+std::string status_label(unsigned status)
+{
+    return std::to_string(status);
+}
+
+}  // namespace
+
+gateway_metrics::gateway_metrics()
+    : requests_(registry_.counter("stirgate_http_requests_total",
+                                  "HTTP requests answered, by matched route pattern, method and "
+                                  "status.",
+                                  {"route", "method", "status"}, 512)),
+      durations_(registry_.histogram(
+          "stirgate_http_request_duration_seconds",
+          "Time from a request's header to its reply being ready, by matched route pattern.",
+          {"route"}, std::vector<double>(obs::latency_buckets.begin(), obs::latency_buckets.end()),
+          64)),
+      verifications_(registry_.counter(
+          "stirgate_verifications_total",
+          "Call verifications (ATIS API and incoming-call webhook), by verstat for the caller and "
+          "the first defect (reason=\"none\" when valid).",
+          {"verstat", "reason"}, 256)),
+      signatures_(registry_.counter("stirgate_signatures_total",
+                                    "PASSporTs signed (Calls API and ATIS signing), by ppt.",
+                                    {"ppt"}, 8)),
+      deliveries_(registry_.counter("stirgate_webhook_deliveries_total",
+                                    "Outbox delivery attempts (edge hand-offs and status "
+                                    "callbacks), by kind and result.",
+                                    {"kind", "result"}, 16))
+{
+    for (const auto ppt : {core::passport_type::shaken, core::passport_type::div}) {
+        signatures_.declare(static_cast<std::uint64_t>(ppt) + 1,
+                            [ppt] { return obs::label_values{std::string(core::to_string(ppt))}; });
+    }
+    for (const auto kind : {store::outbox_kind::edge_dial, store::outbox_kind::status_callback}) {
+        for (const bool delivered : {true, false}) {
+            deliveries_.declare((static_cast<std::uint64_t>(kind) + 1) * 2 + (delivered ? 1 : 0),
+                                [kind, delivered] {
+                                    return obs::label_values{std::string(store::to_string(kind)),
+                                                             delivered ? "delivered" : "failed"};
+                                });
+        }
+    }
+    outbox_depth_ = &registry_.add_gauge(
+        "stirgate_outbox_depth",
+        "Items in the outbox (queued or waiting for a retry), read from the store at scrape time.");
+}
+
+void gateway_metrics::on_request(const net::request_context& ctx, unsigned status,
+                                 std::chrono::steady_clock::duration elapsed) noexcept
+{
+    try {
+        const http::verb verb = ctx.request.method();
+        const std::uint64_t rk = route_key(ctx.route_index);
+        const std::uint64_t key =
+            (rk << 24) | (static_cast<std::uint64_t>(verb) << 12) | (status & 0xFFFu);
+        requests_.add(key, [&ctx, verb, status] {
+            return obs::label_values{route_label(ctx),
+                                     verb == http::verb::unknown
+                                         ? std::string("other")
+                                         : std::string(http::to_string(verb)),
+                                     status_label(status)};
+        });
+        durations_.observe(
+            rk, [&ctx] { return obs::label_values{route_label(ctx)}; },
+            std::chrono::duration<double>(elapsed).count());
+    } catch (...) {
+        // Only label building allocates, once per series; losing a sample beats failing a reply.
+    }
+}
+
+void gateway_metrics::on_verification(const core::verification_outcome& outcome) noexcept
+{
+    try {
+        const std::uint64_t key = ((static_cast<std::uint64_t>(outcome.verstat) + 1) << 16) |
+                                  static_cast<std::uint64_t>(outcome.code);
+        verifications_.add(key, [&outcome] {
+            return obs::label_values{std::string(core::to_string(outcome.verstat)),
+                                     outcome.code == errc{} ? std::string("none")
+                                                            : std::string(errc_name(outcome.code))};
+        });
+    } catch (...) {
+    }
+}
+
+void gateway_metrics::on_signed(core::passport_type ppt) noexcept
+{
+    try {
+        signatures_.add(static_cast<std::uint64_t>(ppt) + 1,
+                        [ppt] { return obs::label_values{std::string(core::to_string(ppt))}; });
+    } catch (...) {
+    }
+}
+
+void gateway_metrics::on_delivery(store::outbox_kind kind, bool delivered) noexcept
+{
+    try {
+        deliveries_.add((static_cast<std::uint64_t>(kind) + 1) * 2 + (delivered ? 1 : 0),
+                        [kind, delivered] {
+                            return obs::label_values{std::string(store::to_string(kind)),
+                                                     delivered ? "delivered" : "failed"};
+                        });
+    } catch (...) {
+    }
+}
+
+void gateway_metrics::watch_cert_cache(const sti::cert_cache& cache)
+{
+    registry_.add_callback(
+        "stirgate_cert_cache_total",
+        "x5u certificate lookups: hit (fresh entry, positive or negative), miss (started a "
+        "fetch), coalesced (waited for a fetch already running).",
+        obs::metric_type::counter, {"result"}, [&cache] {
+            const auto s = cache.stats();
+            return std::vector<obs::sample>{{{"hit"}, static_cast<double>(s.hits)},
+                                            {{"miss"}, static_cast<double>(s.misses)},
+                                            {{"coalesced"}, static_cast<double>(s.coalesced)}};
+        });
+    registry_.add_callback(
+        "stirgate_cert_fetch_failures_total",
+        "x5u fetches that failed: refused (URL or address not allowed), fetch (unreachable, TLS, "
+        "non-200, oversize, not a certificate), untrusted (chain or certificate did not verify).",
+        obs::metric_type::counter, {"reason"}, [&cache] {
+            const auto s = cache.stats();
+            return std::vector<obs::sample>{
+                {{"refused"}, static_cast<double>(s.fetch_refused)},
+                {{"fetch"}, static_cast<double>(s.fetch_errors)},
+                {{"untrusted"}, static_cast<double>(s.fetch_untrusted)}};
+        });
+}
+
+void gateway_metrics::watch_connections(std::function<int()> open_connections)
+{
+    registry_.add_callback("stirgate_open_connections", "Client connections open now.",
+                           obs::metric_type::gauge, {}, [f = std::move(open_connections)] {
+                               return std::vector<obs::sample>{{{}, static_cast<double>(f())}};
+                           });
+}
+
+void gateway_metrics::add_route(net::router& routes, store::store& calls)
+{
+    routes.add(
+        http::verb::get, "/metrics", net::error_style::plain,
+        [this, &calls](net::request_context& ctx) -> net::awaitable<net::http_response> {
+            auto depth = co_await net::await_callback<std::size_t>(
+                [&calls](store::store::callback<std::size_t> cb) { calls.depth(std::move(cb)); });
+            if (depth) outbox_depth_->set(static_cast<double>(*depth));
+            net::http_response res{http::status::ok, ctx.request.version()};
+            res.set(http::field::content_type, obs::content_type);
+            res.set(http::field::cache_control, "no-store");
+            res.body() = render();
+            co_return res;
+        });
+}
+
+}  // namespace stirgate::app

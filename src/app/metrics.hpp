@@ -1,0 +1,63 @@
+#pragma once
+// The gateway's Prometheus metrics (DESIGN.md "Metrics") and GET /metrics.
+//
+// Events are recorded where they happen through small hooks (the server's request observer,
+// the call verifier's observer, the signer's on_signed, the outbox's on_attempt); state other
+// components already keep (certificate cache statistics, open connections, outbox depth) is
+// read when /metrics is scraped. Labels come from bounded sets only: the matched route pattern
+// (never the raw path), the verb, the status, enum names.
+
+#include "net/net.hpp"
+
+#include <chrono>
+#include <functional>
+
+#include "core/passport.hpp"
+#include "core/verifier.hpp"
+#include "net/router.hpp"
+#include "net/server.hpp"
+#include "obs/metrics.hpp"
+#include "sti/cert_cache.hpp"
+#include "store/store.hpp"
+
+namespace stirgate::app {
+
+class gateway_metrics final : public net::request_observer {
+public:
+    gateway_metrics();
+
+    // stirgate_http_requests_total{route,method,status} and
+    // stirgate_http_request_duration_seconds{route}.
+    void on_request(const net::request_context& ctx, unsigned status,
+                    std::chrono::steady_clock::duration elapsed) noexcept override;
+    // stirgate_verifications_total{verstat,reason}
+    void on_verification(const core::verification_outcome& outcome) noexcept;
+    // stirgate_signatures_total{ppt}
+    void on_signed(core::passport_type ppt) noexcept;
+    // stirgate_webhook_deliveries_total{kind,result}
+    void on_delivery(store::outbox_kind kind, bool delivered) noexcept;
+
+    // Scrape-time sources; each must outlive this object's last render. Registration order
+    // is exposition order; call each once, before serving.
+    void watch_cert_cache(const sti::cert_cache& cache);
+    void watch_connections(std::function<int()> open_connections);
+
+    // GET /metrics: reads the outbox depth from `calls` (kept at its last value when the
+    // store fails), then renders. No authentication: meant for the private network.
+    void add_route(net::router& routes, store::store& calls);
+
+    const obs::registry& registry() const noexcept { return registry_; }
+    // The exposition text with the outbox depth as last read.
+    std::string render() const { return registry_.render(); }
+
+private:
+    obs::registry registry_;
+    obs::counter_family& requests_;
+    obs::histogram_family& durations_;
+    obs::counter_family& verifications_;
+    obs::counter_family& signatures_;
+    obs::counter_family& deliveries_;
+    obs::gauge* outbox_depth_ = nullptr;
+};
+
+}  // namespace stirgate::app
