@@ -405,6 +405,8 @@ std::vector<smuggle_case> smuggle_cases()
          post_with("Transfer-Encoding : chunked") + chunked_hello + smuggled},
         {"a vertical tab before the value",
          post_with("Transfer-Encoding:\x0b" "chunked") + "0\r\n\r\n" + smuggled},
+        // Beast unfolds obs-fold into spaces (RFC 9112 section 5.2 allows that), so a lone
+        // "Transfer-Encoding:\r\n chunked" is plain chunked; folds that change the meaning are not.
         {"obs-fold that makes chunked not the last coding",
          post_with("Transfer-Encoding: chunked\r\n , identity") + chunked_hello + smuggled},
         {"obs-fold of identity before chunked",
