@@ -8,9 +8,17 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <tuple>
 
 namespace stirgate::net {
 namespace {
@@ -157,8 +165,8 @@ result<http::request<http::string_body>> build_request(const url& u, http_reques
     http::request<http::string_body> req{spec.method, u.target, 11};
     req.set(http::field::host, u.authority());
     req.set(http::field::user_agent, policy.user_agent);
-    // One connection per request (pooling is a later issue): say so, so the server closes.
-    req.set(http::field::connection, "close");
+    // One connection per request: say so, so the server closes. HTTP/1.1 keeps it alive otherwise.
+    if (!policy.keep_alive) req.set(http::field::connection, "close");
     for (auto& [name, value] : spec.headers) {
         // Framing and routing headers are ours: a caller-supplied one could split the request.
         if (core::iequals(name, "host") || core::iequals(name, "content-length") ||
@@ -175,16 +183,32 @@ result<http::request<http::string_body>> build_request(const url& u, http_reques
     return req;
 }
 
+// What one request/response on a connection came to, and what it leaves of the connection.
+struct exchange_outcome {
+    result<http_reply> reply;
+    bool written_whole = false;     // every byte of the request was handed to the socket
+    bool response_started = false;  // some byte of a response arrived
+    bool reusable = false;          // complete, self-delimited, keep-alive, nothing left over
+};
+
 // Write the request and read one response. The deadline is already armed on the lowest layer.
 template <class Stream>
-asio::awaitable<result<http_reply>> exchange(Stream& stream, http::request<http::string_body>& req,
-                                             const http_client_policy& policy,
-                                             const std::string& where)
+asio::awaitable<exchange_outcome> exchange(Stream& stream, http::request<http::string_body>& req,
+                                           const http_client_policy& policy,
+                                           const std::string& where)
 {
+    exchange_outcome out;
     beast::error_code ec;
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "timed out sending");
-    if (ec) co_return fail(errc::upstream_unreachable, where, "sending: " + ec.message());
+    if (is_timeout(ec)) {
+        out.reply = fail(errc::upstream_timeout, where, "timed out sending");
+        co_return out;
+    }
+    if (ec) {
+        out.reply = fail(errc::upstream_unreachable, where, "sending: " + ec.message());
+        co_return out;
+    }
+    out.written_whole = true;
 
     beast::flat_buffer buffer(policy.max_header_bytes + read_chunk_bytes);
     http::response_parser<http::string_body> parser;
@@ -197,30 +221,138 @@ asio::awaitable<result<http_reply>> exchange(Stream& stream, http::request<http:
 
     co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
+    out.response_started = parser.got_some() || buffer.size() > 0;
     // Many servers close without TLS close_notify; that only matters when the close is what ends
     // the body. A body framed by Content-Length or chunking is complete whatever follows it.
     if (ec == ssl::error::stream_truncated && parser.is_done()) ec = {};
-    if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "timed out reading");
-    if (ec == http::error::body_limit)
-        co_return fail(errc::upstream_bad_response, where,
-                       "body over " + std::to_string(policy.max_body_bytes) + " bytes");
-    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
-        co_return fail(errc::upstream_bad_response, where, "header block too large");
-    if (ec == ssl::error::stream_truncated)
-        co_return fail(errc::upstream_bad_response, where,
-                       "connection closed without close_notify before the body ended");
-    if (ec && ec.category() == asio::error::get_ssl_category())
-        co_return fail(errc::upstream_tls, where, "TLS: " + ec.message());
-    if (ec) co_return fail(errc::upstream_bad_response, where, "reading: " + ec.message());
+    if (is_timeout(ec)) out.reply = fail(errc::upstream_timeout, where, "timed out reading");
+    else if (ec == http::error::body_limit)
+        out.reply = fail(errc::upstream_bad_response, where,
+                         "body over " + std::to_string(policy.max_body_bytes) + " bytes");
+    else if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+        out.reply = fail(errc::upstream_bad_response, where, "header block too large");
+    else if (ec == ssl::error::stream_truncated)
+        out.reply = fail(errc::upstream_bad_response, where,
+                         "connection closed without close_notify before the body ended");
+    else if (ec && ec.category() == asio::error::get_ssl_category())
+        out.reply = fail(errc::upstream_tls, where, "TLS: " + ec.message());
+    else if (ec)
+        out.reply = fail(errc::upstream_bad_response, where, "reading: " + ec.message());
+    if (ec) co_return out;
 
+    // Bytes after the response would be a second response nobody asked for: not reusable.
+    out.reusable = parser.is_done() && !parser.need_eof() && parser.get().keep_alive() &&
+                   req.keep_alive() && buffer.size() == 0;
     auto res = parser.release();
     http_reply reply;
     reply.status = res.result_int();
     for (const auto& field : res)
         reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     reply.body = std::move(res.body());
-    co_return reply;
+    out.reply = std::move(reply);
+    co_return out;
 }
+
+// One open connection, plain or TLS, as the pool keeps it.
+struct connection {
+    std::unique_ptr<beast::tcp_stream> plain;
+    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+    clock_type::time_point idle_until{};
+
+    beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*tls); }
+};
+
+// An idle connection has nothing to say: anything readable (EOF, a reset, a TLS alert such as
+// close_notify, stray bytes) means the server is done with it. Non-blocking, so it costs one
+// system call.
+bool looks_alive(connection& c)
+{
+    if (c.tls && SSL_has_pending(c.tls->native_handle()) != 0) return false;
+    auto& socket = c.lowest().socket();
+    if (!socket.is_open()) return false;
+    char byte = 0;
+    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+struct pool_key {
+    std::uint64_t client = 0;
+    std::string scheme;
+    std::string host;  // lower case
+    std::uint16_t port = 0;
+
+    bool operator<(const pool_key& o) const
+    {
+        return std::tie(client, scheme, host, port) < std::tie(o.client, o.scheme, o.host, o.port);
+    }
+};
+
+// Idle connections of one execution context. An Asio service, so the context shuts it down (and
+// closes its sockets) before its reactor goes: a socket must not outlive its io_context, and the
+// gateway's I/O contexts end before the clients built in main do.
+class idle_pool final : public asio::execution_context::service {
+public:
+    static inline asio::execution_context::id id;
+
+    explicit idle_pool(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
+
+    // The most recently used live connection for `key`, or nullptr. Expired and dead ones found
+    // on the way are closed.
+    std::unique_ptr<connection> take(const pool_key& k, clock_type::time_point now)
+    {
+        std::deque<std::unique_ptr<connection>> dropped;  // closed after the lock is released
+        std::lock_guard lock(mutex_);
+        const auto it = idle_.find(k);
+        if (it == idle_.end()) return nullptr;
+        auto& list = it->second;
+        std::unique_ptr<connection> found;
+        while (!list.empty() && !found) {
+            auto c = std::move(list.back());
+            list.pop_back();
+            if (c->idle_until > now && looks_alive(*c)) found = std::move(c);
+            else dropped.push_back(std::move(c));
+        }
+        if (list.empty()) idle_.erase(it);
+        return found;
+    }
+
+    void put(const pool_key& k, std::unique_ptr<connection> c, std::size_t max_idle,
+             clock_type::time_point now)
+    {
+        std::deque<std::unique_ptr<connection>> dropped;
+        std::lock_guard lock(mutex_);
+        // Expired connections of every key go here, so a key nobody asks for again (or a client
+        // that is gone) does not hold sockets past their idle timeout for long.
+        for (auto it = idle_.begin(); it != idle_.end();) {
+            auto& list = it->second;
+            while (!list.empty() && list.front()->idle_until <= now) {
+                dropped.push_back(std::move(list.front()));
+                list.pop_front();
+            }
+            it = list.empty() ? idle_.erase(it) : std::next(it);
+        }
+        if (max_idle == 0) return;
+        auto& list = idle_[k];
+        list.push_back(std::move(c));
+        while (list.size() > max_idle) {
+            dropped.push_back(std::move(list.front()));
+            list.pop_front();
+        }
+    }
+
+private:
+    void shutdown() override
+    {
+        std::map<pool_key, std::deque<std::unique_ptr<connection>>> doomed;
+        std::lock_guard lock(mutex_);
+        doomed.swap(idle_);
+    }
+
+    std::mutex mutex_;
+    std::map<pool_key, std::deque<std::unique_ptr<connection>>> idle_;
+};
+
+std::atomic<std::uint64_t> next_client_id{1};
 
 std::string verify_failure(SSL* ssl_handle)
 {
@@ -238,8 +370,25 @@ std::optional<std::string_view> http_reply::header(std::string_view name) const
     return std::nullopt;
 }
 
+struct beast_http_client::atomic_counters {
+    std::atomic<std::uint64_t> opened{0};
+    std::atomic<std::uint64_t> reused{0};
+    std::atomic<std::uint64_t> retried{0};
+};
+
+bool may_retry_on_new_connection(http::verb method, bool written_whole,
+                                 bool response_started) noexcept
+{
+    if (!written_whole) return true;  // the server never had the whole request to act on
+    const bool idempotent = method == http::verb::get || method == http::verb::head;
+    return idempotent && !response_started;
+}
+
 beast_http_client::beast_http_client(http_client_policy policy)
-    : policy_(std::move(policy)), tls_(ssl::context::tls_client)
+    : policy_(std::move(policy)),
+      tls_(ssl::context::tls_client),
+      id_(next_client_id.fetch_add(1)),
+      counters_(std::make_unique<atomic_counters>())
 {
     for (auto& s : policy_.allowed_schemes) s = core::ascii_lower(s);
     for (auto& h : policy_.allowed_hosts) h = core::ascii_lower(h);
@@ -267,45 +416,38 @@ beast_http_client::beast_http_client(http_client_policy policy)
 
 beast_http_client::~beast_http_client() = default;
 
-asio::awaitable<result<http_reply>> beast_http_client::request(http_request_spec spec)
+beast_http_client::counters beast_http_client::stats() const noexcept
 {
-    // One deadline for everything: each step is armed with what is left of it, so bytes
-    // dripping one at a time cannot stretch the exchange (Asterisk's default is 2 s overall).
-    const auto deadline = clock_type::now() + policy_.timeout;
+    return {counters_->opened.load(), counters_->reused.load(), counters_->retried.load()};
+}
 
-    auto parsed = parse_url(spec.url);
-    if (!parsed) co_return error{errc::upstream_refused, "URL: " + parsed.err().detail};
-    const url u = std::move(*parsed);
+namespace {
+
+// A new connection: resolve (pin, literal or DNS) under the address policy, connect, and for
+// https the TLS handshake with SNI and the peer name checked inside chain verification.
+asio::awaitable<result<std::unique_ptr<connection>>> open_connection(
+    const url& u, const http_client_policy& policy, ssl::context& tls,
+    clock_type::time_point deadline)
+{
     const std::string where = loggable(u);
-    if (auto r = check_url_policy(u, policy_); !r) co_return std::move(r).err();
-    auto req = build_request(u, spec, policy_);
-    if (!req) co_return std::move(req).err();
-
-    auto endpoints = co_await resolve_endpoints(u, policy_, deadline);
+    auto endpoints = co_await resolve_endpoints(u, policy, deadline);
     if (!endpoints) co_return std::move(endpoints).err();
 
     const auto ex = co_await asio::this_coro::executor;
     beast::error_code ec;
-
-    if (u.scheme == "http") {
-        beast::tcp_stream stream(ex);
-        stream.expires_at(deadline);
-        co_await stream.async_connect(*endpoints, asio::redirect_error(asio::use_awaitable, ec));
-        if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "connect timed out");
-        if (ec) co_return fail(errc::upstream_unreachable, where, "connect: " + ec.message());
-        auto reply = co_await exchange(stream, *req, policy_, where);
-        stream.socket().close(ec);
-        co_return reply;
-    }
-
-    beast::ssl_stream<beast::tcp_stream> stream(ex, tls_);
-    auto& lowest = beast::get_lowest_layer(stream);
+    auto c = std::make_unique<connection>();
+    if (u.scheme == "http")
+        c->plain = std::make_unique<beast::tcp_stream>(ex);
+    else
+        c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls);
+    auto& lowest = c->lowest();
     lowest.expires_at(deadline);
     co_await lowest.async_connect(*endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "connect timed out");
     if (ec) co_return fail(errc::upstream_unreachable, where, "connect: " + ec.message());
+    if (c->plain) co_return c;
 
-    SSL* const handle = stream.native_handle();
+    SSL* const handle = c->tls->native_handle();
     // RFC 6066 section 3: SNI carries DNS names only, never IP literals.
     if (u.kind == host_kind::name && SSL_set_tlsext_host_name(handle, u.host.c_str()) != 1)
         co_return fail(errc::upstream_tls, where, "cannot set SNI");
@@ -318,18 +460,80 @@ asio::awaitable<result<http_reply>> beast_http_client::request(http_request_spec
                         : X509_VERIFY_PARAM_set1_ip_asc(param, u.host.c_str());
     if (set != 1) co_return fail(errc::upstream_tls, where, "cannot set the expected peer name");
 
-    co_await stream.async_handshake(ssl::stream_base::client,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+    co_await c->tls->async_handshake(ssl::stream_base::client,
+                                     asio::redirect_error(asio::use_awaitable, ec));
     if (is_timeout(ec)) co_return fail(errc::upstream_timeout, where, "TLS handshake timed out");
     if (ec)
         co_return fail(errc::upstream_tls, where,
                        "TLS handshake: " + ec.message() + verify_failure(handle));
+    co_return c;
+}
 
-    auto reply = co_await exchange(stream, *req, policy_, where);
-    // No TLS shutdown: we asked for Connection: close and the response is framed, so waiting for
-    // the server's close_notify would only add latency (and a way to stall us).
-    lowest.socket().close(ec);
-    co_return reply;
+}  // namespace
+
+asio::awaitable<result<http_reply>> beast_http_client::request(http_request_spec spec)
+{
+    // One deadline for everything: each step is armed with what is left of it, so bytes
+    // dripping one at a time cannot stretch the exchange (Asterisk's default is 2 s overall).
+    // A retry on a new connection (keep-alive only) shares it.
+    const auto deadline = clock_type::now() + policy_.timeout;
+
+    auto parsed = parse_url(spec.url);
+    if (!parsed) co_return error{errc::upstream_refused, "URL: " + parsed.err().detail};
+    const url u = std::move(*parsed);
+    const std::string where = loggable(u);
+    if (auto r = check_url_policy(u, policy_); !r) co_return std::move(r).err();
+    auto req = build_request(u, spec, policy_);
+    if (!req) co_return std::move(req).err();
+
+    const auto ex = co_await asio::this_coro::executor;
+    idle_pool* const pool =
+        policy_.keep_alive
+            ? &asio::use_service<idle_pool>(asio::query(ex, asio::execution::context))
+            : nullptr;
+    const pool_key key{id_, u.scheme, core::ascii_lower(u.host), u.port};
+
+    bool retried = false;
+    for (;;) {
+        std::unique_ptr<connection> conn;
+        if (pool && !retried) conn = pool->take(key, clock_type::now());
+        const bool reused = conn != nullptr;
+        if (reused) {
+            ++counters_->reused;
+        } else {
+            auto opened = co_await open_connection(u, policy_, tls_, deadline);
+            if (!opened) co_return std::move(opened).err();
+            conn = std::move(*opened);
+            ++counters_->opened;
+        }
+        conn->lowest().expires_at(deadline);
+        // Two statements, not a conditional: g++ 12 mishandles co_await inside ?: (the result
+        // is copied bitwise and destroyed twice).
+        exchange_outcome out;
+        if (conn->tls)
+            out = co_await exchange(*conn->tls, *req, policy_, where);
+        else
+            out = co_await exchange(*conn->plain, *req, policy_, where);
+        beast::error_code ec;
+        if (!out.reply && reused && !retried && clock_type::now() < deadline &&
+            may_retry_on_new_connection(spec.method, out.written_whole, out.response_started)) {
+            conn->lowest().socket().close(ec);
+            retried = true;
+            ++counters_->retried;
+            continue;
+        }
+        if (pool && out.reply && out.reusable) {
+            conn->lowest().expires_never();
+            const auto now = clock_type::now();
+            conn->idle_until = now + policy_.idle_timeout;
+            pool->put(key, std::move(conn), policy_.max_idle_per_host, now);
+        } else {
+            // No TLS shutdown: the response is framed (or the connection failed), so waiting for
+            // the server's close_notify would only add latency (and a way to stall us).
+            conn->lowest().socket().close(ec);
+        }
+        co_return std::move(out.reply);
+    }
 }
 
 }  // namespace stirgate::net

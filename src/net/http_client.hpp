@@ -13,6 +13,19 @@
 //   4. one request, `Connection: close`, one response whose body is capped while it is read;
 //   5. the whole exchange (resolve to last byte) ends by `timeout`, however slowly bytes drip.
 // Redirects are never followed: a 3xx comes back as a reply for the caller to refuse or handle.
+//
+// With `keep_alive` (customer webhooks, DESIGN.md "Outbound webhooks use HTTPS ... keep-alive"),
+// step 4 changes: a connection whose response was complete, framed and not `Connection: close`
+// goes back to an idle pool keyed by client, scheme, host and port, at most max_idle_per_host
+// per key, for at most idle_timeout; a later request to the same key reuses it (no resolve, no
+// handshake). Steps 1-3 still run for every new connection, so the address policy and the TLS
+// checks cover every socket the client opens. An idle connection the server closed is noticed
+// before reuse (anything readable on an idle connection means it is finished) and dropped. If a
+// reused connection still fails while the request is being written, the request is retried once
+// on a new connection: a server cannot act on a request it never received whole. A failure after
+// the request went out whole is not retried for a POST (the application may have acted on it; Go's
+// net/http draws the same line), only for GET/HEAD with no response byte seen. The pool lives per
+// execution context (an Asio service), so idle sockets never outlive the io_context they run on.
 
 #include "core/error.hpp"
 #include "net/net.hpp"
@@ -20,6 +33,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +64,12 @@ struct http_client_policy {
     std::size_t max_body_bytes = 16384;
     std::size_t max_header_bytes = 16384;
     std::string user_agent = "stirgate";
+    // Connection reuse (see the file comment). Off: one connection per request, Connection: close.
+    bool keep_alive = false;
+    std::size_t max_idle_per_host = 4;  // idle connections kept per scheme+host+port (and context)
+    // How long an idle connection is kept. Below the 5 s keep-alive timeout of Node.js and
+    // Apache httpd, so the pool rarely offers a connection the server is about to close.
+    std::chrono::milliseconds idle_timeout{4000};
 };
 
 struct http_request_spec {
@@ -87,9 +107,10 @@ protected:
     http_client& operator=(const http_client&) = default;
 };
 
-// The real client: one connection per request on the awaiting coroutine's executor.
-// Immutable after construction, so one instance may serve coroutines on several threads; it must
-// outlive every request it runs (build it in main, as STYLE.md section 3 asks).
+// The real client: connections on the awaiting coroutine's executor, one per request unless the
+// policy keeps them alive. Immutable after construction apart from the idle pool (which is
+// locked), so one instance may serve coroutines on several threads; it must outlive every
+// request it runs (build it in main, as STYLE.md section 3 asks).
 class beast_http_client final : public http_client {
 public:
     // Throws std::runtime_error (startup failure) when ca_file cannot be loaded or a pin's
@@ -103,9 +124,26 @@ public:
 
     const http_client_policy& policy() const noexcept { return policy_; }
 
+    // Connections opened (TCP connects that succeeded) and requests served on a reused one.
+    struct counters {
+        std::uint64_t opened = 0;
+        std::uint64_t reused = 0;
+        std::uint64_t retried = 0;  // requests repeated on a new connection after a stale one
+    };
+    counters stats() const noexcept;
+
 private:
     http_client_policy policy_;
     boost::asio::ssl::context tls_;
+    std::uint64_t id_;  // distinguishes this client's idle connections in a context's pool
+    struct atomic_counters;
+    std::unique_ptr<atomic_counters> counters_;
 };
+
+// Whether a request that failed on a reused keep-alive connection may be sent again on a new
+// one (see the file comment). `written_whole`: the request left completely; `response_started`:
+// any byte of a response arrived.
+bool may_retry_on_new_connection(boost::beast::http::verb method, bool written_whole,
+                                 bool response_started) noexcept;
 
 }  // namespace stirgate::net

@@ -441,3 +441,304 @@ TEST_CASE("the allocation watch used above does see a large allocation", "[net][
     CHECK(big.back() == 'x');
     if (const auto largest = watch.largest()) CHECK(*largest >= std::size_t{1} << 20);
 }
+
+// ---- keep-alive pool ------------------------------------------------------------------------
+// A loopback server that keeps connections alive and counts them: each request is answered
+// with its sequence number on that connection, so a test sees which connection served it.
+
+namespace {
+
+struct keep_alive_script {
+    bool close_after_response = false;  // answer (without Connection: close), then hang up
+    bool drop_second_request = false;   // read a connection's second request, close unanswered
+    bool announce_close = false;        // answer with Connection: close (and then close)
+};
+
+struct keep_alive_server {
+    struct state {
+        explicit state(asio::io_context& io) : acceptor(io) {}
+        asio::ip::tcp::acceptor acceptor;
+        keep_alive_script script;
+        std::optional<asio::ssl::context> tls;
+        std::size_t connections = 0;
+        std::size_t requests = 0;
+        std::size_t closed = 0;  // connections the server has finished with
+        std::vector<std::string> connection_headers;  // Connection header of each request
+    };
+    std::shared_ptr<state> st;
+
+    keep_alive_server(asio::io_context& io, keep_alive_script script, bool tls)
+        : st(std::make_shared<state>(io))
+    {
+        st->script = script;
+        if (tls) {
+            st->tls.emplace(asio::ssl::context::tls_server);
+            st->tls->use_certificate_chain(asio::buffer(server_identity().cert_pem));
+            st->tls->use_private_key(asio::buffer(server_identity().key_pem),
+                                     asio::ssl::context::pem);
+        }
+        const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+        st->acceptor.open(ep.protocol());
+        st->acceptor.bind(ep);
+        st->acceptor.listen();
+        asio::co_spawn(io, accept_loop(st), [](std::exception_ptr) {});
+    }
+    ~keep_alive_server()
+    {
+        boost::system::error_code ec;
+        st->acceptor.close(ec);
+    }
+    std::uint16_t port() const { return st->acceptor.local_endpoint().port(); }
+
+    template <class Stream>
+    static asio::awaitable<void> serve(Stream& stream, std::shared_ptr<state> st)
+    {
+        namespace http = boost::beast::http;
+        boost::beast::flat_buffer buffer;
+        for (std::size_t n = 1;; ++n) {
+            boost::system::error_code ec;
+            http::request<http::string_body> req;
+            co_await http::async_read(stream, buffer, req,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+            ++st->requests;
+            st->connection_headers.emplace_back(req[http::field::connection]);
+            if (n == 2 && st->script.drop_second_request) co_return;
+            http::response<http::string_body> res{http::status::ok, 11};
+            res.set(http::field::content_type, "text/plain");
+            res.body() = std::to_string(n);
+            if (st->script.announce_close) res.keep_alive(false);
+            res.prepare_payload();
+            co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec || st->script.close_after_response || st->script.announce_close) co_return;
+        }
+    }
+
+    static asio::awaitable<void> connection(asio::ip::tcp::socket socket, std::shared_ptr<state> st)
+    {
+        boost::system::error_code ec;
+        if (!st->tls) {
+            boost::beast::tcp_stream stream(std::move(socket));
+            co_await serve(stream, st);
+            stream.socket().close(ec);
+        } else {
+            boost::beast::ssl_stream<boost::beast::tcp_stream> stream(
+                boost::beast::tcp_stream(std::move(socket)), *st->tls);
+            co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                            asio::redirect_error(asio::use_awaitable, ec));
+            if (!ec) co_await serve(stream, st);
+            boost::beast::get_lowest_layer(stream).socket().close(ec);
+        }
+        ++st->closed;
+    }
+
+    static asio::awaitable<void> accept_loop(std::shared_ptr<state> st)
+    {
+        for (;;) {
+            boost::system::error_code ec;
+            auto socket =
+                co_await st->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+            ++st->connections;
+            asio::co_spawn(st->acceptor.get_executor(), connection(std::move(socket), st),
+                           [](std::exception_ptr) {});
+        }
+    }
+};
+
+http_client_policy keep_alive_policy(std::uint16_t port, bool tls)
+{
+    http_client_policy p = pinned_policy(port);
+    if (!tls) {
+        p.allowed_schemes = {"http"};
+        p.pins.clear();
+        p.allow_private_addresses = true;
+    }
+    p.keep_alive = true;
+    return p;
+}
+
+std::string keep_alive_url(std::uint16_t port, bool tls)
+{
+    return tls ? url_for(port, "/voice") : "http://127.0.0.1:" + std::to_string(port) + "/voice";
+}
+
+result<http_reply> post_form(asio::io_context& io, http_client& client, const std::string& url)
+{
+    http_request_spec spec;
+    spec.method = boost::beast::http::verb::post;
+    spec.url = url;
+    spec.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    spec.body = "CallSid=CA1";
+    return run_until_done(io, client.request(std::move(spec)));
+}
+
+// Runs `io` until the server has finished with `count` connections (bounded; loopback is quick).
+bool wait_closed(asio::io_context& io, const keep_alive_server& server, std::size_t count)
+{
+    auto st = server.st;
+    return run_until_done(io, [](std::shared_ptr<keep_alive_server::state> s,
+                                 std::size_t n) -> asio::awaitable<bool> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (int i = 0; i < 2000 && s->closed < n; ++i) {
+            timer.expires_after(std::chrono::milliseconds(1));
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+        co_return s->closed >= n;
+    }(st, count));
+}
+
+}  // namespace
+
+TEST_CASE("two sequential requests with keep-alive share one TCP connection", "[net][client][pool]")
+{
+    const bool tls = GENERATE(false, true);
+    INFO((tls ? "https" : "http"));
+    asio::io_context io;
+    keep_alive_server server(io, {}, tls);
+    beast_http_client client(keep_alive_policy(server.port(), tls));
+
+    const auto first = post_form(io, client, keep_alive_url(server.port(), tls));
+    REQUIRE(first);
+    CHECK(first->body == "1");
+    const auto second = post_form(io, client, keep_alive_url(server.port(), tls));
+    REQUIRE(second);
+    CHECK(second->body == "2");  // the second request on the same connection
+    CHECK(server.st->connections == 1);
+    CHECK(client.stats().opened == 1);
+    CHECK(client.stats().reused == 1);
+    // No Connection: close was asked for.
+    CHECK(server.st->connection_headers == std::vector<std::string>{"", ""});
+}
+
+TEST_CASE("without keep-alive every request opens its own connection and asks to close",
+          "[net][client][pool]")
+{
+    asio::io_context io;
+    keep_alive_server server(io, {}, false);
+    auto policy = keep_alive_policy(server.port(), false);
+    policy.keep_alive = false;
+    beast_http_client client(policy);
+    REQUIRE(post_form(io, client, keep_alive_url(server.port(), false)));
+    REQUIRE(post_form(io, client, keep_alive_url(server.port(), false)));
+    CHECK(server.st->connections == 2);
+    CHECK(server.st->connection_headers == std::vector<std::string>{"close", "close"});
+}
+
+TEST_CASE("a kept-alive connection the server closed while idle is not reused",
+          "[net][client][pool]")
+{
+    const bool tls = GENERATE(false, true);
+    INFO((tls ? "https" : "http"));
+    asio::io_context io;
+    keep_alive_script script;
+    script.close_after_response = true;
+    keep_alive_server server(io, script, tls);
+    beast_http_client client(keep_alive_policy(server.port(), tls));
+
+    REQUIRE(post_form(io, client, keep_alive_url(server.port(), tls)));
+    REQUIRE(wait_closed(io, server, 1));
+    const auto second = post_form(io, client, keep_alive_url(server.port(), tls));
+    REQUIRE(second);
+    CHECK(second->body == "1");  // first request of a new connection
+    CHECK(server.st->connections == 2);
+    CHECK(server.st->requests == 2);  // nothing was sent twice
+    CHECK(client.stats().reused == 0);
+    CHECK(client.stats().retried == 0);
+}
+
+TEST_CASE("a response with Connection: close, max_idle_per_host 0 or an expired idle timeout "
+          "keeps nothing",
+          "[net][client][pool]")
+{
+    asio::io_context io;
+    keep_alive_script script;
+    auto policy_of = [](std::uint16_t port) { return keep_alive_policy(port, false); };
+    SECTION("Connection: close")
+    {
+        script.announce_close = true;
+        keep_alive_server server(io, script, false);
+        beast_http_client client(policy_of(server.port()));
+        REQUIRE(post_form(io, client, keep_alive_url(server.port(), false)));
+        REQUIRE(post_form(io, client, keep_alive_url(server.port(), false)));
+        CHECK(server.st->connections == 2);
+    }
+    SECTION("max_idle_per_host = 0")
+    {
+        keep_alive_server server(io, script, false);
+        auto policy = policy_of(server.port());
+        policy.max_idle_per_host = 0;
+        beast_http_client client(policy);
+        REQUIRE(post_form(io, client, keep_alive_url(server.port(), false)));
+        REQUIRE(post_form(io, client, keep_alive_url(server.port(), false)));
+        CHECK(server.st->connections == 2);
+    }
+    SECTION("idle_timeout = 0")
+    {
+        keep_alive_server server(io, script, false);
+        auto policy = policy_of(server.port());
+        policy.idle_timeout = std::chrono::milliseconds(0);
+        beast_http_client client(policy);
+        REQUIRE(post_form(io, client, keep_alive_url(server.port(), false)));
+        REQUIRE(post_form(io, client, keep_alive_url(server.port(), false)));
+        CHECK(server.st->connections == 2);
+    }
+}
+
+TEST_CASE("a reused connection that dies after the request went out retries a GET, never a POST",
+          "[net][client][pool]")
+{
+    asio::io_context io;
+    keep_alive_script script;
+    script.drop_second_request = true;
+    keep_alive_server server(io, script, false);
+    beast_http_client client(keep_alive_policy(server.port(), false));
+    const std::string url = keep_alive_url(server.port(), false);
+
+    SECTION("GET: sent again on a new connection")
+    {
+        REQUIRE(fetch(io, client, url));
+        const auto again = fetch(io, client, url);
+        REQUIRE(again);
+        CHECK(again->body == "1");
+        CHECK(client.stats().retried == 1);
+        CHECK(server.st->connections == 2);
+    }
+    SECTION("POST: the application may have acted on it, so it fails")
+    {
+        REQUIRE(post_form(io, client, url));
+        const auto again = post_form(io, client, url);
+        REQUIRE_FALSE(again);
+        CHECK(again.code() == errc::upstream_bad_response);
+        CHECK(client.stats().retried == 0);
+        CHECK(server.st->requests == 2);
+        CHECK(server.st->connections == 1);
+    }
+}
+
+TEST_CASE("only a request that never left whole, or an idempotent one without any answer, is "
+          "retried",
+          "[net][client][pool]")
+{
+    using boost::beast::http::verb;
+    CHECK(may_retry_on_new_connection(verb::post, false, false));
+    CHECK_FALSE(may_retry_on_new_connection(verb::post, true, false));
+    CHECK_FALSE(may_retry_on_new_connection(verb::post, true, true));
+    CHECK(may_retry_on_new_connection(verb::get, true, false));
+    CHECK_FALSE(may_retry_on_new_connection(verb::get, true, true));
+    CHECK(may_retry_on_new_connection(verb::head, true, false));
+}
+
+TEST_CASE("the address policy still applies to a keep-alive client's new connections",
+          "[net][client][pool]")
+{
+    asio::io_context io;
+    keep_alive_server server(io, {}, false);
+    auto policy = keep_alive_policy(server.port(), false);
+    policy.allow_private_addresses = false;
+    beast_http_client client(policy);
+    const auto r = post_form(io, client, keep_alive_url(server.port(), false));
+    REQUIRE_FALSE(r);
+    CHECK(r.code() == errc::upstream_refused);
+    CHECK(server.st->connections == 0);
+}
