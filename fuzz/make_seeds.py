@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpora from tests/vectors and deploy/ into OUT/<target>/.
+
+Usage: fuzz/make_seeds.py OUT
+Seeds are derived data, regenerated on every run, never committed.
+"""
+import base64
+import glob
+import hashlib
+import hmac
+import json
+import os
+import sys
+import urllib.parse
+
+from cryptography import x509
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VEC = os.path.join(ROOT, "tests", "vectors")
+
+# Must match fuzz/http_request.cpp.
+ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
+ACCOUNT_TOKEN = "0123456789abcdef0123456789abcdef"
+EDGE_TOKEN = "edge-secret-token"
+PUBLIC_URL = "https://gw.example.test"
+VERIFY_AT = 1767225605
+
+
+def load(rel):
+    with open(os.path.join(VEC, rel), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write(out, target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def cases():
+    for path in sorted(glob.glob(os.path.join(VEC, "cases", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            yield os.path.basename(path)[:-5], json.load(f)
+
+
+def calltokens():
+    for path in sorted(glob.glob(os.path.join(VEC, "calltoken", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            yield os.path.basename(path)[:-5], json.load(f)
+
+
+def edge_signature(url, params):
+    # Twilio's X-Twilio-Signature: HMAC-SHA1 over the URL and the sorted name+value pairs.
+    data = url + "".join(k + v for k, v in sorted(params))
+    mac = hmac.new(EDGE_TOKEN.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(mac).decode()
+
+
+def request(method, path, body="", headers=()):
+    lines = [f"{method} {path} HTTP/1.1", "Host: gw.example.test"]
+    lines += [f"{k}: {v}" for k, v in headers]
+    if body or method == "POST":
+        lines.append(f"Content-Length: {len(body.encode())}")
+    return "\r\n".join(lines) + "\r\n\r\n" + body
+
+
+def basic():
+    raw = f"{ACCOUNT_SID}:{ACCOUNT_TOKEN}".encode()
+    return ("Authorization", "Basic " + base64.b64encode(raw).decode())
+
+
+def form_request(path, params, signed=True):
+    body = urllib.parse.urlencode(params)
+    headers = [("Content-Type", "application/x-www-form-urlencoded")]
+    if signed:
+        headers.append(("X-Twilio-Signature", edge_signature(PUBLIC_URL + path, params)))
+    return request("POST", path, body, headers)
+
+
+def main():
+    out = sys.argv[1]
+    identities = []
+    for name, case in cases():
+        for i, value in enumerate(case.get("identity_headers", [])):
+            identities.append(value)
+            write(out, "identity_header", f"{name}_{i}", value)
+            write(out, "identity_header", f"{name}_{i}_line", "Identity: " + value)
+        for i, p in enumerate(case.get("passports", [])):
+            if "jws" in p:
+                write(out, "passport", f"{name}_{i}", p["jws"])
+
+    for name, ct in calltokens():
+        for key in ("calltoken_value", "calltoken_json"):
+            if key in ct:
+                write(out, "calltoken", f"{name}_{key}", ct[key])
+        for key in ("webhook_form_body_fragment", "create_call_form_fragment"):
+            if key in ct:
+                write(out, "form", f"{name}_{key}", ct[key])
+        if "parentCallInfoToken" in ct and "jws" in ct["parentCallInfoToken"]:
+            write(out, "passport", f"{name}_jwt", ct["parentCallInfoToken"]["jws"])
+    for path in sorted(glob.glob(os.path.join(VEC, "twilio_signature", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            v = json.load(f)
+        if v.get("form_body"):
+            write(out, "form", os.path.basename(path)[:-5], v["form_body"])
+
+    # TNAuthList: the extension value (the OCTET STRING's content) of every PEM certificate.
+    oid = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.26")
+    for path in sorted(glob.glob(os.path.join(VEC, "pki", "*.pem"))):
+        with open(path, "rb") as f:
+            pem = f.read()
+        if b"BEGIN CERTIFICATE" not in pem:
+            continue
+        for i, cert in enumerate(x509.load_pem_x509_certificates(pem)):
+            try:
+                ext = cert.extensions.get_extension_for_oid(oid)
+            except x509.ExtensionNotFound:
+                continue
+            name = os.path.basename(path)[:-4]
+            write(out, "tnauthlist", f"{name}_{i}", ext.value.value)
+
+    with open(os.path.join(ROOT, "deploy", "stirgate.example.toml"), encoding="utf-8") as f:
+        write(out, "config", "stirgate.example.toml", f.read())
+    write(out, "config", "minimal.toml", '[server]\nlisten = "127.0.0.1:8080"\n')
+
+    # HTTP requests that pass authentication, so the fuzzer starts inside the handlers.
+    g1 = dict(cases())["G1_shaken_A"]
+    verification = json.dumps({"verificationRequest": {
+        "from": {"tn": "13105550100"}, "to": {"tn": ["14155550101"]}, "time": VERIFY_AT,
+        "identities": g1["identity_headers"]}})
+    json_headers = [basic(), ("Content-Type", "application/json"), ("Accept", "application/json"),
+                    ("X-RequestID", "fuzz-1")]
+    write(out, "http_request", "healthz", request("GET", "/healthz"))
+    write(out, "http_request", "healthz_keepalive_twice",
+          request("GET", "/healthz") + request("GET", "/healthz?x=1", headers=[("Connection", "close")]))
+    write(out, "http_request", "atis_verify", request("POST", "/stir/v1/verification", verification, json_headers))
+    g4 = dict(cases())["G4_shaken_plus_div"]
+    write(out, "http_request", "atis_verify_div", request("POST", "/stir/v1/verification", json.dumps(
+        {"verificationRequest": {"from": {"tn": "13105550100"}, "to": {"tn": ["14155550101"]},
+                                 "time": VERIFY_AT, "identities": g4["identity_headers"],
+                                 "requestUri": g4["sip"]["request_uri"]}}), json_headers))
+    signing = json.dumps({"signingRequest": {
+        "attest": "A", "orig": {"tn": "13105550100"}, "dest": {"tn": ["14155550101"]},
+        "iat": VERIFY_AT, "origid": "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55"}})
+    write(out, "http_request", "atis_sign", request("POST", "/stir/v1/signing", signing, json_headers))
+    calls = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    write(out, "http_request", "calls_create", request("POST", calls, urllib.parse.urlencode(
+        [("To", "+14155550101"), ("From", "+13105550100"), ("Url", "https://app.example.test/twiml")]),
+        [basic(), ("Content-Type", "application/x-www-form-urlencoded")]))
+    ct = dict(calltokens())["calltoken_basic"]
+    write(out, "http_request", "calls_forward", request("POST", calls, urllib.parse.urlencode(
+        [("To", "+16505550102"), ("From", "+13105550100"), ("Url", "https://app.example.test/twiml"),
+         ("CallToken", ct["calltoken_value"])]),
+        [basic(), ("Content-Type", "application/x-www-form-urlencoded")]))
+    write(out, "http_request", "calls_list", request("GET", calls + "?PageSize=2&Status=queued", headers=[basic()]))
+    write(out, "http_request", "calls_fetch",
+          request("GET", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/CA5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a.json",
+                  headers=[basic()]))
+    incoming = [("CallSid", "CA00112233445566778899aabbccddeeff"), ("From", "+13105550100"),
+                ("To", "+14155550101"), ("CallStatus", "ringing"), ("Direction", "inbound"),
+                ("SipDate", g1["sip"]["date"])]
+    incoming += [("Identity", v) for v in g1["identity_headers"]]
+    write(out, "http_request", "incoming_call", form_request("/webhooks/incoming-call", incoming))
+    status = [("CallSid", "CA00112233445566778899aabbccddeeff"), ("CallStatus", "completed"),
+              ("CallDuration", "12"), ("SipResponseCode", "200")]
+    write(out, "http_request", "call_status", form_request("/webhooks/call-status", status))
+    write(out, "http_request", "incoming_then_status",
+          form_request("/webhooks/incoming-call", incoming) + form_request("/webhooks/call-status", status))
+    write(out, "http_request", "chunked", "POST /stir/v1/verification HTTP/1.1\r\nHost: x\r\n"
+          "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n")
+    write(out, "http_request", "expect_continue", request("POST", "/stir/v1/verification", "{}",
+                                                          json_headers + [("Expect", "100-continue")]))
+    write(out, "http_request", "head_and_405", request("HEAD", "/healthz") + request("DELETE", "/healthz"))
+
+
+if __name__ == "__main__":
+    main()
