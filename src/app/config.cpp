@@ -383,6 +383,7 @@ void read_server(section& s, server_config& out)
     if (auto v = s.integer("idle_timeout_ms", 1, one_hour_ms)) out.idle_timeout = ms(*v);
     if (auto v = s.integer("write_timeout_ms", 1, one_hour_ms)) out.write_timeout = ms(*v);
     if (auto v = s.integer("drain_timeout_ms", 0, one_hour_ms)) out.drain_timeout = ms(*v);
+    if (auto v = s.integer("drain_delay_ms", 0, one_hour_ms)) out.drain_delay = ms(*v);
     s.finish();
 }
 

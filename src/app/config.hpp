@@ -68,6 +68,9 @@ struct server_config {
     std::chrono::milliseconds idle_timeout{10000};   // keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{10000};  // to send one response
     std::chrono::milliseconds drain_timeout{10000};  // SIGTERM: how long in-flight requests get
+    // SIGTERM: how long /readyz answers 503 while still accepting, before the drain starts,
+    // so a load balancer's health check takes the instance out first.
+    std::chrono::milliseconds drain_delay{0};
 };
 
 struct storage_config {

@@ -244,6 +244,7 @@ net::server_options server_options_from(const config& cfg)
     o.lim.idle_timeout = cfg.server.idle_timeout;
     o.lim.write_timeout = cfg.server.write_timeout;
     o.drain_timeout = cfg.server.drain_timeout;
+    o.drain_delay = cfg.server.drain_delay;
     return o;
 }
 

@@ -139,7 +139,8 @@ struct server::impl {
     server_options options;
     app::logger& log;
     request_ids ids;
-    std::atomic<bool> stopping{false};
+    std::atomic<bool> draining{false};  // from the signal on: 503 readiness, Connection: close
+    std::atomic<bool> stopping{false};  // from the end of drain_delay on: no more accepting
     std::atomic<int> open_connections{0};
     http_service service;
 
@@ -151,10 +152,11 @@ struct server::impl {
     std::vector<work_guard> guards;
     std::unique_ptr<tcp::acceptor> acceptor;
     std::unique_ptr<asio::signal_set> signals;
+    std::unique_ptr<asio::steady_timer> delay;
     std::size_t next_context = 0;
 
     impl(server_options o, const router& routes, app::logger& l)
-        : options(std::move(o)), log(l), service{routes, options.lim, log, ids, &stopping}
+        : options(std::move(o)), log(l), service{routes, options.lim, log, ids, &stopping, &draining}
     {
         service.observer = options.observer;
         unsigned n = options.threads;
@@ -167,6 +169,8 @@ struct server::impl {
         signals = std::make_unique<asio::signal_set>(*contexts[0], SIGINT, SIGTERM);
     }
 
+    void begin_drain();
+    void wait_signal();
     void begin_stop();
     awaitable<void> drain();
     awaitable<void> accept_loop();
@@ -206,14 +210,38 @@ void server::impl::start_connection(std::size_t index, tcp::socket socket)
     asio::post(*contexts[index], std::move(start));
 }
 
+// Runs on contexts[0]. A second call (a second signal) ends the delay early.
+void server::impl::begin_drain()
+{
+    if (draining.exchange(true) || options.drain_delay.count() == 0) {
+        begin_stop();
+        return;
+    }
+    log.info("draining", {{"drain_delay_ms", options.drain_delay.count()}});
+    delay = std::make_unique<asio::steady_timer>(*contexts[0], options.drain_delay);
+    delay->async_wait([this](const beast::error_code&) { begin_stop(); });
+}
+
+void server::impl::wait_signal()
+{
+    signals->async_wait([this](const beast::error_code& ec, int signo) {
+        if (ec) return;
+        log.info("signal", {{"signal", signo}});
+        begin_drain();
+        if (!stopping.load()) wait_signal();
+    });
+}
+
 void server::impl::begin_stop()
 {
+    draining.store(true);
     if (stopping.exchange(true)) return;
     log.info("stopping", {{"open_connections", open_connections.load()},
                           {"drain_timeout_ms", options.drain_timeout.count()}});
     beast::error_code ec;
     acceptor->close(ec);
     signals->cancel(ec);
+    if (delay) delay->cancel();
     for (std::size_t i = 0; i < contexts.size(); ++i) {
         auto close_idle = [this, i] {
             for (connection_slot* slot : registries[i]) {
@@ -298,11 +326,7 @@ int server::run()
 {
     if (!impl_->acceptor) listen();
     impl* self = impl_.get();
-    self->signals->async_wait([self](const beast::error_code& ec, int signo) {
-        if (ec) return;
-        self->log.info("signal", {{"signal", signo}});
-        self->begin_stop();
-    });
+    self->wait_signal();
     asio::co_spawn(*self->contexts[0], self->accept_loop(), log_exception{&self->log, "accept"});
 
     std::vector<std::thread> threads;
@@ -316,12 +340,12 @@ int server::run()
 
 int server::open_connections() const noexcept { return impl_->open_connections.load(); }
 
-bool server::draining() const noexcept { return impl_->stopping.load(); }
+bool server::draining() const noexcept { return impl_->draining.load(); }
 
 void server::stop()
 {
     impl* self = impl_.get();
-    asio::post(*self->contexts[0], [self] { self->begin_stop(); });
+    asio::post(*self->contexts[0], [self] { self->begin_drain(); });
 }
 
 }  // namespace stirgate::net

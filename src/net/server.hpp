@@ -65,6 +65,9 @@ struct http_service {
     // Set when the server drains: replies then carry Connection: close and no new request is
     // read on the connection.
     const std::atomic<bool>* stopping = nullptr;
+    // Set from the drain signal on (server_options::drain_delay): requests are still read, even
+    // on new connections, but every reply carries Connection: close.
+    const std::atomic<bool>* draining = nullptr;
     request_observer* observer = nullptr;  // optional
 };
 
@@ -231,7 +234,9 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
         }
         if (handler_threw) res = ctx.fail(error{errc::internal, "handler threw"});
 
-        const bool keep_alive = ctx.request.keep_alive() && !(svc.stopping && svc.stopping->load());
+        const bool keep_alive = ctx.request.keep_alive() &&
+                                !(svc.stopping && svc.stopping->load()) &&
+                                !(svc.draining && svc.draining->load());
         finalize_response(res, version, keep_alive);
         res.set("X-Request-Id", ctx.request_id);
         detail::log_request(svc, ctx, res.result_int(), started);
@@ -250,6 +255,10 @@ struct server_options {
     limits lim;
     std::chrono::milliseconds drain_timeout{10000};
     request_observer* observer = nullptr;  // optional; must outlive the server
+    // Between the signal and the drain: readiness is 503 and every reply closes its
+    // connection, but new connections are still served, so a load balancer that has not yet
+    // seen the 503 loses nothing.
+    std::chrono::milliseconds drain_delay{0};
 };
 
 class server final {
@@ -265,15 +274,15 @@ public:
     void listen();
     boost::asio::ip::tcp::endpoint local_endpoint() const;
 
-    // Serves until SIGTERM/SIGINT or stop(), then drains: stops accepting, closes idle
-    // connections, lets in-flight requests finish for at most drain_timeout. Returns the
-    // process exit code (0).
+    // Serves until SIGTERM/SIGINT or stop(), waits drain_delay, then drains: stops accepting,
+    // closes idle connections, lets in-flight requests finish for at most drain_timeout. A
+    // second signal skips what is left of the delay. Returns the process exit code (0).
     int run();
 
-    // Starts the drain from any thread (what the signals do).
+    // Starts the delay and then the drain from any thread (what the signals do).
     void stop();
 
-    // True from the start of a drain (readiness probes answer 503 from then on).
+    // True from the signal on, delay included (readiness probes answer 503 from then on).
     bool draining() const noexcept;
 
     // Connections accepted and not yet closed (stirgate_open_connections).
