@@ -164,9 +164,10 @@ int run_serve_verb(int argc, char** argv)
 
 int run_tool_verb(const std::string& verb, int argc, char** argv)
 {
-    if (argc < 3 || std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h") {
+    if (argc < 3) return usage_error("'" + verb + "' needs a sub-command", tool_usage(verb).c_str());
+    if (std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h") {
         std::cout << tool_usage(verb);
-        return argc < 3 ? 2 : 0;
+        return 0;
     }
     const std::string sub = argv[2];
     std::string problem;

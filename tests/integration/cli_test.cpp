@@ -320,3 +320,101 @@ TEST_CASE("calltoken mint prints a CallToken that validates for its account and 
     CHECK(run_stirgate({"calltoken", "mint", "--key", "x"}).code == 2);
     fs::remove_all(dir);
 }
+
+TEST_CASE("usage errors print the usage on stderr, nothing on stdout, and exit 2",
+          "[integration][cli]")
+{
+    const std::vector<std::vector<std::string>> invocations = {
+        {},
+        {"frobnicate"},
+        {"--bogus"},
+        {"init", "--nope", "x"},
+        {"serve", "--bogus", "x"},
+        {"passport"},
+        {"passport", "frob"},
+        {"passport", "verify", "--bogus", "1", "x"},
+        {"identity"},
+        {"identity", "decode", "--bogus", "1", "x"},
+        {"calltoken"},
+        {"calltoken", "mint", "--what", "x"},
+    };
+    for (const auto& args : invocations) {
+        std::string shown;
+        for (const auto& a : args) shown += a + " ";
+        INFO("stirgate " << shown);
+        const auto r = run_stirgate(args);
+        CHECK(r.code == 2);
+        CHECK(r.err.find("usage: stirgate") != std::string::npos);
+        CHECK(r.out.empty());
+    }
+}
+
+TEST_CASE("passport verify reports every failed rule, not only the first", "[integration][cli]")
+{
+    const std::string cert = stirgate::test::vector_path("pki/orig-sp-1234.chain.pem");
+    const auto count_fails = [](const std::string& out) {
+        std::size_t n = 0;
+        for (std::size_t at = out.find("  FAIL  "); at != std::string::npos;
+             at = out.find("  FAIL  ", at + 1))
+            ++n;
+        return n;
+    };
+
+    // A wrong info URL and a stale iat on a good signature: both rules fail, the signature
+    // still verifies.
+    std::string g1 = vector_identity("G1_shaken_A.json");
+    const auto info_at = g1.find(";info=<");
+    REQUIRE(info_at != std::string::npos);
+    g1.replace(info_at, g1.find('>', info_at) - info_at + 1, ";info=<https://other.example/x.pem>");
+    const auto two = run_stirgate({"passport", "verify", "--cert", cert, "--now", "1767229205", g1});
+    INFO(two.out);
+    CHECK(two.code == 1);
+    CHECK(two.out.find("FAIL  info equals x5u") != std::string::npos);
+    CHECK(two.out.find("FAIL  iat fresh") != std::string::npos);
+    CHECK(two.out.find("ok    ES256 signature over the received bytes") != std::string::npos);
+    CHECK(count_fails(two.out) == 2);
+
+    // iat as a string: the strict decode fails, yet the other rules are still checked.
+    const auto typed = run_stirgate({"passport", "verify", "--cert", cert, "--now", verify_at,
+                                     vector_identity("B14_iat_string.json")});
+    INFO(typed.out);
+    CHECK(typed.code == 1);
+    CHECK(typed.out.find("FAIL  PASSporT decodes strictly") != std::string::npos);
+    CHECK(typed.out.find("FAIL  iat is an integer") != std::string::npos);
+    CHECK(typed.out.find("info equals x5u") != std::string::npos);
+    CHECK(typed.out.find("ES256 signature over the received bytes") != std::string::npos);
+
+    // Bad base64: the signature cannot even be checked, which is said, not skipped.
+    const auto broken = run_stirgate({"passport", "verify", "--cert", cert, "--now", verify_at,
+                                      vector_identity("B6_malformed_base64.json")});
+    INFO(broken.out);
+    CHECK(broken.code == 1);
+    CHECK(count_fails(broken.out) >= 2);
+    CHECK(broken.out.find("FAIL  ES256 signature over the received bytes") != std::string::npos);
+}
+
+TEST_CASE("identity decode prints the iat time skew, also for a token the strict decoder refuses",
+          "[integration][cli]")
+{
+    const auto good = run_stirgate(
+        {"identity", "decode", "--now", verify_at, vector_identity("G1_shaken_A.json")});
+    INFO(good.out);
+    CHECK(good.code == 0);
+    CHECK(good.out.find("Identity parameters:") != std::string::npos);
+    CHECK(good.out.find("JOSE header:") != std::string::npos);
+    CHECK(good.out.find("Claims:") != std::string::npos);
+    CHECK(good.out.find("Time skew: now - iat = 5 s (now 1767225605)") != std::string::npos);
+
+    const auto alg_none = run_stirgate(
+        {"identity", "decode", "--now", verify_at, vector_identity("B13_alg_none.json")});
+    INFO(alg_none.out);
+    CHECK(alg_none.code == 1);
+    CHECK(alg_none.out.find("Time skew: now - iat = ") != std::string::npos);
+    CHECK(alg_none.out.find("Strict decode: INVALID") != std::string::npos);
+
+    const auto iat_string = run_stirgate(
+        {"identity", "decode", "--now", verify_at, vector_identity("B14_iat_string.json")});
+    INFO(iat_string.out);
+    CHECK(iat_string.code == 1);
+    CHECK(iat_string.out.find("iat: not an integer") != std::string::npos);
+}
