@@ -239,6 +239,9 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
                                 !(svc.draining && svc.draining->load());
         finalize_response(res, version, keep_alive);
         res.set("X-Request-Id", ctx.request_id);
+        // RFC 9110 section 9.3.2: a HEAD reply keeps the header fields (Content-Length
+        // included) and sends no content, or the client reads it as the next reply.
+        if (ctx.request.method() == http::verb::head) res.body().clear();
         detail::log_request(svc, ctx, res.result_int(), started);
 
         detail::set_deadline(stream, svc.lim.write_timeout);
