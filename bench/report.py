@@ -138,7 +138,8 @@ def main():
         target("<= 100 KiB RSS per idle keep-alive connection (10k)", k is not None and k <= 100,
                f"{idle.get('kib_per_connection')} KiB")
     out.append("")
-    out.append("Raw figures: results.txt (written by the same run).")
+    out.append("Raw figures: results.txt (written by the same run). Where the time goes and what "
+               "blocks each target: [PROFILE.md](PROFILE.md) (callgrind and strace per request).")
     open(md, "w").write("\n".join(out) + "\n")
     with open(dat, "w") as f:
         for p in plot:
