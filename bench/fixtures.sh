@@ -197,7 +197,7 @@ run_wrk() {
   [ -n "$2" ] && pin=(taskset -c "$2")
   out=$(STIRGATE_BENCH_BODY="${body[$s]}" STIRGATE_BENCH_AUTH="$auth" \
         STIRGATE_BENCH_SIGNATURE="$webhook_signature" STIRGATE_BENCH_RATE="${4:-}" \
-        "${pin[@]}" wrk -t1 -c"$connections" -d"$3" --latency -s "${lua[$s]}" \
+        "${pin[@]}" wrk -t1 -c"$connections" -d"$3" --timeout 10s --latency -s "${lua[$s]}" \
         "http://127.0.0.1:$gw_port${path[$s]}" | grep '^RESULT' || true)
   case "$out" in
     *" socket_errors=0 unexpected=0"*) ;;
