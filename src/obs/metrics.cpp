@@ -46,7 +46,11 @@ void append_number(std::string& out, double v)
         return;
     }
     char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    // Plain decimals for the everyday range (bucket bounds read "0.0005", not "5e-04").
+    const double mag = std::fabs(v);
+    const auto r = mag == 0 || (mag >= 1e-6 && mag < 1e15)
+                       ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                       : std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, r.ptr);
 }
 
