@@ -132,6 +132,7 @@ net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::reque
         report.sip_response_code = *code;
     }
     if (!store::is_call_sid(report.call_sid)) co_return fail(ctx, errc::not_found);
+    ctx.call_sid = report.call_sid;  // the request's log line names the call
 
     // 3. The call as it is now: its start time gives the duration, its status decides whether
     // a "canceled" callback is owed.

@@ -72,6 +72,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     if (call_sid.empty()) call_sid = api::new_call_sid(deps->random);
     if (!store::is_call_sid(call_sid))
         co_return ctx.fail(error{errc::invalid_parameter, "CallSid"});
+    ctx.call_sid = call_sid;  // the request's log line names the call
     const auto from = field(*form, "From");
     if (!from) co_return ctx.fail(error{errc::from_missing});
     const auto to = field(*form, "To");
@@ -154,6 +155,8 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
         rec.stir_verstat = v.stir_verstat;
         rec.calltoken_claims = calltoken;
         rec.forwarded_from = field(*form, "ForwardedFrom");
+        // The number's StatusCallback covers its inbound calls (Twilio's default: completed).
+        rec.status_callback = number->status_callback;
         auto stored = co_await net::await_callback<void>(
             [&](auto done) { deps->calls.insert_call(std::move(rec), std::move(done)); });
         // A concurrent retry stored it first: the same call, go on.

@@ -518,6 +518,18 @@ void read_network(section& s, network_config& out)
     s.finish();
 }
 
+void read_webhooks(section& s, webhooks_config& out)
+{
+    if (auto v = s.integer("app_timeout_ms", 1, 60'000)) out.app_timeout = ms(*v);
+    if (auto v = s.integer("max_idle_per_host", 0, 1024))
+        out.max_idle_per_host = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("idle_timeout_ms", 1, 3'600'000)) out.idle_timeout = ms(*v);
+    if (auto v = s.integer("retry_base_ms", 1, 3'600'000)) out.retry_base = ms(*v);
+    if (auto v = s.integer("retry_cap_ms", 1, 24 * 3'600'000)) out.retry_cap = ms(*v);
+    if (out.retry_cap < out.retry_base) s.fail_at("retry_cap_ms", "must not be below retry_base_ms");
+    s.finish();
+}
+
 void read_edge(section& s, edge_config& out)
 {
     if (auto v = s.string("auth_token")) out.auth_token = *v;
@@ -757,6 +769,10 @@ config parse_config(std::string_view toml_text, const std::string& source_name,
     if (const auto* t = top.table("network")) {
         section s(*t, "network", ctx);
         read_network(s, cfg.network);
+    }
+    if (const auto* t = top.table("webhooks")) {
+        section s(*t, "webhooks", ctx);
+        read_webhooks(s, cfg.webhooks);
     }
     if (const auto* t = top.table("edge")) {
         section s(*t, "edge", ctx);

@@ -109,6 +109,17 @@ struct network_config {
     std::filesystem::path webhook_ca_file;  // "" = system roots
 };
 
+// Customer webhooks: the incoming-call webhook (and its fallback) and StatusCallbacks.
+struct webhooks_config {
+    // The whole exchange with the application, connect to last byte; then voice_fallback_url.
+    std::chrono::milliseconds app_timeout{15000};  // Twilio's webhook timeout
+    std::size_t max_idle_per_host = 4;             // kept-alive connections per app host
+    std::chrono::milliseconds idle_timeout{4000};  // how long an idle connection is kept
+    // Outbox retries (edge dials and StatusCallbacks): full-jitter exponential backoff.
+    std::chrono::milliseconds retry_base{1000};
+    std::chrono::milliseconds retry_cap{300000};
+};
+
 struct edge_config {
     std::string auth_token;  // "" = edge webhooks are refused
     std::string dial_url;    // "" = no edge to hand outbound legs to
@@ -137,6 +148,7 @@ struct config {
     std::optional<calltoken_config> calltoken;  // present iff [calltoken] is
     verify_config verify;
     network_config network;
+    webhooks_config webhooks;
     edge_config edge;
     std::vector<account_config> accounts;
 };

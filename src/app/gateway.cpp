@@ -166,7 +166,7 @@ net::http_client_policy edge_policy(const config& cfg)
     return p;
 }
 
-// Customer URLs (status callbacks): http or https as on Twilio, with the SSRF guard unless the
+// Customer URLs (incoming-call webhooks, status callbacks): http or https as on Twilio, with the SSRF guard unless the
 // operator allowed private addresses.
 net::http_client_policy webhook_policy(const config& cfg)
 {
@@ -174,8 +174,12 @@ net::http_client_policy webhook_policy(const config& cfg)
     p.allowed_schemes = {"http", "https"};
     p.allow_private_addresses = cfg.network.allow_private_addresses;
     p.ca_file = cfg.network.webhook_ca_file.string();
-    p.timeout = std::chrono::seconds(15);  // Twilio's webhook timeout
+    p.timeout = cfg.webhooks.app_timeout;  // [webhooks] app_timeout_ms; 15 s as Twilio's
     p.max_body_bytes = 64 * 1024;
+    // Kept-alive connections per app host: one TLS handshake serves many calls.
+    p.keep_alive = true;
+    p.max_idle_per_host = cfg.webhooks.max_idle_per_host;
+    p.idle_timeout = cfg.webhooks.idle_timeout;
     return p;
 }
 
@@ -183,6 +187,8 @@ webhooks::outbox_options outbox_options_from(const config& cfg)
 {
     webhooks::outbox_options o;
     o.edge_auth_token = cfg.edge.auth_token;
+    o.backoff.base = cfg.webhooks.retry_base;
+    o.backoff.cap = cfg.webhooks.retry_cap;
     return o;
 }
 

@@ -81,6 +81,8 @@ struct fixture {
                                                        [this] { ++queued; }});
     }
 
+    std::string last_call_sid;  // ctx.call_sid of the last request (logged by the server)
+
     reply send(const core::form_params& form, std::optional<std::string> signature,
                std::string peer = "192.0.2.10",
                std::vector<std::pair<std::string, std::string>> headers = {})
@@ -96,6 +98,7 @@ struct fixture {
         ctx.remote = asio::ip::tcp::endpoint(asio::ip::make_address(peer), 40000);
         asio::io_context ioc;
         net::http_response res = test::run_until_done(ioc, routes.dispatch(ctx));
+        last_call_sid = ctx.call_sid;
         reply out;
         out.status = res.result_int();
         out.body = res.body();
@@ -158,6 +161,7 @@ TEST_CASE("A signed ringing report updates the call and enqueues a ringing callb
     const auto r = f.report(status_form("ringing"));
     REQUIRE(r.status == 200);
     CHECK(r.body == "{}");
+    CHECK(f.last_call_sid == call_sid);  // the request's log line names the call
     const auto c = f.call();
     CHECK(c.status == store::call_status::ringing);
     CHECK(c.date_updated == t0 + 5);

@@ -79,8 +79,9 @@ struct fixture {
     api::account_ptr account;
     core::es256_private_key key = calltoken_key();
     net::router routes;
+    std::string last_call_sid;  // ctx.call_sid of the last request (logged by the server)
 
-    explicit fixture(std::vector<app::cidr_block> trusted = {})
+    explicit fixture(std::vector<app::cidr_block> trusted = {}, std::string status_callback = {})
     {
         const auto map = test::load_vector_json("pki/x5u_map.json");
         for (const auto& m : map.GetObject()) {
@@ -95,7 +96,7 @@ struct fixture {
         auto a = std::make_shared<app::account_config>();
         a->sid = account_sid;
         a->auth_token = account_token;
-        a->numbers.push_back({"+14155550101", 'A', voice_url, fallback_url, {}});
+        a->numbers.push_back({"+14155550101", 'A', voice_url, fallback_url, status_callback});
         a->numbers.push_back({"+16505550102", 'A', voice_url, fallback_url, {}});
         account = a;
 
@@ -135,7 +136,9 @@ struct fixture {
         ctx.request.prepare_payload();
         ctx.remote = asio::ip::tcp::endpoint(asio::ip::make_address(peer), 40000);
         asio::io_context ioc;
-        return test::run_until_done(ioc, routes.dispatch(ctx));
+        auto res = test::run_until_done(ioc, routes.dispatch(ctx));
+        last_call_sid = ctx.call_sid;
+        return res;
     }
 
     // Signed as the edge signs: over http://Host + target.
@@ -356,4 +359,17 @@ TEST_CASE("parse_sip_date reads RFC 1123 dates", "[webhooks][incoming]")
     CHECK(webhooks::parse_sip_date("Sat, 29 Feb 2020 12:34:56 GMT").value() == 1582979696);
     CHECK_FALSE(webhooks::parse_sip_date("Thu, 01 Jan 2026 00:00:00 UTC"));
     CHECK_FALSE(webhooks::parse_sip_date("yesterday"));
+}
+
+TEST_CASE("The inbound call keeps the number's StatusCallback and the request names its CallSid",
+          "[webhooks][incoming]")
+{
+    fixture f({}, "https://app.example.test/status");
+    REQUIRE(f.send(edge_form({})).result_int() == 200);
+    CHECK(f.last_call_sid == call_sid);
+    auto page = f.db.list_calls(account_sid, {}, 100, "");
+    REQUIRE(page);
+    REQUIRE(page->calls.size() == 1);
+    CHECK(page->calls[0].status_callback == "https://app.example.test/status");
+    CHECK(page->calls[0].status_callback_method == "POST");
 }
