@@ -25,6 +25,11 @@ std::string route_label(const net::request_context& ctx)
     return ctx.route.empty() ? std::string("unmatched") : ctx.route;
 }
 
+std::string method_label(http::verb verb)
+{
+    return verb == http::verb::unknown ? std::string("other") : std::string(http::to_string(verb));
+}
+
 std::string status_label(unsigned status)
 {
     return std::to_string(status);
@@ -39,9 +44,10 @@ gateway_metrics::gateway_metrics()
                                   {"route", "method", "status"}, 512)),
       durations_(registry_.histogram(
           "stirgate_http_request_duration_seconds",
-          "Time from a request's header to its reply being ready, by matched route pattern.",
-          {"route"}, std::vector<double>(obs::latency_buckets.begin(), obs::latency_buckets.end()),
-          64)),
+          "Time from a request's header to its reply being ready, by matched route pattern and "
+          "method.",
+          {"route", "method"},
+          std::vector<double>(obs::latency_buckets.begin(), obs::latency_buckets.end()), 128)),
       verifications_(registry_.counter(
           "stirgate_verifications_total",
           "Call verifications (ATIS API and incoming-call webhook), by verstat for the caller and "
@@ -82,15 +88,14 @@ void gateway_metrics::on_request(const net::request_context& ctx, unsigned statu
         const std::uint64_t key =
             (rk << 24) | (static_cast<std::uint64_t>(verb) << 12) | (status & 0xFFFu);
         requests_.add(key, [&ctx, verb, status] {
-            return obs::label_values{route_label(ctx),
-                                     verb == http::verb::unknown
-                                         ? std::string("other")
-                                         : std::string(http::to_string(verb)),
-                                     status_label(status)};
+            return obs::label_values{route_label(ctx), method_label(verb), status_label(status)};
         });
-        durations_.observe(
-            rk, [&ctx] { return obs::label_values{route_label(ctx)}; },
-            std::chrono::duration<double>(elapsed).count());
+        // Keyed by route and verb: GET and POST of one pattern are two routes.
+        durations_.observe((rk << 12) | static_cast<std::uint64_t>(verb),
+                           [&ctx, verb] {
+                               return obs::label_values{route_label(ctx), method_label(verb)};
+                           },
+                           std::chrono::duration<double>(elapsed).count());
     } catch (...) {
         // Only label building allocates, once per series; losing a sample beats failing a reply.
     }

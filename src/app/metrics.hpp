@@ -27,7 +27,7 @@ public:
     gateway_metrics();
 
     // stirgate_http_requests_total{route,method,status} and
-    // stirgate_http_request_duration_seconds{route}.
+    // stirgate_http_request_duration_seconds{route,method}.
     void on_request(const net::request_context& ctx, unsigned status,
                     std::chrono::steady_clock::duration elapsed) noexcept override;
     // stirgate_verifications_total{verstat,reason}

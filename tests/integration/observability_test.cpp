@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <streambuf>
 #include <string>
@@ -335,9 +336,14 @@ TEST_CASE("GET /metrics exposes the counters that real traffic moved", "[integra
             R"(stirgate_http_requests_total{route="/2010-04-01/Accounts/{AccountSid}/Calls.json",method="POST",status="401"})") ==
         1);
     CHECK(m.find("/no/such/path") == std::string::npos);  // routes, never raw paths
-    CHECK(sample(m, R"(stirgate_http_request_duration_seconds_count{route="/healthz"})") == 2);
     CHECK(
-        sample(m, R"(stirgate_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"})") ==
+        sample(m,
+               R"(stirgate_http_request_duration_seconds_count{route="/healthz",method="GET"})") ==
+        2);
+    CHECK(
+        sample(
+            m,
+            R"(stirgate_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="+Inf"})") ==
         2);
     CHECK(sample(m, R"(stirgate_signatures_total{ppt="shaken"})") == 1);
     CHECK(sample(m, R"(stirgate_signatures_total{ppt="div"})") == 1);
@@ -351,6 +357,21 @@ TEST_CASE("GET /metrics exposes the counters that real traffic moved", "[integra
     CHECK(sample(m, "stirgate_outbox_depth") == 2);
     CHECK(sample(m, "stirgate_open_connections") >= 1);  // the scrape's own connection
     CHECK(m.find("# TYPE stirgate_http_request_duration_seconds histogram\n") != std::string::npos);
+    // Every series once (GET and POST of one pattern are two routes, yet distinct series).
+    std::set<std::string> series;
+    std::istringstream lines(m);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        INFO(line);
+        CHECK(series.insert(line.substr(0, line.rfind(' '))).second);
+    }
+    CHECK(g.get("/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json").status ==
+          401);
+    CHECK(
+        sample(
+            g.get("/metrics").body,
+            R"(stirgate_http_request_duration_seconds_count{route="/2010-04-01/Accounts/{AccountSid}/Calls.json",method="GET"})") ==
+        1);
 }
 
 TEST_CASE("request log lines name the CallSid and no log line carries a secret",
