@@ -21,6 +21,19 @@ namespace stirgate::core {
 
 void evp_pkey_deleter::operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
 
+namespace detail {
+
+// A key's sign or verify context, initialised once, and SHA-256, fetched once. Calls never use
+// `ctx` itself: they duplicate it (EVP_PKEY_CTX_dup only reads it), so one key serves every
+// thread, and the provider lookups of EVP_DigestSignInit/EVP_DigestVerifyInit are not repeated
+// per signature.
+struct es256_operation {
+    pkey_ctx_ptr ctx;
+    openssl_ptr<EVP_MD, EVP_MD_free> sha256;
+};
+
+}  // namespace detail
+
 namespace {
 
 constexpr std::size_t coord_size = 32;  // P-256 scalars are 32 bytes
@@ -71,6 +84,61 @@ result<void> check_p256(EVP_PKEY* key)
 
 std::shared_ptr<EVP_PKEY> share(EVP_PKEY* key) { return {key, evp_pkey_deleter{}}; }
 
+enum class operation { sign, verify };
+
+result<std::shared_ptr<const detail::es256_operation>> prepare(EVP_PKEY* key, operation what)
+{
+    auto op = std::make_shared<detail::es256_operation>();
+    op->ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+    if (!op->ctx) return error{errc::crypto_failure, openssl_reason("EVP_PKEY_CTX_new_from_pkey")};
+    const int rc = what == operation::sign ? EVP_PKEY_sign_init(op->ctx.get())
+                                           : EVP_PKEY_verify_init(op->ctx.get());
+    if (rc != 1) return error{errc::crypto_failure, openssl_reason("EVP_PKEY_sign/verify_init")};
+    op->sha256.reset(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+    if (!op->sha256) return error{errc::crypto_failure, openssl_reason("EVP_MD_fetch SHA256")};
+    return std::shared_ptr<const detail::es256_operation>(std::move(op));
+}
+
+// SHA-256 of `data` and a private copy of the key's prepared context, for one operation.
+result<pkey_ctx_ptr> begin(const detail::es256_operation& op, std::string_view data,
+                           sha256_digest& digest)
+{
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), digest.data(), &len, op.sha256.get(), nullptr) != 1 ||
+        len != digest.size())
+        return error{errc::crypto_failure, openssl_reason("EVP_Digest SHA256")};
+    pkey_ctx_ptr ctx(EVP_PKEY_CTX_dup(op.ctx.get()));
+    if (!ctx) return error{errc::crypto_failure, openssl_reason("EVP_PKEY_CTX_dup")};
+    return ctx;
+}
+
+// DER INTEGER of a 32-byte big-endian unsigned value: minimal length, 0x00 before a high bit.
+std::size_t der_integer(const std::uint8_t* v, unsigned char* out)
+{
+    std::size_t skip = 0;
+    while (skip + 1 < coord_size && v[skip] == 0) ++skip;
+    const bool pad = (v[skip] & 0x80) != 0;
+    const std::size_t len = coord_size - skip + (pad ? 1 : 0);
+    out[0] = 0x02;
+    out[1] = static_cast<unsigned char>(len);
+    std::size_t at = 2;
+    if (pad) out[at++] = 0x00;
+    std::memcpy(out + at, v + skip, coord_size - skip);
+    return 2 + len;
+}
+
+// ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }, as i2d_ECDSA_SIG writes it, without
+// the BIGNUM round trip. At most 2 + 2 * 35 = 72 bytes, so the lengths are single bytes.
+std::size_t encode_der_signature(const es256_signature& raw, unsigned char (&out)[72])
+{
+    std::size_t n = 2;
+    n += der_integer(raw.data(), out + n);
+    n += der_integer(raw.data() + coord_size, out + n);
+    out[0] = 0x30;
+    out[1] = static_cast<unsigned char>(n - 2);
+    return n;
+}
+
 const unsigned char* bytes_of(std::string_view s)
 {
     return reinterpret_cast<const unsigned char*>(s.data());
@@ -99,8 +167,11 @@ result<es256_public_key> es256_public_key::from_pem(std::string_view pem)
     }
     auto key = share(raw);
     if (auto r = check_p256(key.get()); !r) return std::move(r).err();
+    auto op = prepare(key.get(), operation::verify);
+    if (!op) return std::move(op).err();
     es256_public_key out;
     out.key_ = std::move(key);
+    out.op_ = std::move(op).value();
     return out;
 }
 
@@ -110,21 +181,23 @@ result<es256_public_key> es256_public_key::from_evp(EVP_PKEY* key)
     if (EVP_PKEY_up_ref(key) != 1) return error{errc::crypto_failure, openssl_reason("EVP_PKEY_up_ref")};
     es256_public_key out;
     out.key_ = share(key);
+    auto op = prepare(key, operation::verify);
+    if (!op) return std::move(op).err();
+    out.op_ = std::move(op).value();
     return out;
 }
 
 result<void> es256_public_key::verify(std::string_view data, const es256_signature& sig) const
 {
-    if (!key_) return error{errc::key_invalid, "empty public key"};
+    if (!key_ || !op_) return error{errc::key_invalid, "empty public key"};
     ERR_clear_error();
     // JWS carries raw R||S; OpenSSL's EVP interface only verifies DER ECDSA-Sig-Value.
-    auto der = raw_to_der_signature(sig);
-    if (!der) return std::move(der).err();
-    md_ctx_ptr ctx(EVP_MD_CTX_new());
-    if (!ctx) return error{errc::crypto_failure, openssl_reason("EVP_MD_CTX_new")};
-    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1)
-        return error{errc::crypto_failure, openssl_reason("EVP_DigestVerifyInit")};
-    const int rc = EVP_DigestVerify(ctx.get(), bytes_of(*der), der->size(), bytes_of(data), data.size());
+    unsigned char der[72];
+    const std::size_t der_len = encode_der_signature(sig, der);
+    sha256_digest digest{};
+    auto ctx = begin(*op_, data, digest);
+    if (!ctx) return std::move(ctx).err();
+    const int rc = EVP_PKEY_verify(ctx->get(), der, der_len, digest.data(), digest.size());
     if (rc == 1) return ok();
     // 0 is a plain mismatch; negative values are structural failures (e.g. r or s out of
     // range), which for a signature we did not make mean the same thing: it does not verify.
@@ -156,8 +229,11 @@ result<es256_private_key> es256_private_key::from_pem(std::string_view pem)
     if (raw == nullptr) return error{errc::key_invalid, openssl_reason("private key PEM does not parse")};
     auto key = share(raw);
     if (auto r = check_p256(key.get()); !r) return std::move(r).err();
+    auto op = prepare(key.get(), operation::sign);
+    if (!op) return std::move(op).err();
     es256_private_key out;
     out.key_ = std::move(key);
+    out.op_ = std::move(op).value();
     return out;
 }
 
@@ -174,21 +250,23 @@ result<es256_private_key> es256_private_key::generate()
         return error{errc::crypto_failure, openssl_reason("EVP_PKEY_generate")};
     es256_private_key out;
     out.key_ = share(raw);
+    auto op = prepare(raw, operation::sign);
+    if (!op) return std::move(op).err();
+    out.op_ = std::move(op).value();
     return out;
 }
 
 result<es256_signature> es256_private_key::sign(std::string_view data) const
 {
-    if (!key_) return error{errc::key_invalid, "empty private key"};
+    if (!key_ || !op_) return error{errc::key_invalid, "empty private key"};
     ERR_clear_error();
-    md_ctx_ptr ctx(EVP_MD_CTX_new());
-    if (!ctx) return error{errc::crypto_failure, openssl_reason("EVP_MD_CTX_new")};
-    if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1)
-        return error{errc::crypto_failure, openssl_reason("EVP_DigestSignInit")};
+    sha256_digest digest{};
+    auto ctx = begin(*op_, data, digest);
+    if (!ctx) return std::move(ctx).err();
     unsigned char der[80];  // a P-256 DER signature is at most 72 bytes
     std::size_t der_len = sizeof der;
-    if (EVP_DigestSign(ctx.get(), der, &der_len, bytes_of(data), data.size()) != 1)
-        return error{errc::crypto_failure, openssl_reason("EVP_DigestSign")};
+    if (EVP_PKEY_sign(ctx->get(), der, &der_len, digest.data(), digest.size()) != 1)
+        return error{errc::crypto_failure, openssl_reason("EVP_PKEY_sign")};
     // OpenSSL signs DER; JWS (RFC 7518 section 3.4) wants raw R||S.
     auto raw = der_to_raw_signature(std::span<const std::uint8_t>(der, der_len));
     if (!raw) return error{errc::crypto_failure, "OpenSSL produced an unexpected signature: " + raw.err().detail};
@@ -259,20 +337,9 @@ result<es256_signature> der_to_raw_signature(std::span<const std::uint8_t> der)
 
 result<std::string> raw_to_der_signature(const es256_signature& raw)
 {
-    bn_ptr r(BN_bin2bn(raw.data(), coord_size, nullptr));
-    bn_ptr s(BN_bin2bn(raw.data() + coord_size, coord_size, nullptr));
-    ecdsa_sig_ptr sig(ECDSA_SIG_new());
-    if (!r || !s || !sig) return error{errc::crypto_failure, openssl_reason("BN/ECDSA_SIG alloc")};
-    if (ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1)
-        return error{errc::crypto_failure, openssl_reason("ECDSA_SIG_set0")};
-    r.release();  // owned by sig now
-    s.release();
-    unsigned char* der = nullptr;
-    const int len = i2d_ECDSA_SIG(sig.get(), &der);
-    if (len <= 0) return error{errc::crypto_failure, openssl_reason("i2d_ECDSA_SIG")};
-    std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
-    OPENSSL_free(der);
-    return out;
+    unsigned char der[72];
+    const std::size_t len = encode_der_signature(raw, der);
+    return std::string(reinterpret_cast<const char*>(der), len);
 }
 
 // ---- hashes and encodings ------------------------------------------------------------------

@@ -2,7 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 
 #include "support/vectors.hpp"
 
@@ -144,6 +150,56 @@ TEST_CASE("raw R||S and DER ECDSA signatures convert both ways", "[core]")
         REQUIRE(raw);
         CHECK(*raw == high);
     }
+}
+
+TEST_CASE("raw_to_der_signature writes what OpenSSL's i2d_ECDSA_SIG writes", "[core]")
+{
+    // The encoder is hand-written (no BIGNUM round trip per verify): compare it with OpenSSL's
+    // on values with leading zero bytes, high bits, zero and all-ones.
+    const auto openssl_der = [](const es256_signature& raw) {
+        ECDSA_SIG* sig = ECDSA_SIG_new();
+        ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), 32, nullptr), BN_bin2bn(raw.data() + 32, 32, nullptr));
+        unsigned char* der = nullptr;
+        const int len = i2d_ECDSA_SIG(sig, &der);
+        std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
+        OPENSSL_free(der);
+        ECDSA_SIG_free(sig);
+        return out;
+    };
+    std::vector<es256_signature> cases(6);
+    cases[1].fill(0xff);
+    cases[2].fill(0x01);
+    cases[3][0] = 0x80;
+    cases[3][63] = 0x7f;
+    cases[4][1] = 0x80;  // one leading zero byte, then a high bit
+    cases[4][33] = 0x01;
+    for (std::size_t i = 0; i < 64; ++i) cases[5][i] = static_cast<std::uint8_t>(i * 37 + 11);
+    for (const auto& raw : cases) {
+        auto der = raw_to_der_signature(raw);
+        REQUIRE(der);
+        CHECK(*der == openssl_der(raw));
+    }
+}
+
+TEST_CASE("one key signs and verifies from several threads at once", "[core]")
+{
+    // Keys share one prepared OpenSSL context per key; each call must work on its own copy.
+    auto key = es256_private_key::generate();
+    REQUIRE(key);
+    const auto pub = key->public_key();
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                const std::string msg = "thread " + std::to_string(t) + " message " + std::to_string(i);
+                auto sig = key->sign(msg);
+                if (!sig || !pub.verify(msg, *sig) || pub.verify(msg + "!", *sig)) ++failures;
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(failures == 0);
 }
 
 TEST_CASE("malformed DER signatures are jws_signature_malformed", "[core]")
