@@ -795,7 +795,18 @@ void sqlite_store::impl::open()
     constexpr std::string_view scheme = "sqlite://";
     if (url.rfind(scheme, 0) != 0)
         open_failure(url, "expected sqlite:///PATH or sqlite://:memory:");
-    const std::string path = url.substr(scheme.size());
+    std::string path = url.substr(scheme.size());
+    // One option may follow the path: ?synchronous=full (the default) or ?synchronous=normal.
+    const char* synchronous = "PRAGMA synchronous = FULL";
+    if (const auto q = path.find('?'); q != std::string::npos) {
+        const std::string option = path.substr(q + 1);
+        path.resize(q);
+        if (option == "synchronous=normal")
+            synchronous = "PRAGMA synchronous = NORMAL";
+        else if (option != "synchronous=full")
+            open_failure(url, "unknown option \"" + option +
+                                  "\" (expected synchronous=full or synchronous=normal)");
+    }
     const bool memory = path == ":memory:";
     if (!memory && (path.empty() || path.front() != '/'))
         open_failure(url, "expected an absolute path (sqlite:///ABSOLUTE/PATH) or :memory:");
@@ -817,9 +828,11 @@ void sqlite_store::impl::open()
     const std::string mode = pragma_text(db, url, "PRAGMA journal_mode = WAL");
     if (!memory && mode != "wal")
         open_failure(url, "cannot enable WAL (journal_mode " + mode + ")");
-    // FULL: a committed transaction survives power loss, which is what a 201 promises; group
-    // commit shares that fsync between every job of a batch.
-    exec_or_throw(db, url, "PRAGMA synchronous = FULL", "synchronous");
+    // FULL (default): a committed transaction survives power loss, which is what a 201
+    // promises; group commit shares that fsync between every job of a batch. NORMAL (opt-in):
+    // WAL is synced only at checkpoints, so a commit survives a crash of the process but the
+    // last transactions may be lost with the machine's power.
+    exec_or_throw(db, url, synchronous, "synchronous");
     migrate(db, url);
     if (options.max_page_count > 0) {
         const std::string cap = "PRAGMA max_page_count = " + std::to_string(options.max_page_count);

@@ -10,7 +10,9 @@
 // shared by every call that arrived meanwhile, and no I/O thread ever touches the disk.
 //
 // Durability: WAL with synchronous=FULL, so a committed transaction survives power loss (a 201
-// means durable); group commit is what keeps FULL affordable. Schema migrations are numbered in
+// means durable); group commit is what keeps FULL affordable. The URL option
+// ?synchronous=normal trades that for fewer fsyncs: commits survive a process crash (kill -9)
+// but not a power loss or kernel crash (bench/RESULTS.md has both figures). Schema migrations are numbered in
 // PRAGMA user_version and applied at open.
 
 #include <cstdint>
@@ -34,8 +36,9 @@ public:
     // Schema version this code writes; a database with a higher PRAGMA user_version is refused.
     static constexpr int schema_version = 1;
 
-    // url: sqlite:///ABSOLUTE/PATH or sqlite://:memory:. Opens (creating the file if needed),
-    // sets WAL, synchronous=FULL and busy_timeout, migrates the schema, starts the writer.
+    // url: sqlite:///ABSOLUTE/PATH or sqlite://:memory:, optionally followed by
+    // ?synchronous=full (default) or ?synchronous=normal. Opens (creating the file if needed),
+    // sets WAL, synchronous and busy_timeout, migrates the schema, starts the writer.
     // Throws std::runtime_error with one line naming the URL and the problem (cannot open, not
     // a database, schema newer than this code).
     explicit sqlite_store(std::string_view url, sqlite_options options = {});

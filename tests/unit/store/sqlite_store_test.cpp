@@ -163,6 +163,22 @@ TEST_CASE("sqlite store: the schema version is recorded, WAL is on, integrity ho
     CHECK(again.find_call(make_sid("CA", 1)).value().has_value());
 }
 
+TEST_CASE("sqlite store: ?synchronous=normal is accepted, other options are refused", "[store]")
+{
+    temp_dir dir;
+    {
+        sqlite_store s(dir.url() + "?synchronous=normal");
+        REQUIRE(s.insert_call(make_call(1)));
+    }
+    // The option only changes when SQLite syncs: the file and its data are the same.
+    sqlite_store again(dir.url() + "?synchronous=full");
+    CHECK(again.find_call(make_sid("CA", 1)).value().has_value());
+    CHECK(raw_db(dir.file()).text("PRAGMA integrity_check") == "ok");
+    const std::string message = open_error(dir.url() + "?synchronous=off");
+    CHECK_THAT(message, Catch::Contains("unknown option \"synchronous=off\""));
+    CHECK(message.find('\n') == std::string::npos);
+}
+
 TEST_CASE("sqlite store: a database newer than the code is refused with one clear line", "[store]")
 {
     temp_dir dir;
