@@ -213,6 +213,9 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
             http_response res = ctx.fail(error{*reply_errc, ec.message()});
             finalize_response(res, 11, false);
             res.set("X-Request-Id", ctx.request_id);
+            // A HEAD request refused after its header was read gets no content either.
+            if (parser.is_header_done() && parser.get().method() == http::verb::head)
+                res.body().clear();
             detail::log_request(svc, ctx, res.result_int(), started);
             detail::set_deadline(stream, svc.lim.write_timeout);
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));

@@ -343,3 +343,14 @@ TEST_CASE("a HEAD request gets the reply's header fields without its body", "[ne
     CHECK(text.compare(end_of_head + 4, 17, "HTTP/1.1 200 OK\r\n") == 0);
     CHECK(contains(text, R"({"status":"ok"})"));
 }
+
+TEST_CASE("a HEAD request refused with 400 after its header gets no content either", "[net]")
+{
+    harness h;
+    const std::string text = h.exchange(
+        "HEAD /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+    CHECK(text.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+    const auto end_of_head = text.find("\r\n\r\n");
+    REQUIRE(end_of_head != std::string::npos);
+    CHECK(text.size() == end_of_head + 4);
+}
