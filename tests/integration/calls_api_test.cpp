@@ -3,8 +3,6 @@
 // refusals that must leave nothing stored or dialled, and the durable hand-off when the edge is
 // down, also across a gateway restart.
 
-#include <signal.h>
-
 #include <chrono>
 #include <set>
 #include <string>
@@ -21,85 +19,36 @@
 #include "core/passport.hpp"
 #include "core/twilio_signature.hpp"
 #include "support/edge_receiver.hpp"
+#include "support/fixtures.hpp"
+#include "support/gateway_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 namespace core = stirgate::core;
-using stirgate::test::child_process;
+using stirgate::test::basic_auth;
+using stirgate::test::g1_identity;
+using stirgate::test::gateway_process;
+using stirgate::test::pyjwt_verifies;
 using stirgate::test::vector_path;
+using stirgate::test::wall_now;
 
 namespace {
 
-constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* auth_token = "0123456789abcdef0123456789abcdef";
+using stirgate::test::account_sid;
+constexpr const char* auth_token = stirgate::test::account_token;
 constexpr const char* other_account_sid = "ACfedcba9876543210fedcba9876543210";
-constexpr const char* edge_secret = "edge-shared-secret";
+using stirgate::test::edge_secret;
 constexpr const char* parent_sid = "CAfedcba9876543210fedcba9876543210";
-
-std::int64_t wall_now()
-{
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string config_text(std::uint16_t edge_port)
 {
-    const auto pki = [](const char* f) { return "\"" + vector_path(std::string("pki/") + f) + "\""; };
-    return std::string("[server]\nlisten = \"127.0.0.1:8080\"\nthreads = 2\ndrain_timeout_ms = 3000\n") +
-           "[storage]\nurl = \"sqlite://calls.db\"\n" +
-           "[signing]\nkey_file = " + pki("div-sp-5678.key.pem") +
-           "\nx5u = \"https://certs.example.test/sti/div-sp-5678.pem\"\nchain_file = " +
-           pki("div-sp-5678.chain.pem") + "\n" +
-           "[calltoken]\nkey_file = " + pki("platform-calltoken.key.pem") +
-           "\ntrusted_keys = [" + pki("platform-calltoken.pub.pem") + "]\nmax_age_s = 3600\n" +
-           "[edge]\nauth_token = \"" + edge_secret + "\"\ndial_url = \"http://127.0.0.1:" +
-           std::to_string(edge_port) + "/dial\"\n" +
-           "[[accounts]]\nsid = \"" + account_sid + "\"\nauth_token = \"" + auth_token +
-           "\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n" +
+    return stirgate::test::forwarding_config(edge_port, "sqlite://calls.db") +
            "[[accounts.numbers]]\nnumber = \"+14155550101\"\nattest = \"A\"\n" +
            "voice_url = \"https://app.example.test/voice\"\n" +
            "[[accounts]]\nsid = \"" + other_account_sid +
            "\"\nauth_token = \"ffffffffffffffffffffffffffffffff\"\n" +
            "origid = \"5c2d4e8a-9f10-4b3f-8b1e-2a7d1c0e9b55\"\n";
-}
-
-struct running_gateway {
-    child_process proc;
-    std::uint16_t port = 0;
-};
-
-running_gateway start(const std::filesystem::path& config)
-{
-    auto proc = child_process::spawn(STIRGATE_BINARY, {"serve", "--config", config.string(),
-                                                       "--listen", "127.0.0.1:0"});
-    std::uint16_t port = 0;
-    const auto line = proc.wait_for_line(
-        [&port](const std::string& l) {
-            rapidjson::Document d;
-            d.Parse(l.c_str());
-            if (d.HasParseError() || !d.IsObject() || !d.HasMember("msg") ||
-                std::string(d["msg"].GetString()) != "listening")
-                return false;
-            port = static_cast<std::uint16_t>(d["port"].GetUint());
-            return true;
-        },
-        std::chrono::seconds(20));
-    INFO(proc.stderr_text());
-    REQUIRE(line);
-    return {std::move(proc), port};
-}
-
-void stop(running_gateway& gw)
-{
-    gw.proc.send_signal(SIGTERM);
-    CHECK(gw.proc.wait(std::chrono::seconds(15)) == std::optional<int>(0));
-}
-
-std::string basic(const std::string& sid, const std::string& token)
-{
-    return "Basic " + core::base64_encode(sid + ":" + token);
 }
 
 struct reply {
@@ -124,7 +73,7 @@ reply create_call(std::uint16_t port, const core::form_params& form)
     const std::string body = core::format_form(form);
     return send(port, "POST /2010-04-01/Accounts/" + std::string(account_sid) +
                           "/Calls.json HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
-                          basic(account_sid, auth_token) +
+                          basic_auth(account_sid, auth_token) +
                           "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
                           std::to_string(body.size()) + "\r\n\r\n" + body);
 }
@@ -132,34 +81,14 @@ reply create_call(std::uint16_t port, const core::form_params& form)
 reply get(std::uint16_t port, const std::string& path)
 {
     return send(port, "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
-                          basic(account_sid, auth_token) + "\r\n\r\n");
-}
-
-std::string g1_identity()
-{
-    const auto doc = stirgate::test::load_vector_json("cases/G1_shaken_A.json");
-    return doc["identity_headers"][0].GetString();
-}
-
-core::es256_private_key key(const char* file)
-{
-    auto k = core::es256_private_key::from_pem(stirgate::test::read_vector(std::string("pki/") + file));
-    REQUIRE(k);
-    return *k;
+                          basic_auth(account_sid, auth_token) + "\r\n\r\n");
 }
 
 std::string mint(const std::vector<std::string>& identities, std::int64_t iat,
                  const std::string& account = account_sid,
                  const char* signer = "platform-calltoken.key.pem")
 {
-    core::calltoken_mint_params p;
-    p.call_sid = parent_sid;
-    p.from = "+13105550100";
-    p.to = "+14155550101";
-    p.account_sid = account;
-    auto v = core::mint_calltoken(p, identities, key(signer), iat);
-    REQUIRE(v);
-    return *v;
+    return stirgate::test::mint_calltoken(parent_sid, account, identities, iat, signer);
 }
 
 core::form_params forward_form(const std::string& token, const std::string& from = "+13105550100")
@@ -172,22 +101,6 @@ core::form_params forward_form(const std::string& token, const std::string& from
     return f;
 }
 
-// PyJWT (python3-jwt) checks a compact JWS with a PEM public key: shares no code with us.
-bool pyjwt_verifies(const std::string& jws, const std::string& public_key_file)
-{
-    auto proc = child_process::spawn(
-        "/usr/bin/python3",
-        {"-c",
-         "import jwt, sys\n"
-         "jwt.decode(sys.argv[1], open(sys.argv[2]).read(), algorithms=['ES256'],\n"
-         "           options={'verify_aud': False, 'verify_iat': False, 'verify_exp': False,\n"
-         "                    'verify_nbf': False})\n",
-         jws, public_key_file});
-    const auto code = proc.wait(std::chrono::seconds(30));
-    INFO(proc.stderr_text());
-    return code == std::optional<int>(0);
-}
-
 std::vector<std::string> all(const core::form_params& f, const char* name) { return f.all(name); }
 
 }  // namespace
@@ -197,9 +110,9 @@ TEST_CASE("a forward with a good CallToken dials the edge with SHAKEN then a ver
 {
     stirgate::test::temp_dir dir;
     stirgate::test::edge_receiver edge;
-    auto gw = start(dir.write("stirgate.toml", config_text(edge.port())));
+    auto gw = gateway_process::start(dir.write("stirgate.toml", config_text(edge.port())));
 
-    const auto created = create_call(gw.port, forward_form(mint({g1_identity()}, wall_now())));
+    const auto created = create_call(gw.port(), forward_form(mint({g1_identity()}, wall_now())));
     INFO(created.body);
     REQUIRE(created.status == 201);
     const std::string sid = created.json["sid"].GetString();
@@ -247,10 +160,10 @@ TEST_CASE("a forward with a good CallToken dials the edge with SHAKEN then a ver
 
     // The stored call is there to fetch.
     const auto fetched =
-        get(gw.port, "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid + ".json");
+        get(gw.port(), "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid + ".json");
     CHECK(fetched.status == 200);
     CHECK(std::string(fetched.json["sid"].GetString()) == sid);
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("bad CallTokens are refused with Twilio codes and nothing is stored or dialled",
@@ -258,7 +171,7 @@ TEST_CASE("bad CallTokens are refused with Twilio codes and nothing is stored or
 {
     stirgate::test::temp_dir dir;
     stirgate::test::edge_receiver edge;
-    auto gw = start(dir.write("stirgate.toml", config_text(edge.port())));
+    auto gw = gateway_process::start(dir.write("stirgate.toml", config_text(edge.port())));
     const std::int64_t now = wall_now();
 
     // identityHeaderTokens edited after minting: the bound hash no longer matches.
@@ -289,19 +202,19 @@ TEST_CASE("bad CallTokens are refused with Twilio codes and nothing is stored or
     };
     for (const auto& r : rows) {
         INFO(r.name);
-        const auto res = create_call(gw.port, r.form);
+        const auto res = create_call(gw.port(), r.form);
         CHECK(res.status == r.status);
         REQUIRE(res.json.IsObject());
         CHECK(res.json["code"].GetInt() == r.code);
         CHECK(res.json["status"].GetInt() == r.status);
         CHECK(res.json.HasMember("more_info"));
     }
-    const auto list = get(gw.port, "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls.json");
+    const auto list = get(gw.port(), "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls.json");
     REQUIRE(list.status == 200);
     CHECK(list.json["calls"].Size() == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(700));  // longer than the outbox poll
     CHECK(edge.requests().empty());
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("a leg queued while the edge is down is delivered once it is up, also after a restart",
@@ -315,8 +228,8 @@ TEST_CASE("a leg queued while the edge is down is delivered once it is up, also 
     originate.add("From", "+14155550101");
     originate.add("Url", "https://app.example.test/twiml");
 
-    auto gw = start(config);
-    const auto first = create_call(gw.port, originate);
+    auto gw = gateway_process::start(config);
+    const auto first = create_call(gw.port(), originate);
     REQUIRE(first.status == 201);
     const std::string first_sid = first.json["sid"].GetString();
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a failed attempt or two
@@ -329,14 +242,14 @@ TEST_CASE("a leg queued while the edge is down is delivered once it is up, also 
     }
 
     // The edge goes down again; a second leg is queued; the gateway restarts; the edge returns.
-    const auto second = create_call(gw.port, originate);
+    const auto second = create_call(gw.port(), originate);
     REQUIRE(second.status == 201);
     const std::string second_sid = second.json["sid"].GetString();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 
     stirgate::test::edge_receiver edge(edge_port);
-    auto restarted = start(config);
+    auto restarted = gateway_process::start(config);
     REQUIRE(edge.wait_for(1, std::chrono::seconds(20)));
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     const auto received = edge.requests();
@@ -345,10 +258,10 @@ TEST_CASE("a leg queued while the edge is down is delivered once it is up, also 
     REQUIRE(form);
     CHECK(form->get("CallSid") == second_sid);
     // The call itself survived the restart too.
-    CHECK(get(restarted.port, "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" +
+    CHECK(get(restarted.port(), "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" +
                                   second_sid + ".json")
               .status == 200);
-    stop(restarted);
+    CHECK(restarted.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("the real gateway signs C plus a DIV for a token without SHAKEN and A or B without a "
@@ -357,7 +270,7 @@ TEST_CASE("the real gateway signs C plus a DIV for a token without SHAKEN and A 
 {
     stirgate::test::temp_dir dir;
     stirgate::test::edge_receiver edge;
-    auto gw = start(dir.write("stirgate.toml", config_text(edge.port())));
+    auto gw = gateway_process::start(dir.write("stirgate.toml", config_text(edge.port())));
 
     const auto shaken_of = [](const std::string& identity) {
         auto h = core::parse_identity_header(identity);
@@ -374,7 +287,7 @@ TEST_CASE("the real gateway signs C plus a DIV for a token without SHAKEN and A 
     };
 
     // A CallToken whose call had no Identity header: SHAKEN C by the gateway, then the DIV.
-    REQUIRE(create_call(gw.port, forward_form(mint({}, wall_now()))).status == 201);
+    REQUIRE(create_call(gw.port(), forward_form(mint({}, wall_now()))).status == 201);
     auto ids = dialled_identities(1);
     REQUIRE(ids.size() == 2);
     const auto c = shaken_of(ids[0]);
@@ -389,7 +302,7 @@ TEST_CASE("the real gateway signs C plus a DIV for a token without SHAKEN and A 
     own.add("To", "+16505550102");
     own.add("From", "+14155550101");
     own.add("Url", "https://app.example.test/twiml");
-    REQUIRE(create_call(gw.port, own).status == 201);
+    REQUIRE(create_call(gw.port(), own).status == 201);
     ids = dialled_identities(2);
     REQUIRE(ids.size() == 1);
     CHECK(shaken_of(ids[0]).claims.attest == core::attestation::A);
@@ -397,19 +310,19 @@ TEST_CASE("the real gateway signs C plus a DIV for a token without SHAKEN and A 
     other.add("To", "+16505550102");
     other.add("From", "+12125550123");
     other.add("Url", "https://app.example.test/twiml");
-    REQUIRE(create_call(gw.port, other).status == 201);
+    REQUIRE(create_call(gw.port(), other).status == 201);
     ids = dialled_identities(3);
     REQUIRE(ids.size() == 1);
     CHECK(shaken_of(ids[0]).claims.attest == core::attestation::B);
 
     // Two more calls, then page through all five two at a time by following next_page_uri.
-    REQUIRE(create_call(gw.port, own).status == 201);
-    REQUIRE(create_call(gw.port, other).status == 201);
+    REQUIRE(create_call(gw.port(), own).status == 201);
+    REQUIRE(create_call(gw.port(), other).status == 201);
     std::set<std::string> seen;
     std::string next = "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls.json?PageSize=2";
     int pages = 0;
     while (!next.empty() && pages < 10) {
-        const auto page = get(gw.port, next);
+        const auto page = get(gw.port(), next);
         REQUIRE(page.status == 200);
         for (const auto& call : page.json["calls"].GetArray()) seen.insert(call["sid"].GetString());
         next = page.json["next_page_uri"].IsNull() ? "" : page.json["next_page_uri"].GetString();
@@ -420,19 +333,19 @@ TEST_CASE("the real gateway signs C plus a DIV for a token without SHAKEN and A 
 
     // Credentials: none, wrong token, and another account's path.
     const std::string path = "/2010-04-01/Accounts/" + std::string(account_sid) + "/Calls.json";
-    const auto none = send(gw.port, "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+    const auto none = send(gw.port(), "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\n\r\n");
     CHECK(none.status == 401);
     CHECK(none.json["code"].GetInt() == 20003);
-    const auto wrong = send(gw.port, "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
-                                         basic(account_sid, "not-the-token") + "\r\n\r\n");
+    const auto wrong = send(gw.port(), "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
+                                         basic_auth(account_sid, "not-the-token") + "\r\n\r\n");
     CHECK(wrong.status == 401);
-    const auto foreign = get(gw.port, "/2010-04-01/Accounts/" + std::string(other_account_sid) +
+    const auto foreign = get(gw.port(), "/2010-04-01/Accounts/" + std::string(other_account_sid) +
                                           "/Calls.json");
     CHECK(foreign.status == 403);
     CHECK(foreign.json["code"].GetInt() == 20003);
-    const auto unknown = get(gw.port, "/2010-04-01/Accounts/" + std::string(account_sid) +
+    const auto unknown = get(gw.port(), "/2010-04-01/Accounts/" + std::string(account_sid) +
                                           "/Calls/CA00000000000000000000000000000000.json");
     CHECK(unknown.status == 404);
     CHECK(unknown.json["code"].GetInt() == 20404);
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 }

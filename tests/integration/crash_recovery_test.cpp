@@ -26,6 +26,7 @@
 #include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "support/edge_receiver.hpp"
+#include "support/fixtures.hpp"
 #include "support/gateway_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -36,58 +37,32 @@ namespace {
 namespace core = stirgate::core;
 using namespace std::chrono_literals;
 using stirgate::test::gateway_process;
-using stirgate::test::vector_path;
 using clock_type = std::chrono::steady_clock;
 
-constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* auth_token = "0123456789abcdef0123456789abcdef";
-constexpr const char* edge_secret = "edge-shared-secret";
+using stirgate::test::account_sid;
+using stirgate::test::account_token;
 
 std::string config_text(std::uint16_t edge_port)
 {
-    const auto pki = [](const char* f) { return "\"" + vector_path(std::string("pki/") + f) + "\""; };
-    return std::string("[server]\nthreads = 2\ndrain_timeout_ms = 3000\n") +
-           "[storage]\nurl = \"sqlite://data/calls.db\"\n" +
-           "[signing]\nkey_file = " + pki("div-sp-5678.key.pem") +
-           "\nx5u = \"https://certs.example.test/sti/div-sp-5678.pem\"\nchain_file = " +
-           pki("div-sp-5678.chain.pem") + "\n" +
-           "[calltoken]\nkey_file = " + pki("platform-calltoken.key.pem") +
-           "\ntrusted_keys = [" + pki("platform-calltoken.pub.pem") + "]\nmax_age_s = 3600\n" +
-           "[edge]\nauth_token = \"" + edge_secret + "\"\ndial_url = \"http://127.0.0.1:" +
-           std::to_string(edge_port) + "/dial\"\n" +
-           "[[accounts]]\nsid = \"" + account_sid + "\"\nauth_token = \"" + auth_token +
-           "\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n";
+    return stirgate::test::forwarding_config(edge_port, "sqlite://data/calls.db");
 }
 
 std::string basic_auth()
 {
-    return "Basic " + core::base64_encode(std::string(account_sid) + ":" + auth_token);
+    return stirgate::test::basic_auth(account_sid, account_token);
 }
 
 // A forward with a fresh CallToken for the G1 vector's inbound call.
 std::string forward_request()
 {
-    const auto doc = stirgate::test::load_vector_json("cases/G1_shaken_A.json");
-    const std::string identity = doc["identity_headers"][0].GetString();
-    auto key = core::es256_private_key::from_pem(
-        stirgate::test::read_vector("pki/platform-calltoken.key.pem"));
-    REQUIRE(key);
-    core::calltoken_mint_params p;
-    p.call_sid = "CAfedcba9876543210fedcba9876543210";
-    p.from = "+13105550100";
-    p.to = "+14155550101";
-    p.account_sid = account_sid;
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    const std::vector<std::string> identities = {identity};
-    auto token = core::mint_calltoken(p, identities, *key, now);
-    REQUIRE(token);
+    const std::string token = stirgate::test::mint_calltoken(
+        "CAfedcba9876543210fedcba9876543210", account_sid, {stirgate::test::g1_identity()},
+        stirgate::test::wall_now());
     core::form_params f;
     f.add("To", "+16505550102");
     f.add("From", "+13105550100");
     f.add("Url", "https://app.example.test/twiml/forward");
-    f.add("CallToken", *token);
+    f.add("CallToken", token);
     const std::string body = core::format_form(f);
     return "POST /2010-04-01/Accounts/" + std::string(account_sid) +
            "/Calls.json HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " + basic_auth() +
@@ -277,7 +252,6 @@ TEST_CASE("kill -9 under a forward load loses no acknowledged call and no edge h
     CHECK(all_tokens.size() == tokens_by_call.size());
     CHECK(dialled_but_not_stored == 0);
 
-    gw.send_signal(SIGTERM);
-    CHECK(gw.wait(15s) == std::optional<int>(0));
+    CHECK(gw.stop() == std::optional<int>(0));
     CHECK(integrity_check(db) == "ok");
 }

@@ -81,12 +81,6 @@ std::optional<double> timed_healthz(std::uint16_t port)
     return ms_between(start, clock_type::now());
 }
 
-void stop(gateway_process& gw)
-{
-    gw.send_signal(SIGTERM);
-    CHECK(gw.wait(15s) == std::optional<int>(0));
-}
-
 // The {"msg":"request"} log lines of a stopped gateway, as (status, route) pairs.
 std::vector<std::pair<int, std::string>> request_lines(const std::string& out)
 {
@@ -249,7 +243,7 @@ TEST_CASE("slowloris and slow-body clients are cut at the read timeout while nor
 
     // The server is still healthy afterwards.
     CHECK(timed_healthz(gw.port()));
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 namespace {
@@ -335,7 +329,7 @@ TEST_CASE("oversized headers, request lines and bodies get 431, 414 and 413 and 
     // tens of MiB. The margin covers allocator noise.
     CHECK(*after - *before < 16 * 1024);
     CHECK(timed_healthz(gw.port()));
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 namespace {
@@ -457,7 +451,7 @@ TEST_CASE("request smuggling attempts get one 400 and a closed connection and th
         CHECK(first_status(got.bytes) == 400);
     }
     CHECK(timed_healthz(gw.port()));
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 
     // The log has one 400 per attempt, the controls' lines, and nothing routed to /readyz.
     const auto lines = request_lines(gw.stdout_text());

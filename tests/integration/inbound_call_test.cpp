@@ -9,8 +9,6 @@
 // STIRGATE_E2E_TRANSCRIPT=FILE writes one full inbound -> forward exchange, as the application
 // saw it, to FILE.
 
-#include <signal.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -31,6 +29,8 @@
 #include "support/app_server.hpp"
 #include "support/cert_repository.hpp"
 #include "support/edge_receiver.hpp"
+#include "support/fixtures.hpp"
+#include "support/gateway_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_tls.hpp"
@@ -40,14 +40,17 @@ namespace core = stirgate::core;
 using stirgate::test::app_route;
 using stirgate::test::app_server;
 using stirgate::test::child_process;
+using stirgate::test::gateway_process;
+using stirgate::test::pyjwt_verifies;
 using stirgate::test::read_vector;
 using stirgate::test::vector_path;
+using stirgate::test::wall_now;
 
 namespace {
 
-constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* auth_token = "0123456789abcdef0123456789abcdef";
-constexpr const char* edge_secret = "edge-shared-secret";
+using stirgate::test::account_sid;
+using stirgate::test::edge_secret;
+constexpr const char* auth_token = stirgate::test::account_token;
 constexpr const char* caller = "+13105550100";
 constexpr const char* number = "+14155550101";         // app up
 constexpr const char* number_down = "+14155550102";    // voice_url refuses connections
@@ -59,13 +62,6 @@ constexpr const char* twiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 constexpr const char* twiml_type = "application/xml; charset=utf-8";
 constexpr const char* fallback_twiml = "<Response><Say>Sorry.</Say></Response>";
 constexpr int app_timeout_ms = 1500;
-
-std::int64_t wall_now()
-{
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // Everything the gateway talks to, and its configuration.
 struct world {
@@ -130,39 +126,6 @@ struct world {
         return dir.write("stirgate.toml", text);
     }
 };
-
-struct running_gateway {
-    child_process proc;
-    std::uint16_t port = 0;
-};
-
-running_gateway start(const std::string& config)
-{
-    auto proc = child_process::spawn(STIRGATE_BINARY,
-                                     {"serve", "--config", config, "--listen", "127.0.0.1:0"});
-    std::uint16_t port = 0;
-    const auto line = proc.wait_for_line(
-        [&port](const std::string& l) {
-            rapidjson::Document d;
-            d.Parse(l.c_str());
-            if (d.HasParseError() || !d.IsObject() || !d.HasMember("msg") ||
-                !d["msg"].IsString() || std::string(d["msg"].GetString()) != "listening" ||
-                !d.HasMember("port") || !d["port"].IsUint())
-                return false;
-            port = static_cast<std::uint16_t>(d["port"].GetUint());
-            return true;
-        },
-        std::chrono::seconds(20));
-    INFO(proc.stderr_text());
-    REQUIRE(line);
-    return {std::move(proc), port};
-}
-
-void stop(running_gateway& gw)
-{
-    gw.proc.send_signal(SIGTERM);
-    CHECK(gw.proc.wait(std::chrono::seconds(15)) == std::optional<int>(0));
-}
 
 // ---- PASSporTs minted now with the vectors' keys ------------------------------------------------
 
@@ -245,7 +208,7 @@ core::form_params incoming_form(const std::string& call_sid, const std::string& 
 
 std::string basic_auth()
 {
-    return "Basic " + core::base64_encode(std::string(account_sid) + ":" + auth_token);
+    return stirgate::test::basic_auth(account_sid, auth_token);
 }
 
 std::string api_get(const std::string& path)
@@ -303,21 +266,6 @@ std::string twilio_python_signature(const std::string& token, const std::string&
         {token, url, raw_body});
 }
 
-bool pyjwt_verifies(const std::string& jws, const std::string& public_key_file)
-{
-    auto proc = child_process::spawn(
-        "/usr/bin/python3",
-        {"-c",
-         "import jwt, sys\n"
-         "jwt.decode(sys.argv[1], open(sys.argv[2]).read(), algorithms=['ES256'],\n"
-         "           options={'verify_aud': False, 'verify_iat': False, 'verify_exp': False,\n"
-         "                    'verify_nbf': False})\n",
-         jws, public_key_file});
-    const auto code = proc.wait(std::chrono::seconds(30));
-    INFO(proc.stderr_text());
-    return code == std::optional<int>(0);
-}
-
 std::string trim(const std::string& s, std::size_t keep = 48)
 {
     return s.size() <= keep ? s : s.substr(0, keep) + "...(" + std::to_string(s.size()) + " chars)";
@@ -339,7 +287,7 @@ TEST_CASE("an inbound call with a good SHAKEN PASSporT reaches the app signed wi
           "[e2e][integration][webhooks]")
 {
     world w;
-    auto gw = start(w.config_path());
+    auto gw = gateway_process::start(w.config_path());
     const std::string call_sid = "CA00000000000000000000000000000e2e";
     const std::string shaken = shaken_identity("14155550101", wall_now());
 
@@ -347,7 +295,7 @@ TEST_CASE("an inbound call with a good SHAKEN PASSporT reaches the app signed wi
     // below uses the same edge connection, so the same gateway I/O thread (and idle pool).
     const auto form = incoming_form(call_sid, number, {shaken});
     const std::string edge_request = signed_edge_post(incoming_path, form);
-    stirgate::test::http_connection edge_conn(gw.port, std::chrono::seconds(10));
+    stirgate::test::http_connection edge_conn(gw.port(), std::chrono::seconds(10));
     REQUIRE(edge_conn.send(edge_request));
     const auto answer_read = edge_conn.read_reply();
     REQUIRE(answer_read);
@@ -391,7 +339,7 @@ TEST_CASE("an inbound call with a good SHAKEN PASSporT reaches the app signed wi
     auto fields_again = core::parse_form(w.app.requests("/voice")[1].body);
     REQUIRE(fields_again);
     CHECK(fields_again->get("CallToken") == calltoken);
-    CHECK(stored_calls(gw.port) == 1);
+    CHECK(stored_calls(gw.port()) == 1);
     // Both webhooks went over one kept-alive TLS connection.
     CHECK(w.app.connections() == 1);
 
@@ -406,7 +354,7 @@ TEST_CASE("an inbound call with a good SHAKEN PASSporT reaches the app signed wi
         "POST " + calls_path() + " HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " + basic_auth() +
         "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
         std::to_string(forward_body.size()) + "\r\n\r\n" + forward_body;
-    const auto created = roundtrip(gw.port, forward_request);
+    const auto created = roundtrip(gw.port(), forward_request);
     INFO(created.body);
     REQUIRE(created.status == 201);
     rapidjson::Document call;
@@ -467,13 +415,13 @@ TEST_CASE("an inbound call with a good SHAKEN PASSporT reaches the app signed wi
     const std::string verify_body = json.GetString();
     INFO(verify_body);
     const auto verdict = roundtrip(
-        gw.port, "POST /stir/v1/verification HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
+        gw.port(), "POST /stir/v1/verification HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
                      basic_auth() + "\r\nContent-Type: application/json\r\nContent-Length: " +
                      std::to_string(verify_body.size()) + "\r\n\r\n" + verify_body);
     INFO(verdict.body);
     CHECK(verdict.status == 200);
     CHECK(verdict.body.find("\"verstat\":\"TN-Validation-Passed\"") != std::string::npos);
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 
     // The note of issue 5: one full exchange as the application saw it.
     if (const char* file = std::getenv("STIRGATE_E2E_TRANSCRIPT")) {
@@ -509,23 +457,23 @@ TEST_CASE("an edge request with a bad signature, or signed over spoofed X-Forwar
           "[e2e][integration][webhooks]")
 {
     world w;
-    auto gw = start(w.config_path());
+    auto gw = gateway_process::start(w.config_path());
     const auto form = incoming_form("CA00000000000000000000000000000bad", number,
                                     {shaken_identity("14155550101", wall_now())});
 
     const auto forged = roundtrip(
-        gw.port, edge_post(incoming_path, form,
+        gw.port(), edge_post(incoming_path, form,
                            core::twilio_signature("not-the-edge-secret",
                                                   "http://gw.test/webhooks/incoming-call", form)));
     CHECK(forged.status == 403);
-    const auto missing = roundtrip(gw.port, edge_post(incoming_path, form, ""));
+    const auto missing = roundtrip(gw.port(), edge_post(incoming_path, form, ""));
     CHECK(missing.status == 403);
 
     // Signed over the URL the spoofed headers describe: the gateway does not believe them.
     const std::string spoofed_headers =
         "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\n";
     const auto spoofed = roundtrip(
-        gw.port,
+        gw.port(),
         edge_post(incoming_path, form,
                   core::twilio_signature(edge_secret, "https://evil.example/webhooks/incoming-call",
                                          form),
@@ -536,31 +484,31 @@ TEST_CASE("an edge request with a bad signature, or signed over spoofed X-Forwar
     core::form_params status;
     status.add("CallSid", "CA00000000000000000000000000000bad");
     status.add("CallStatus", "completed");
-    CHECK(roundtrip(gw.port, edge_post("/webhooks/call-status", status, "bm9wZQ==")).status == 403);
+    CHECK(roundtrip(gw.port(), edge_post("/webhooks/call-status", status, "bm9wZQ==")).status == 403);
 
     CHECK(w.app.requests("/voice").empty());
-    CHECK(stored_calls(gw.port) == 0);
+    CHECK(stored_calls(gw.port()) == 0);
 
     // The same spoofed headers with a signature over the real URL: they were simply ignored.
-    const auto honest = roundtrip(gw.port, edge_post(incoming_path, form,
+    const auto honest = roundtrip(gw.port(), edge_post(incoming_path, form,
                                                     core::twilio_signature(
                                                         edge_secret,
                                                         "http://gw.test/webhooks/incoming-call",
                                                         form),
                                                     spoofed_headers));
     CHECK(honest.status == 200);
-    CHECK(stored_calls(gw.port) == 1);
-    stop(gw);
+    CHECK(stored_calls(gw.port()) == 1);
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("when the app is down or slower than app_timeout the fallback URL answers",
           "[e2e][integration][webhooks]")
 {
     world w;
-    auto gw = start(w.config_path());
+    auto gw = gateway_process::start(w.config_path());
 
     // Down: nothing listens on the voice URL's port.
-    const auto down = roundtrip(gw.port, signed_edge_post(incoming_path,
+    const auto down = roundtrip(gw.port(), signed_edge_post(incoming_path,
                                                          incoming_form("CA000000000000000000000000000d0111",
                                                                        number_down, {})));
     CHECK(down.status == 200);
@@ -568,7 +516,7 @@ TEST_CASE("when the app is down or slower than app_timeout the fallback URL answ
 
     // Slow: the voice URL answers after app_timeout_ms; the fallback answers instead.
     const auto started = std::chrono::steady_clock::now();
-    const auto slow = roundtrip(gw.port, signed_edge_post(incoming_path,
+    const auto slow = roundtrip(gw.port(), signed_edge_post(incoming_path,
                                                          incoming_form("CA000000000000000000000000000510e1",
                                                                        number_slow, {})));
     const auto took = std::chrono::steady_clock::now() - started;
@@ -586,14 +534,14 @@ TEST_CASE("when the app is down or slower than app_timeout the fallback URL answ
     REQUIRE(f);
     CHECK(f->get("To") == std::string(number_slow));
     CHECK(f->get("CallToken"));
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("a diverted call gets a -Diverted verstat and a call without Identity no STIR fields",
           "[e2e][integration][webhooks]")
 {
     world w;
-    auto gw = start(w.config_path());
+    auto gw = gateway_process::start(w.config_path());
     const auto now = wall_now();
 
     // Dialled +16505550199 at another provider, which diverted it to our number with a DIV.
@@ -601,9 +549,9 @@ TEST_CASE("a diverted call gets a -Diverted verstat and a call without Identity 
                                   {shaken_identity("16505550199", now),
                                    div_identity("16505550199", "14155550101", now)});
     diverted.add("ForwardedFrom", "+16505550199");
-    REQUIRE(roundtrip(gw.port, signed_edge_post(incoming_path, diverted)).status == 200);
+    REQUIRE(roundtrip(gw.port(), signed_edge_post(incoming_path, diverted)).status == 200);
 
-    const auto plain = roundtrip(gw.port, signed_edge_post(
+    const auto plain = roundtrip(gw.port(), signed_edge_post(
                                              incoming_path,
                                              incoming_form("CA000000000000000000000000000000ff",
                                                            number, {})));
@@ -622,7 +570,7 @@ TEST_CASE("a diverted call gets a -Diverted verstat and a call without Identity 
     CHECK_FALSE(without->get("StirPassportToken"));
     CHECK(without->get("CallToken"));  // an inbound call still gets one
     for (const auto& h : hooks) check_signed_by_account(h, w.app.url("/voice"));
-    stop(gw);
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("a StatusCallback owed while the app was down is delivered after a gateway restart, "
@@ -631,11 +579,11 @@ TEST_CASE("a StatusCallback owed while the app was down is delivered after a gat
 {
     world w;
     const std::string config = w.config_path();
-    auto gw = start(config);
+    auto gw = gateway_process::start(config);
 
     // An inbound call, forwarded with a StatusCallback on a port where nothing listens yet.
     const std::string parent = "CA0000000000000000000000000000ca11";
-    REQUIRE(roundtrip(gw.port, signed_edge_post(incoming_path,
+    REQUIRE(roundtrip(gw.port(), signed_edge_post(incoming_path,
                                                incoming_form(parent, number,
                                                              {shaken_identity("14155550101",
                                                                               wall_now())})))
@@ -651,7 +599,7 @@ TEST_CASE("a StatusCallback owed while the app was down is delivered after a gat
     forward.add("StatusCallbackEvent", "ringing");
     const std::string body = core::format_form(forward);
     const auto created = roundtrip(
-        gw.port, "POST " + calls_path() + " HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
+        gw.port(), "POST " + calls_path() + " HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
                      basic_auth() +
                      "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
                      std::to_string(body.size()) + "\r\n\r\n" + body);
@@ -665,11 +613,11 @@ TEST_CASE("a StatusCallback owed while the app was down is delivered after a gat
     core::form_params ringing;
     ringing.add("CallSid", sid);
     ringing.add("CallStatus", "ringing");
-    REQUIRE(roundtrip(gw.port, signed_edge_post("/webhooks/call-status", ringing)).status == 200);
-    stop(gw);
+    REQUIRE(roundtrip(gw.port(), signed_edge_post("/webhooks/call-status", ringing)).status == 200);
+    CHECK(gw.stop() == std::optional<int>(0));
 
     // Restarted on the same data; the app comes up and fails once before it acknowledges.
-    auto restarted = start(config);
+    auto restarted = gateway_process::start(config);
     app_server callbacks(w.ca.issue_server("app.example.test"), w.callback_port);
     callbacks.route("/status", app_route{204, "text/plain", "", {}, 1});
     REQUIRE(callbacks.wait_for("/status", 2, std::chrono::seconds(15)));
@@ -686,5 +634,5 @@ TEST_CASE("a StatusCallback owed while the app was down is delivered after a gat
         CHECK(f->get("StirStatus") == std::string("A"));  // the inbound call's attestation
         CHECK(f->get("ParentCallSid") == parent);
     }
-    stop(restarted);
+    CHECK(restarted.stop() == std::optional<int>(0));
 }

@@ -31,11 +31,11 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <rapidjson/document.h>
 
 #include "core/form.hpp"
 #include "core/twilio_signature.hpp"
 #include "support/edge_receiver.hpp"
+#include "support/gateway_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_tls.hpp"
@@ -74,31 +74,16 @@ std::string next_call_sid()
 }
 
 struct instance {
-    child_process proc;
+    stirgate::test::gateway_process proc;
     std::uint16_t port = 0;
     std::string id_prefix;  // X-Request-Id before the '-': tells which instance answered
 };
 
 instance start_instance(const std::string& config, const std::string& db)
 {
-    auto proc = child_process::spawn(STIRGATE_BINARY,
-                                     {"serve", "--config", config, "--listen", "127.0.0.1:0"},
-                                     {"STIRGATE_STORAGE_URL=sqlite://" + db});
-    std::uint16_t port = 0;
-    const auto line = proc.wait_for_line(
-        [&port](const std::string& l) {
-            rapidjson::Document d;
-            d.Parse(l.c_str());
-            if (d.HasParseError() || !d.IsObject() || !d.HasMember("msg") ||
-                !d["msg"].IsString() || std::string(d["msg"].GetString()) != "listening" ||
-                !d.HasMember("port") || !d["port"].IsUint())
-                return false;
-            port = static_cast<std::uint16_t>(d["port"].GetUint());
-            return true;
-        },
-        std::chrono::seconds(20));
-    INFO(proc.stderr_text());
-    REQUIRE(line);
+    auto proc = stirgate::test::gateway_process::start(config, {},
+                                                       {"STIRGATE_STORAGE_URL=sqlite://" + db});
+    const std::uint16_t port = proc.port();
     const auto r = stirgate::test::http_exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(r);
     const std::string id = r->header("X-Request-Id");
@@ -566,8 +551,7 @@ TEST_CASE("behind haproxy: signed webhooks validate against the public https URL
     // a stopped accepting only after the delay, and finished its in-flight calls after that.
     CHECK(drain_ms >= drain_delay_ms);
 
-    b.proc.send_signal(SIGTERM);
-    CHECK(b.proc.wait(std::chrono::seconds(15)) == std::optional<int>(0));
+    CHECK(b.proc.stop() == std::optional<int>(0));
     proxy.send_signal(SIGTERM);
     proxy.wait(std::chrono::seconds(5));
 }

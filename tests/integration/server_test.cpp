@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -13,6 +12,7 @@
 #include <sstream>
 
 #include "core/crypto.hpp"
+#include "support/gateway_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
@@ -21,6 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using stirgate::test::child_process;
+using stirgate::test::gateway_process;
+using stirgate::test::listening_port;
 using stirgate::test::http_connection;
 using stirgate::test::http_exchange;
 
@@ -43,38 +45,6 @@ const std::string minimal_config =
     "[storage]\n"
     "url = \"sqlite://stirgate.db\"\n";
 
-// The port from {"msg":"listening","address":...,"port":N}, 0 if the line is not that.
-std::uint16_t listening_port(const std::string& line)
-{
-    rapidjson::Document doc;
-    doc.Parse(line.c_str());
-    if (doc.HasParseError() || !doc.IsObject()) return 0;
-    const auto msg = doc.FindMember("msg");
-    const auto port = doc.FindMember("port");
-    if (msg == doc.MemberEnd() || !msg->value.IsString() ||
-        std::string(msg->value.GetString()) != "listening")
-        return 0;
-    if (port == doc.MemberEnd() || !port->value.IsUint()) return 0;
-    return static_cast<std::uint16_t>(port->value.GetUint());
-}
-
-struct gateway {
-    child_process proc;
-    std::uint16_t port;
-};
-
-gateway start_gateway(const fs::path& config)
-{
-    auto proc = child_process::spawn(
-        STIRGATE_BINARY, {"serve", "--config", config.string(), "--listen", "127.0.0.1:0"});
-    const auto line = proc.wait_for_line(
-        [](const std::string& l) { return listening_port(l) != 0; }, startup_timeout);
-    INFO("stdout: " << proc.stdout_text() << "\nstderr: " << proc.stderr_text());
-    REQUIRE(line);
-    const std::uint16_t port = listening_port(*line);
-    return {std::move(proc), port};
-}
-
 const std::string get_healthz = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 }  // namespace
@@ -83,25 +53,25 @@ TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps con
           "[integration]")
 {
     temp_dir dir;
-    auto gw = start_gateway(write_config(dir, minimal_config));
+    auto gw = gateway_process::start(write_config(dir, minimal_config));
 
-    const auto health = http_exchange(gw.port, get_healthz);
+    const auto health = http_exchange(gw.port(), get_healthz);
     REQUIRE(health);
     CHECK(health->status == 200);
     CHECK(health->body == R"({"status":"ok"})");
     CHECK(health->header("Content-Type") == "application/json");
     CHECK(health->header("Server") == "stirgate");
 
-    const auto ready = http_exchange(gw.port, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto ready = http_exchange(gw.port(), "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(ready);
     CHECK(ready->status == 200);
     CHECK(ready->body == R"({"status":"ready"})");
 
-    const auto missing = http_exchange(gw.port, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto missing = http_exchange(gw.port(), "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(missing);
     CHECK(missing->status == 404);
 
-    const auto wrong_method = http_exchange(gw.port,
+    const auto wrong_method = http_exchange(gw.port(),
                                             "POST /healthz HTTP/1.1\r\nHost: x\r\n"
                                             "Content-Length: 0\r\n\r\n");
     REQUIRE(wrong_method);
@@ -109,7 +79,7 @@ TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps con
     CHECK(wrong_method->header("Allow") == "GET");
 
     {
-        http_connection c(gw.port);
+        http_connection c(gw.port());
         const std::string body(70 * 1000, 'x');
         c.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                std::to_string(body.size()) + "\r\n\r\n" + body);
@@ -120,7 +90,7 @@ TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps con
         CHECK(c.peer_closed());
     }
     {
-        http_connection c(gw.port);
+        http_connection c(gw.port());
         c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(10 * 1024, 'h') +
                "\r\n\r\n");
         const auto too_big_header = c.read_reply();
@@ -130,7 +100,7 @@ TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps con
     }
     {
         // Keep-alive: two requests, one connection, in sequence and then pipelined.
-        http_connection c(gw.port);
+        http_connection c(gw.port());
         c.send(get_healthz);
         const auto first = c.read_reply();
         c.send(get_healthz + get_healthz);
@@ -146,11 +116,10 @@ TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps con
     }
 
     // One JSON line per request, with the route pattern and never the raw header contents.
-    gw.proc.send_signal(SIGTERM);
-    const auto code = gw.proc.wait(std::chrono::seconds(10));
+    const auto code = gw.stop();
     REQUIRE(code);
     CHECK(*code == 0);
-    const std::string& out = gw.proc.stdout_text();
+    const std::string& out = gw.stdout_text();
     CHECK(out.find(R"("msg":"request")") != std::string::npos);
     CHECK(out.find(R"("route":"/healthz","status":200)") != std::string::npos);
     CHECK(out.find(R"("status":413,"errc":"payload_too_large")") != std::string::npos);
@@ -161,17 +130,17 @@ TEST_CASE("the real gateway answers healthz, 404, 405, 413 and 431 and keeps con
 TEST_CASE("SIGTERM closes idle keep-alive connections and exits 0", "[integration]")
 {
     temp_dir dir;
-    auto gw = start_gateway(write_config(dir, minimal_config));
-    http_connection idle(gw.port);
+    auto gw = gateway_process::start(write_config(dir, minimal_config));
+    http_connection idle(gw.port());
     idle.send(get_healthz);
     REQUIRE(idle.read_reply());
 
-    gw.proc.send_signal(SIGTERM);
+    gw.send_signal(SIGTERM);
     CHECK(idle.peer_closed());
-    const auto code = gw.proc.wait(std::chrono::seconds(10));
+    const auto code = gw.wait(std::chrono::seconds(10));
     REQUIRE(code);
     CHECK(*code == 0);
-    CHECK(gw.proc.stdout_text().find(R"("msg":"stopping")") != std::string::npos);
+    CHECK(gw.stdout_text().find(R"("msg":"stopping")") != std::string::npos);
 }
 
 TEST_CASE("a bad config makes serve exit non-zero with one line on stderr", "[integration]")
@@ -219,12 +188,12 @@ TEST_CASE("configured key files are checked at startup", "[integration]")
 
     SECTION("valid keys: the gateway starts")
     {
-        auto gw = start_gateway(write_config(dir, minimal_config + keys));
-        const auto health = http_exchange(gw.port, get_healthz);
+        auto gw = gateway_process::start(write_config(dir, minimal_config + keys));
+        const auto health = http_exchange(gw.port(), get_healthz);
         REQUIRE(health);
         CHECK(health->status == 200);
-        gw.proc.send_signal(SIGINT);
-        const auto code = gw.proc.wait(std::chrono::seconds(10));
+        gw.send_signal(SIGINT);
+        const auto code = gw.wait(std::chrono::seconds(10));
         REQUIRE(code);
         CHECK(*code == 0);
     }
@@ -276,47 +245,46 @@ TEST_CASE("STIRGATE_LISTEN from the environment is used when --listen is absent"
 TEST_CASE("a silent or idle connection is closed after its timeout", "[integration]")
 {
     temp_dir dir;
-    auto gw = start_gateway(write_config(dir,
+    auto gw = gateway_process::start(write_config(dir,
                                          "[server]\n"
                                          "threads = 1\n"
                                          "read_timeout_ms = 300\n"
                                          "idle_timeout_ms = 300\n"));
     {
-        http_connection silent(gw.port);
+        http_connection silent(gw.port());
         CHECK(silent.peer_closed());  // nothing sent: closed after read_timeout_ms
     }
     {
-        http_connection idle(gw.port);
+        http_connection idle(gw.port());
         idle.send(get_healthz);
         REQUIRE(idle.read_reply());
         CHECK(idle.peer_closed());  // kept alive, then closed after idle_timeout_ms
     }
-    gw.proc.send_signal(SIGTERM);
-    CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("SIGTERM lets a request in flight finish before exiting 0", "[integration]")
 {
     temp_dir dir;
-    auto gw = start_gateway(write_config(dir, minimal_config));
-    http_connection slow(gw.port);
+    auto gw = gateway_process::start(write_config(dir, minimal_config));
+    http_connection slow(gw.port());
     // The header is in; the body is still on its way when the drain starts.
     slow.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
     REQUIRE(
-        gw.proc.wait_for_line(
+        gw.wait_for_line(
             [](const std::string& l) { return l.find(R"("msg":"request")") != std::string::npos; },
             std::chrono::milliseconds(300)) == std::nullopt);
-    gw.proc.send_signal(SIGTERM);
-    REQUIRE(gw.proc.wait_for_line(
+    gw.send_signal(SIGTERM);
+    REQUIRE(gw.wait_for_line(
         [](const std::string& l) { return l.find(R"("msg":"stopping")") != std::string::npos; },
         std::chrono::seconds(5)));
-    CHECK_FALSE(gw.proc.wait(std::chrono::milliseconds(200)));  // still draining
+    CHECK_FALSE(gw.wait(std::chrono::milliseconds(200)));  // still draining
     slow.send("56789");
     const auto reply = slow.read_reply();
     REQUIRE(reply);
     CHECK(reply->status == 405);
     CHECK(reply->header("Connection") == "close");
-    CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+    CHECK(gw.wait(std::chrono::seconds(10)) == std::optional<int>(0));
 }
 
 TEST_CASE("SIGHUP reloads accounts without a restart and keeps them when the new config is bad",
@@ -330,7 +298,7 @@ TEST_CASE("SIGHUP reloads accounts without a restart and keeps them when the new
                "\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n";
     };
     const fs::path config = write_config(dir, minimal_config + account(sid_a));
-    auto gw = start_gateway(config);
+    auto gw = gateway_process::start(config);
 
     // 401 without valid credentials; an authenticated request with an empty body gets past
     // authentication to the body check (400).
@@ -338,7 +306,7 @@ TEST_CASE("SIGHUP reloads accounts without a restart and keeps them when the new
         const std::string creds =
             stirgate::core::base64_encode(sid + ":token-" + sid.substr(2, 4));
         const auto r = http_exchange(
-            gw.port, "POST /stir/v1/verification HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
+            gw.port(), "POST /stir/v1/verification HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
                          creds + "\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n");
         REQUIRE(r);
         return r->status;
@@ -347,34 +315,32 @@ TEST_CASE("SIGHUP reloads accounts without a restart and keeps them when the new
     CHECK(status_for(sid_b) == 401);
 
     write_config(dir, minimal_config + account(sid_b));
-    gw.proc.send_signal(SIGHUP);
-    REQUIRE(gw.proc.wait_for_line(
+    gw.send_signal(SIGHUP);
+    REQUIRE(gw.wait_for_line(
         [](const std::string& l) { return l.find("\"msg\":\"reloaded\"") != std::string::npos; },
         std::chrono::seconds(10)));
     CHECK(status_for(sid_a) == 401);
     CHECK(status_for(sid_b) == 400);
 
     write_config(dir, minimal_config + "[[accounts]]\nsid = \"not-a-sid\"\n");
-    gw.proc.send_signal(SIGHUP);
-    REQUIRE(gw.proc.wait_for_line(
+    gw.send_signal(SIGHUP);
+    REQUIRE(gw.wait_for_line(
         [](const std::string& l) { return l.find("reload failed") != std::string::npos; },
         std::chrono::seconds(10)));
     CHECK(status_for(sid_b) == 400);  // the running accounts stay
-    gw.proc.send_signal(SIGTERM);
-    CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("a SIGHUP right after the listening line reloads instead of killing the gateway",
           "[integration]")
 {
     temp_dir dir;
-    auto gw = start_gateway(write_config(dir, minimal_config));
-    gw.proc.send_signal(SIGHUP);  // no request first: the handler must already be in place
-    CHECK(gw.proc.wait_for_line(
+    auto gw = gateway_process::start(write_config(dir, minimal_config));
+    gw.send_signal(SIGHUP);  // no request first: the handler must already be in place
+    CHECK(gw.wait_for_line(
         [](const std::string& l) { return l.find("\"msg\":\"reloaded\"") != std::string::npos; },
         std::chrono::seconds(10)));
-    gw.proc.send_signal(SIGTERM);
-    CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+    CHECK(gw.stop() == std::optional<int>(0));
 }
 
 TEST_CASE("requests running through a SIGHUP reload are all answered", "[integration]")
@@ -384,7 +350,7 @@ TEST_CASE("requests running through a SIGHUP reload are all answered", "[integra
     const std::string accounts = "[[accounts]]\nsid = \"" + sid +
                                  "\"\nauth_token = \"tok\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n";
     const fs::path config = write_config(dir, minimal_config + accounts);
-    auto gw = start_gateway(config);
+    auto gw = gateway_process::start(config);
     const std::string request =
         "POST /stir/v1/verification HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
         stirgate::core::base64_encode(sid + ":tok") +
@@ -396,7 +362,7 @@ TEST_CASE("requests running through a SIGHUP reload are all answered", "[integra
     std::atomic<int> answered{0};
     std::atomic<int> wrong{0};
     auto client = [&] {
-        http_connection c(gw.port);
+        http_connection c(gw.port());
         while (!done) {
             if (!c.send(request)) {
                 ++wrong;
@@ -422,8 +388,8 @@ TEST_CASE("requests running through a SIGHUP reload are all answered", "[integra
     for (int i = 0; i < 10; ++i) {
         // Each reload lands while the clients are answered: at least one answer since the last.
         if (!answered_more_than(answered)) break;
-        gw.proc.send_signal(SIGHUP);
-        if (!gw.proc.wait_for_line(
+        gw.send_signal(SIGHUP);
+        if (!gw.wait_for_line(
                 [](const std::string& l) { return l.find("\"msg\":\"reloaded\"") != std::string::npos; },
                 std::chrono::seconds(10)))
             break;
@@ -432,10 +398,9 @@ TEST_CASE("requests running through a SIGHUP reload are all answered", "[integra
     done = true;  // the clients stop before any assertion can end the test
     a.join();
     b.join();
-    INFO(gw.proc.stderr_text());
+    INFO(gw.stderr_text());
     CHECK(reloads == 10);
     CHECK(wrong == 0);
     CHECK(answered >= 10);
-    gw.proc.send_signal(SIGTERM);
-    CHECK(gw.proc.wait(std::chrono::seconds(10)) == std::optional<int>(0));
+    CHECK(gw.stop() == std::optional<int>(0));
 }

@@ -1,5 +1,7 @@
 #include "support/gateway_process.hpp"
 
+#include "support/process.hpp"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,6 +16,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -29,12 +32,15 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-int remaining_ms(clock_type::time_point deadline)
+std::string read_file(const std::string& path)
 {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-    return left.count() < 0 ? 0 : static_cast<int>(left.count());
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
+
+}  // namespace
 
 std::uint16_t listening_port(const std::string& line)
 {
@@ -49,16 +55,6 @@ std::uint16_t listening_port(const std::string& line)
     if (port == doc.MemberEnd() || !port->value.IsUint()) return 0;
     return static_cast<std::uint16_t>(port->value.GetUint());
 }
-
-std::string read_file(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-}  // namespace
 
 gateway_process gateway_process::start(const std::string& config, const std::string& stdout_file,
                                        const std::vector<std::string>& extra_env,
@@ -84,16 +80,20 @@ gateway_process gateway_process::start(const std::string& config, const std::str
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
 
-    const std::string err_file = stdout_file + ".stderr";
+    static std::atomic<unsigned> starts{0};
+    const std::string out_file =
+        !stdout_file.empty() ? stdout_file
+                             : config + ".gateway-" + std::to_string(++starts) + ".log";
+    const std::string err_file = out_file + ".stderr";
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, stdout_file.c_str(),
+    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0644);
     gateway_process gw;
-    gw.out_file_ = stdout_file;
+    gw.out_file_ = out_file;
     const int rc = posix_spawn(&gw.pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
@@ -101,25 +101,18 @@ gateway_process gateway_process::start(const std::string& config, const std::str
         throw std::runtime_error("cannot start " + args[0]);
     }
 
-    const auto deadline = clock_type::now() + timeout;
-    while (clock_type::now() < deadline) {
-        std::istringstream lines(gw.stdout_text());
-        std::string line;
-        while (std::getline(lines, line)) {
-            if (const auto port = listening_port(line); port != 0) {
-                gw.port_ = port;
-                return gw;
-            }
-        }
-        if (gw.wait(std::chrono::milliseconds(20))) break;  // exited before listening
-    }
-    throw std::runtime_error("stirgate serve did not start; stderr: " + gw.stderr_text());
+    const auto line = gw.wait_for_line(
+        [](const std::string& l) { return listening_port(l) != 0; }, timeout);
+    if (!line) throw std::runtime_error("stirgate serve did not start; stderr: " + gw.stderr_text());
+    gw.port_ = listening_port(*line);
+    return gw;
 }
 
 gateway_process::gateway_process(gateway_process&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       port_(other.port_),
       out_file_(std::move(other.out_file_)),
+      out_scanned_(other.out_scanned_),
       exit_code_(other.exit_code_)
 {
 }
@@ -152,6 +145,30 @@ std::optional<int> gateway_process::wait(std::chrono::milliseconds timeout)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return exit_code_;
+}
+
+std::optional<int> gateway_process::stop(std::chrono::milliseconds limit)
+{
+    send_signal(SIGTERM);
+    return wait(limit);
+}
+
+std::optional<std::string> gateway_process::wait_for_line(
+    const std::function<bool(const std::string&)>& pred, std::chrono::milliseconds timeout)
+{
+    const auto deadline = clock_type::now() + timeout;
+    for (;;) {
+        // Whether it had exited before the read, so the last lines it wrote are still seen.
+        const bool exited = exit_code_.has_value() || pid_ <= 0;
+        const std::string out = stdout_text();
+        for (std::size_t nl; (nl = out.find('\n', out_scanned_)) != std::string::npos;) {
+            std::string line = out.substr(out_scanned_, nl - out_scanned_);
+            out_scanned_ = nl + 1;
+            if (pred(line)) return line;
+        }
+        if (exited || clock_type::now() >= deadline) return std::nullopt;
+        wait(std::chrono::milliseconds(20));
+    }
 }
 
 std::string gateway_process::stdout_text() const { return read_file(out_file_); }

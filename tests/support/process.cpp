@@ -18,7 +18,6 @@
 extern char** environ;
 
 namespace stirgate::test {
-namespace {
 
 using clock_type = std::chrono::steady_clock;
 
@@ -28,8 +27,6 @@ int remaining_ms(clock_type::time_point deadline)
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
     return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
-
-}  // namespace
 
 child_process child_process::spawn(const std::string& program, const std::vector<std::string>& args,
                                    const std::vector<std::string>& extra_env)

@@ -15,6 +15,9 @@
 
 namespace stirgate::test {
 
+// Milliseconds left until `deadline`, 0 once it has passed: a poll(2) timeout.
+int remaining_ms(std::chrono::steady_clock::time_point deadline);
+
 // A child process with stdout and stderr captured through pipes. The destructor kills
 // (SIGKILL) and reaps a child that is still running, so a failing test leaves nothing behind.
 class child_process final {
