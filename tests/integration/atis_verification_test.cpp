@@ -20,18 +20,22 @@
 #include "core/identity_header.hpp"
 #include "core/passport.hpp"
 #include "support/cert_repository.hpp"
+#include "support/fixtures.hpp"
+#include "support/in_process_gateway.hpp"
 #include "support/process.hpp"
 #include "support/test_tls.hpp"
 #include "support/vectors.hpp"
 
 namespace asio = boost::asio;
+using stirgate::test::basic_auth;
 using stirgate::test::read_vector;
+using stirgate::test::verification_body;
 using stirgate::test::vector_path;
 
 namespace {
 
-constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* auth_token = "0123456789abcdef0123456789abcdef";
+using stirgate::test::account_sid;
+constexpr const char* auth_token = stirgate::test::account_token;
 constexpr std::chrono::milliseconds fetch_timeout{1000};
 
 std::int64_t parse_http_date(const std::string& text)
@@ -39,11 +43,6 @@ std::int64_t parse_http_date(const std::string& text)
     std::tm tm{};
     REQUIRE(strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) != nullptr);
     return static_cast<std::int64_t>(timegm(&tm));
-}
-
-std::string basic_auth(const std::string& sid, const std::string& token)
-{
-    return "Basic " + stirgate::core::base64_encode(sid + ":" + token);
 }
 
 std::string post(const std::string& path, const std::string& body,
@@ -54,42 +53,6 @@ std::string post(const std::string& path, const std::string& body,
     return "POST " + path + " HTTP/1.1\r\nHost: gw.test\r\nContent-Type: " + content_type +
            "\r\n" + (auth.empty() ? "" : "Authorization: " + auth + "\r\n") + extra_headers +
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-std::string verification_body(const std::string& from, const std::string& to, std::int64_t time,
-                               const std::vector<std::string>& identities,
-                               const std::string& request_uri = "")
-{
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("verificationRequest");
-    w.StartObject();
-    w.Key("from");
-    w.StartObject();
-    w.Key("tn");
-    w.String(from.c_str());
-    w.EndObject();
-    w.Key("to");
-    w.StartObject();
-    w.Key("tn");
-    w.StartArray();
-    w.String(to.c_str());
-    w.EndArray();
-    w.EndObject();
-    w.Key("time");
-    w.Int64(time);
-    w.Key("identities");
-    w.StartArray();
-    for (const auto& id : identities) w.String(id.c_str());
-    w.EndArray();
-    if (!request_uri.empty()) {
-        w.Key("requestUri");
-        w.String(request_uri.c_str());
-    }
-    w.EndObject();
-    w.EndObject();
-    return buf.GetString();
 }
 
 rapidjson::Document json_of(const stirgate::test::http_reply& r)
@@ -164,8 +127,7 @@ struct atis_gateway {
     bad_upstreams bad{ca};
     std::atomic<std::int64_t> now{stirgate::test::vectors_verify_at};
     std::ostringstream log;
-    std::unique_ptr<stirgate::app::gateway> gw;
-    std::thread runner;
+    std::optional<stirgate::test::in_process_gateway> gw;
     std::uint16_t port = 0;
 
     atis_gateway()
@@ -196,39 +158,17 @@ struct atis_gateway {
             {"moved.example.test", 443, "127.0.0.1", bad.moved.port()},
             {"down.example.test", 443, "127.0.0.1", bad.down_port},
         };
-        stirgate::app::signing_config signing;
-        signing.key_file = vector_path("pki/orig-sp-1234.key.pem");
-        signing.x5u = "https://certs.example.test/sti/orig-sp-1234.pem";
-        signing.chain_file = vector_path("pki/orig-sp-1234.chain.pem");
-        cfg.signing = signing;
-        stirgate::app::account_config account;
-        account.sid = account_sid;
-        account.auth_token = auth_token;
-        account.origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";
-        cfg.accounts.push_back(account);
+        cfg.signing = stirgate::test::vector_signing();
+        cfg.accounts.push_back(stirgate::test::vector_account(account_sid, auth_token));
 
         stirgate::app::gateway_options opts;
         opts.now = [this] { return now.load(); };
         opts.log_out = &log;
-        gw = std::make_unique<stirgate::app::gateway>(std::move(cfg), std::move(opts));
-        gw->listen();
-        port = gw->local_endpoint().port();
-        runner = std::thread([this] { gw->run(); });
-    }
-    ~atis_gateway()
-    {
-        gw->stop();
-        runner.join();
+        gw.emplace(std::move(cfg), std::move(opts));
+        port = gw->port();
     }
 
-    stirgate::test::http_reply exchange(const std::string& raw)
-    {
-        stirgate::test::http_connection c(port, std::chrono::seconds(10));
-        REQUIRE(c.send(raw));
-        auto reply = c.read_reply();
-        REQUIRE(reply.has_value());
-        return *reply;
-    }
+    stirgate::test::http_reply exchange(const std::string& raw) { return gw->exchange(raw); }
     stirgate::test::http_reply verify(const std::vector<std::string>& identities,
                                       const std::string& request_uri = "")
     {

@@ -29,6 +29,8 @@
 #include "core/form.hpp"
 #include "core/identity_header.hpp"
 #include "core/passport.hpp"
+#include "support/fixtures.hpp"
+#include "support/in_process_gateway.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
@@ -37,6 +39,9 @@ namespace asio = boost::asio;
 namespace core = stirgate::core;
 using stirgate::test::read_vector;
 using stirgate::test::vector_path;
+using stirgate::test::basic_auth;
+using stirgate::test::g1_identity;
+using stirgate::test::wall_now;
 
 namespace {
 
@@ -78,11 +83,6 @@ private:
     std::string text_;
 };
 
-std::string basic_auth(const std::string& sid, const std::string& token)
-{
-    return "Basic " + core::base64_encode(sid + ":" + token);
-}
-
 std::uint16_t unused_port()
 {
     asio::io_context io;
@@ -95,8 +95,7 @@ struct observed_gateway {
     std::uint16_t down_port = unused_port();
     locked_log log_buf;
     std::ostream log{&log_buf};
-    std::unique_ptr<stirgate::app::gateway> gw;
-    std::thread runner;
+    std::optional<stirgate::test::in_process_gateway> gw;
     std::uint16_t port = 0;
 
     explicit observed_gateway(bool with_edge = true)
@@ -111,11 +110,7 @@ struct observed_gateway {
         cfg.verify.fetch_timeout = std::chrono::milliseconds(2000);
         // Certificates "come" from a port nobody listens on: every fetch fails fast.
         cfg.verify.x5u_resolve = {{"certs.example.test", 443, "127.0.0.1", down_port}};
-        stirgate::app::signing_config signing;
-        signing.key_file = vector_path("pki/orig-sp-1234.key.pem");
-        signing.x5u = "https://certs.example.test/sti/orig-sp-1234.pem";
-        signing.chain_file = vector_path("pki/orig-sp-1234.chain.pem");
-        cfg.signing = signing;
+        cfg.signing = stirgate::test::vector_signing();
         stirgate::app::calltoken_config calltoken;
         calltoken.key_file = vector_path("pki/platform-calltoken.key.pem");
         calltoken.trusted_keys = {vector_path("pki/platform-calltoken.pub.pem")};
@@ -123,33 +118,15 @@ struct observed_gateway {
         cfg.edge.auth_token = edge_secret;
         if (with_edge)
             cfg.edge.dial_url = "http://127.0.0.1:" + std::to_string(down_port) + "/dial";
-        stirgate::app::account_config account;
-        account.sid = account_sid;
-        account.auth_token = auth_token;
-        account.origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";
-        cfg.accounts.push_back(account);
+        cfg.accounts.push_back(stirgate::test::vector_account(account_sid, auth_token));
 
         stirgate::app::gateway_options opts;
         opts.log_out = &log;
-        gw = std::make_unique<stirgate::app::gateway>(std::move(cfg), std::move(opts));
-        gw->listen();
-        port = gw->local_endpoint().port();
-        runner = std::thread([this] { gw->run(); });
-    }
-    ~observed_gateway()
-    {
-        gw->stop();
-        runner.join();
+        gw.emplace(std::move(cfg), std::move(opts));
+        port = gw->port();
     }
 
-    stirgate::test::http_reply exchange(const std::string& raw)
-    {
-        stirgate::test::http_connection c(port, std::chrono::seconds(10));
-        REQUIRE(c.send(raw));
-        auto reply = c.read_reply();
-        REQUIRE(reply.has_value());
-        return *reply;
-    }
+    stirgate::test::http_reply exchange(const std::string& raw) { return gw->exchange(raw); }
     stirgate::test::http_reply get(const std::string& path)
     {
         return exchange("GET " + path + " HTTP/1.1\r\nHost: gw.test\r\n\r\n");
@@ -170,27 +147,9 @@ struct observed_gateway {
     }
 };
 
-std::string g1_identity()
-{
-    const auto doc = stirgate::test::load_vector_json("cases/G1_shaken_A.json");
-    return doc["identity_headers"][0].GetString();
-}
-
 std::string mint(const std::vector<std::string>& identities)
 {
-    auto key = core::es256_private_key::from_pem(read_vector("pki/platform-calltoken.key.pem"));
-    REQUIRE(key);
-    core::calltoken_mint_params p;
-    p.call_sid = parent_sid;
-    p.from = "+13105550100";
-    p.to = "+14155550101";
-    p.account_sid = account_sid;
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    auto v = core::mint_calltoken(p, identities, *key, now);
-    REQUIRE(v);
-    return *v;
+    return stirgate::test::mint_calltoken(parent_sid, account_sid, identities, wall_now());
 }
 
 core::form_params call_form(const std::string& token = {})
@@ -215,32 +174,8 @@ std::string sid_of(const stirgate::test::http_reply& r)
 
 std::string verification_request(const std::string& identity, std::int64_t now)
 {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("verificationRequest");
-    w.StartObject();
-    w.Key("from");
-    w.StartObject();
-    w.Key("tn");
-    w.String("13105550100");
-    w.EndObject();
-    w.Key("to");
-    w.StartObject();
-    w.Key("tn");
-    w.StartArray();
-    w.String("14155550101");
-    w.EndArray();
-    w.EndObject();
-    w.Key("time");
-    w.Int64(now);
-    w.Key("identities");
-    w.StartArray();
-    w.String(identity.c_str());
-    w.EndArray();
-    w.EndObject();
-    w.EndObject();
-    const std::string body = buf.GetString();
+    const std::string body =
+        stirgate::test::verification_body("13105550100", "14155550101", now, {identity});
     return "POST /stir/v1/verification HTTP/1.1\r\nHost: gw.test\r\nContent-Type: "
            "application/json\r\nAuthorization: " +
            basic_auth(account_sid, auth_token) +
@@ -261,13 +196,6 @@ std::string signed_identity(std::int64_t iat)
     auto jws = core::sign_passport(c, core::passport_type::shaken, x5u, *key);
     REQUIRE(jws);
     return core::format_identity_header(*jws, x5u, core::passport_type::shaken);
-}
-
-std::int64_t wall_now()
-{
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 // The value of the sample `series` (the text before the space), -1 when absent.
