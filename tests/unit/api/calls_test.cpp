@@ -17,17 +17,17 @@
 #include "core/passport.hpp"
 #include "core/verifier.hpp"
 #include "store/memory_store.hpp"
+#include "support/handler_test.hpp"
 #include "support/test_tls.hpp"
 #include "support/vectors.hpp"
 
 namespace {
 
-namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using namespace stirgate;
 
-constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* account_token = "0123456789abcdef0123456789abcdef";
+using test::account_sid;
+using test::account_token;
 constexpr const char* other_sid = "ACfedcba9876543210fedcba9876543210";
 constexpr const char* other_token = "fedcba9876543210fedcba9876543210";
 constexpr const char* origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";
@@ -78,12 +78,7 @@ std::vector<std::string> g1_identities()
     return out;
 }
 
-struct reply {
-    unsigned status = 0;
-    std::string body;
-    rapidjson::Document json;
-    http::response<http::string_body> raw;
-};
+using reply = test::routed_reply;
 
 struct fixture {
     store::memory_store db;
@@ -123,14 +118,7 @@ struct fixture {
             ctx.request.set(http::field::content_type, *content_type);
         ctx.request.body() = body;
         ctx.request.prepare_payload();
-        asio::io_context ioc;
-        net::http_response res = test::run_until_done(ioc, routes.dispatch(ctx));
-        reply out;
-        out.status = res.result_int();
-        out.body = res.body();
-        out.json.Parse(out.body.c_str());
-        out.raw = std::move(res);
-        return out;
+        return test::parse_reply(test::dispatch(routes, ctx));
     }
 
     reply create(const core::form_params& form,

@@ -13,16 +13,15 @@
 #include "core/form.hpp"
 #include "core/twilio_signature.hpp"
 #include "store/memory_store.hpp"
+#include "support/handler_test.hpp"
 #include "support/test_tls.hpp"
 #include "webhooks/call_status.hpp"
 
 namespace {
 
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
 using namespace stirgate;
 
-constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
+using test::account_sid;
 constexpr const char* call_sid = "CA00000000000000000000000000000001";
 constexpr const char* parent_sid = "CAfedcba9876543210fedcba9876543210";
 constexpr const char* edge_token = "edge-secret-0123456789";
@@ -31,11 +30,7 @@ constexpr const char* host = "gw.example.test";
 const std::string signed_url = std::string("http://") + host + "/webhooks/call-status";
 constexpr std::int64_t t0 = 1767225600;  // Thu, 01 Jan 2026 00:00:00 +0000
 
-struct reply {
-    unsigned status = 0;
-    std::string body;
-    rapidjson::Document json;
-};
+using reply = test::routed_reply;
 
 store::call_record make_call(std::vector<std::string> events = {"initiated", "ringing",
                                                                  "answered", "completed"})
@@ -87,23 +82,10 @@ struct fixture {
                std::string peer = "192.0.2.10",
                std::vector<std::pair<std::string, std::string>> headers = {})
     {
-        net::request_context ctx;
-        ctx.request = net::http_request{http::verb::post, "/webhooks/call-status", 11};
-        ctx.request.set(http::field::host, host);
-        ctx.request.set(http::field::content_type, "application/x-www-form-urlencoded");
-        if (signature) ctx.request.set("X-Twilio-Signature", *signature);
-        for (const auto& [name, value] : headers) ctx.request.set(name, value);
-        ctx.request.body() = core::format_form(form);
-        ctx.request.prepare_payload();
-        ctx.remote = asio::ip::tcp::endpoint(asio::ip::make_address(peer), 40000);
-        asio::io_context ioc;
-        net::http_response res = test::run_until_done(ioc, routes.dispatch(ctx));
+        auto ctx = test::form_post("/webhooks/call-status", host, form, signature, peer, headers);
+        auto res = test::dispatch(routes, ctx);
         last_call_sid = ctx.call_sid;
-        reply out;
-        out.status = res.result_int();
-        out.body = res.body();
-        out.json.Parse(out.body.c_str());
-        return out;
+        return test::parse_reply(std::move(res));
     }
 
     // A report signed as the edge signs it, over the URL it requested.

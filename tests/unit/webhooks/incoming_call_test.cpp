@@ -17,6 +17,7 @@
 #include "sti/cert_cache.hpp"
 #include "sti/trust_store.hpp"
 #include "store/memory_store.hpp"
+#include "support/handler_test.hpp"
 #include "support/test_tls.hpp"
 #include "support/vectors.hpp"
 #include "webhooks/incoming_call.hpp"
@@ -24,11 +25,10 @@
 namespace {
 
 namespace asio = boost::asio;
-namespace http = boost::beast::http;
 using namespace stirgate;
 
-constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* account_token = "0123456789abcdef0123456789abcdef";
+using test::account_sid;
+using test::account_token;
 constexpr const char* edge_token = "edge-secret-token";
 constexpr const char* call_sid = "CA00112233445566778899aabbccddeeff";
 constexpr const char* voice_url = "https://app.example.test/voice";
@@ -126,17 +126,8 @@ struct fixture {
                             const std::string& peer = "203.0.113.9",
                             std::vector<std::pair<std::string, std::string>> headers = {})
     {
-        net::request_context ctx;
-        ctx.request = net::http_request{http::verb::post, target, 11};
-        ctx.request.set(http::field::host, host);
-        ctx.request.set(http::field::content_type, "application/x-www-form-urlencoded");
-        if (signature) ctx.request.set("X-Twilio-Signature", *signature);
-        for (const auto& [n, v] : headers) ctx.request.set(n, v);
-        ctx.request.body() = core::format_form(form);
-        ctx.request.prepare_payload();
-        ctx.remote = asio::ip::tcp::endpoint(asio::ip::make_address(peer), 40000);
-        asio::io_context ioc;
-        auto res = test::run_until_done(ioc, routes.dispatch(ctx));
+        auto ctx = test::form_post(target, host, form, signature, peer, headers);
+        auto res = test::dispatch(routes, ctx);
         last_call_sid = ctx.call_sid;
         return res;
     }
@@ -196,7 +187,7 @@ TEST_CASE("A good SHAKEN call reaches the application verified, signed and with 
     const auto res = f.send(edge_form(identities));
     REQUIRE(res.result_int() == 200);
     CHECK(res.body() == twiml);
-    CHECK(res[http::field::content_type] == "application/xml");
+    CHECK(res[boost::beast::http::field::content_type] == "application/xml");
 
     REQUIRE(f.app.seen.size() == 1);
     const auto& spec = f.app.seen[0];
