@@ -1,11 +1,24 @@
 #pragma once
-// JSON-lines logging on stdout (DESIGN.md "Operations"): one object per line, written whole under
-// a mutex so lines from several I/O threads never interleave. Values are escaped by RapidJSON, so
-// a hostile path or header cannot forge a second line. Never pass tokens, keys, bodies or
-// Authorization values in fields.
+// JSON-lines logging on stdout (DESIGN.md "Operations"): one object per line. Values are escaped by
+// RapidJSON, so a hostile path or header cannot forge a second line. Never pass tokens, keys,
+// bodies or Authorization values in fields.
+//
+// Lines are buffered in the process and written in batches (docs/design.md "Metrics and logs"):
+// a line is appended whole to one pending buffer under a mutex, so lines from several threads
+// never split or interleave, and keep the order in which they were logged. A flusher thread
+// writes the batch `flush_interval` after its first line (sooner once it grows past
+// `flush_bytes`), so a busy gateway makes one write per interval, not one per request; a warn or
+// error line is written with everything before it before log() returns (unless another thread is
+// writing right then, which then writes it too), so the lines that precede a crash reach the
+// stream. flush() and the destructor write everything pending. The pending buffer is bounded:
+// when the stream is slower than the lines come, new lines are dropped and counted, and a
+// {"msg":"log lines dropped","dropped":N} warn line reports them once there is room again.
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -14,6 +27,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 
 namespace stirgate::app {
@@ -65,12 +79,25 @@ inline std::string format_log_line(std::chrono::system_clock::time_point ts, log
                              std::span<const log_field>(fields.begin(), fields.size()));
 }
 
+struct logger_options {
+    // How long the first line of a batch may wait before the flusher writes it.
+    std::chrono::milliseconds flush_interval{5};
+    // A batch this large is written at once instead of waiting for the interval.
+    std::size_t flush_bytes = 32 * 1024;
+    // Bytes of lines waiting to be written; a line that does not fit is dropped and counted.
+    std::size_t max_pending_bytes = 1024 * 1024;
+};
+
 class logger final {
 public:
     using clock_fn = std::function<std::chrono::system_clock::time_point()>;
 
-    // `out` must outlive the logger (std::cout in production, a stringstream in tests).
-    explicit logger(std::ostream& out, clock_fn clock = {});
+    // `out` must outlive the logger (std::cout in production, a stringstream in tests). Only the
+    // logger writes to it while the logger lives; read it after flush().
+    explicit logger(std::ostream& out, clock_fn clock = {}, logger_options options = {});
+    ~logger();  // writes what is pending
+    logger(const logger&) = delete;
+    logger& operator=(const logger&) = delete;
 
     void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields = {})
     {
@@ -91,10 +118,34 @@ public:
         log(log_level::error, msg, fields);
     }
 
+    // Writes every line logged before the call, in order, and flushes the stream.
+    void flush();
+    // Lines dropped because the pending buffer was full, since construction.
+    std::uint64_t dropped_lines() const noexcept { return dropped_total_.load(); }
+
 private:
+    void run_flusher();
+    // Takes the pending lines and writes them; the caller holds write_mutex_. False when there
+    // was nothing to write.
+    bool write_pending(std::unique_lock<std::mutex>& write_lock);
+
     std::ostream& out_;
     clock_fn clock_;
-    std::mutex mutex_;
+    logger_options options_;
+    std::atomic<std::uint64_t> dropped_total_{0};
+
+    std::mutex write_mutex_;  // held while writing to out_; taken before mutex_
+    std::string writing_;     // the batch being written (guarded by write_mutex_)
+
+    std::mutex mutex_;  // guards the members below
+    std::condition_variable wake_;
+    std::string pending_;
+    std::uint64_t dropped_unreported_ = 0;
+    bool urgent_ = false;        // a warn or error line is pending: write without waiting
+    bool flusher_idle_ = false;  // the flusher waits for a first line (not out an interval)
+    std::atomic<bool> stop_{false};  // set under mutex_; read by the flusher between sleeps
+    std::atomic<bool> kick_{false};  // write the batch now: large, or an urgent line waits
+    std::thread flusher_;  // last: started once the members above exist
 };
 
 }  // namespace stirgate::app

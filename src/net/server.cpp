@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <list>
 #include <random>
@@ -28,9 +29,17 @@ request_ids::request_ids()
 std::string request_ids::next()
 {
     const std::uint64_t n = counter_.fetch_add(1, std::memory_order_relaxed) + 1;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "-%06llx", static_cast<unsigned long long>(n));
-    return prefix_ + buf;
+    // prefix-%06llx, by hand (once per request)
+    char hex[16];
+    const auto end = std::to_chars(hex, hex + sizeof hex, n, 16).ptr;
+    const auto digits = static_cast<std::size_t>(end - hex);
+    std::string out;
+    out.reserve(prefix_.size() + 1 + std::max<std::size_t>(digits, 6));
+    out += prefix_;
+    out += '-';
+    out.append(digits < 6 ? 6 - digits : 0, '0');
+    out.append(hex, digits);
+    return out;
 }
 
 void log_exception::operator()(std::exception_ptr e) const
@@ -66,6 +75,31 @@ bool expects_continue(const http_request& header)
            beast::iequals(it->value(), "100-continue");
 }
 
+namespace {
+
+// "address:port" into `buf` without allocating (IPv4, the usual case, by hand).
+std::string_view format_remote(const tcp::endpoint& remote, std::array<char, 64>& buf)
+{
+    char* p = buf.data();
+    const auto address = remote.address();
+    if (address.is_v4()) {
+        const auto bytes = address.to_v4().to_bytes();
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if (i > 0) *p++ = '.';
+            p = std::to_chars(p, buf.data() + buf.size(), unsigned{bytes[i]}).ptr;
+        }
+    } else {
+        const std::string text = address.to_string();  // at most 45 characters plus a scope
+        const std::size_t n = std::min(text.size(), buf.size() - 8);
+        p = std::copy_n(text.data(), n, p);
+    }
+    *p++ = ':';
+    p = std::to_chars(p, buf.data() + buf.size(), remote.port()).ptr;
+    return {buf.data(), static_cast<std::size_t>(p - buf.data())};
+}
+
+}  // namespace
+
 void log_request(const http_service& svc, const request_context& ctx, unsigned status,
                  std::chrono::steady_clock::time_point started)
 {
@@ -74,11 +108,10 @@ void log_request(const http_service& svc, const request_context& ctx, unsigned s
             .count();
     const double rounded = static_cast<double>(static_cast<long long>(ms * 1000.0)) / 1000.0;
     const bool known_method = ctx.request.method() != http::verb::unknown;
-    const std::string method(known_method ? http::to_string(ctx.request.method())
-                                          : std::string_view{});
-    std::string remote = ctx.remote.address().to_string();
-    remote += ':';
-    remote += std::to_string(ctx.remote.port());
+    const auto verb = known_method ? http::to_string(ctx.request.method()) : beast::string_view{};
+    const std::string_view method(verb.data(), verb.size());
+    std::array<char, 64> remote_buf;
+    const std::string_view remote = format_remote(ctx.remote, remote_buf);
     const app::log_level level = status >= 500 ? app::log_level::error : app::log_level::info;
     // Fixed order; optional fields (errc, call_sid) are left out when not set.
     std::array<app::log_field, 8> fields;
@@ -335,6 +368,7 @@ int server::run()
     self->contexts[0]->run();
     for (auto& t : threads) t.join();
     self->log.info("stopped");
+    self->log.flush();
     return 0;
 }
 

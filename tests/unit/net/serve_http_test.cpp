@@ -110,8 +110,9 @@ struct harness {
         return out;
     }
 
-    std::vector<std::string> log_lines() const
+    std::vector<std::string> log_lines()
     {
+        log.flush();  // the logger writes in batches
         std::vector<std::string> lines;
         std::istringstream in(log_text.str());
         for (std::string l; std::getline(in, l);) lines.push_back(l);
@@ -296,6 +297,7 @@ TEST_CASE(
     CHECK(r[0].result() == http::status::internal_server_error);
     CHECK_FALSE(contains(r[0].body(), "boom"));
     CHECK(r[1].result() == http::status::ok);
+    h.log.flush();
     const std::string log = h.log_text.str();
     CHECK(contains(log, R"("msg":"handler failed")"));
     CHECK(contains(log, R"("status":500,"errc":"internal")"));
