@@ -11,6 +11,8 @@ namespace stirgate::core {
 namespace {
 
 constexpr int max_depth = 64;
+// Objects with at most this many members are checked for duplicate names pair by pair.
+constexpr std::size_t small_object = 16;
 
 bool name_less(const rapidjson::Value* a, const rapidjson::Value* b)
 {
@@ -23,19 +25,34 @@ result<void> check_object_tree(const rapidjson::Value& v, int depth)
 {
     if (depth > max_depth) return error{errc::json_invalid, "JSON nested too deeply"};
     if (v.IsObject()) {
-        std::vector<const rapidjson::Value*> names;
-        names.reserve(v.MemberCount());
-        for (const auto& m : v.GetObject()) {
-            names.push_back(&m.name);
+        for (const auto& m : v.GetObject())
             if (auto r = check_object_tree(m.value, depth + 1); !r) return r;
+        const rapidjson::Value* dup = nullptr;
+        if (v.MemberCount() < 2) {
+            // nothing to compare
+        } else if (v.MemberCount() <= small_object) {
+            // The usual PASSporT or API object: pairwise, without allocating.
+            const auto* members = &*v.MemberBegin();
+            const std::size_t n = v.MemberCount();
+            for (std::size_t i = 0; i < n && !dup; ++i)
+                for (std::size_t j = i + 1; j < n; ++j)
+                    if (string_view_of(members[i].name) == string_view_of(members[j].name)) {
+                        dup = &members[i].name;
+                        break;
+                    }
+        } else {
+            std::vector<const rapidjson::Value*> names;
+            names.reserve(v.MemberCount());
+            for (const auto& m : v.GetObject()) names.push_back(&m.name);
+            std::sort(names.begin(), names.end(), name_less);
+            const auto it = std::adjacent_find(names.begin(), names.end(), [](auto* a, auto* b) {
+                return string_view_of(*a) == string_view_of(*b);
+            });
+            if (it != names.end()) dup = *it;
         }
-        std::sort(names.begin(), names.end(), name_less);
-        const auto dup = std::adjacent_find(names.begin(), names.end(), [](auto* a, auto* b) {
-            return string_view_of(*a) == string_view_of(*b);
-        });
-        if (dup != names.end())
+        if (dup != nullptr)
             return error{errc::json_invalid,
-                         "duplicate member name \"" + std::string(string_view_of(**dup)) + "\""};
+                         "duplicate member name \"" + std::string(string_view_of(*dup)) + "\""};
     } else if (v.IsArray()) {
         for (const auto& e : v.GetArray())
             if (auto r = check_object_tree(e, depth + 1); !r) return r;

@@ -70,24 +70,22 @@ result<passport_dest> decode_dest(const Value& claims)
     return out;
 }
 
-result<passport_header> decode_header(const decoded_jws& jws)
+result<passport_header> decode_header(const rapidjson::Value& doc)
 {
-    auto doc = parse_json_object(jws.header_json);
-    if (!doc) return error{errc::jws_malformed, doc.err().detail};
     passport_header out;
     // RFC 8225 section 8.1: a relying party rejects (here: ignores) a ppt it does not support.
     // A PASSporT without ppt is a baseline one, which a SHAKEN gateway does not validate either.
-    const auto* ppt = find_member(*doc, "ppt");
+    const auto* ppt = find_member(doc, "ppt");
     if (ppt == nullptr) return error{errc::identity_ppt_unsupported, "no ppt (baseline PASSporT)"};
     if (!ppt->IsString()) return error{header_invalid, "\"ppt\" is not a string"};
     auto type = parse_passport_type(string_view_of(*ppt));
     if (!type) return type.err();
     out.ppt = *type;
 
-    auto typ = get_string(*doc, "typ", header_invalid);
+    auto typ = get_string(doc, "typ", header_invalid);
     if (!typ) return typ.err();
     if (*typ != "passport") return error{header_invalid, "typ is not \"passport\""};
-    auto x5u = get_string(*doc, "x5u", header_invalid);
+    auto x5u = get_string(doc, "x5u", header_invalid);
     if (!x5u) return x5u.err();
     if (x5u->empty()) return error{header_invalid, "\"x5u\" is empty"};
     out.x5u = std::string(*x5u);
@@ -188,7 +186,14 @@ result<passport> decode_passport(std::string_view compact)
 
 result<passport> decode_passport(decoded_jws jws)
 {
-    auto header = decode_header(jws);
+    auto doc = parse_json_object(jws.header_json);
+    if (!doc) return error{errc::jws_malformed, doc.err().detail};
+    return decode_passport(std::move(jws), *doc);
+}
+
+result<passport> decode_passport(decoded_jws jws, const rapidjson::Value& header_doc)
+{
+    auto header = decode_header(header_doc);
     if (!header) return std::move(header).err();
     auto claims = decode_claims(header->ppt, jws);
     if (!claims) return std::move(claims).err();

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 #include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "core/jws.hpp"
@@ -81,6 +83,9 @@ struct passport {
 // Unknown extra header members and claims are tolerated; the detail names the claim.
 [[nodiscard]] result<passport> decode_passport(std::string_view compact);
 [[nodiscard]] result<passport> decode_passport(decoded_jws jws);
+// The same, for a caller that already parsed jws.header_json with parse_json_object (the
+// verifier checks alg and ppt first): `header_doc` is that document, not parsed again.
+[[nodiscard]] result<passport> decode_passport(decoded_jws jws, const rapidjson::Value& header_doc);
 
 // Checks the signature over the received bytes. errc::jws_signature_invalid, key_invalid.
 [[nodiscard]] result<void> verify_passport(const passport& p, const es256_public_key& key);

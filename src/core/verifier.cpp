@@ -153,7 +153,7 @@ void decode_full_form(candidate& c, const identity_header& ih)
         c.signature_malformed = true;
         c.signature_detail = "signature is " + std::to_string(sig->size()) + " bytes, not 64";
     }
-    auto pp = decode_passport(std::move(jws));
+    auto pp = decode_passport(std::move(jws), *header_doc);
     if (!pp) {
         c.syntax = std::move(pp).err();
         return;
