@@ -5,6 +5,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include <boost/container/small_vector.hpp>
+
 #include "core/error_table.hpp"
 
 namespace stirgate::net {
@@ -12,10 +14,13 @@ namespace {
 
 namespace http = boost::beast::http;
 
-std::vector<std::string_view> split_path(std::string_view path)
+// Path segments; routes have a handful, so a request path's usually fit without allocating.
+using path_parts = boost::container::small_vector<std::string_view, 8>;
+
+path_parts split_path(std::string_view path)
 {
     // "/a/b" -> {"a","b"}; "/" -> {""}; a path not starting with '/' matches nothing.
-    std::vector<std::string_view> parts;
+    path_parts parts;
     if (path.empty() || path.front() != '/') return parts;
     path.remove_prefix(1);
     for (;;) {
@@ -33,15 +38,23 @@ int segment_rank(const std::string& name, const std::string& prefix, const std::
     return prefix.empty() && suffix.empty() ? 0 : 1;
 }
 
-// RFC 9110 section 5.6.7 IMF-fixdate.
-std::string http_date()
+// RFC 9110 section 5.6.7 IMF-fixdate, formatted once a second per thread.
+std::string_view http_date()
 {
+    struct cached_date {
+        std::time_t secs = -1;
+        std::size_t size = 0;
+        char text[64] = {};
+    };
+    thread_local cached_date cache;
     const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[64];
-    const std::size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return {buf, n};
+    if (now != cache.secs) {
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        cache.size = std::strftime(cache.text, sizeof cache.text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cache.secs = now;
+    }
+    return {cache.text, cache.size};
 }
 
 }  // namespace
@@ -120,7 +133,7 @@ std::vector<route_info> router::routes() const
     return out;
 }
 
-bool router::match(const entry& e, const std::vector<std::string_view>& parts,
+bool router::match(const entry& e, std::span<const std::string_view> parts,
                    std::vector<std::pair<std::string, std::string>>* captures)
 {
     if (parts.size() != e.segments.size()) return false;
@@ -164,10 +177,11 @@ awaitable<http_response> router::dispatch(request_context& ctx) const
     ctx.route.clear();
     ctx.route_index = request_context::no_route;
 
-    const auto parts = split_path(ctx.path);
+    const path_parts split = split_path(ctx.path);
+    const std::span<const std::string_view> parts(split.data(), split.size());
     const entry* best = nullptr;
     const entry* any_path_match = nullptr;
-    std::vector<http::verb> allowed;
+    boost::container::small_vector<http::verb, 8> allowed;
     for (const auto& e : entries_) {
         if (!match(e, parts, nullptr)) continue;
         if (!any_path_match || more_specific(e, *any_path_match)) any_path_match = &e;

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -101,7 +102,7 @@ private:
         handler fn;
     };
 
-    static bool match(const entry& e, const std::vector<std::string_view>& parts,
+    static bool match(const entry& e, std::span<const std::string_view> parts,
                       std::vector<std::pair<std::string, std::string>>* captures);
     static bool more_specific(const entry& a, const entry& b);
 
