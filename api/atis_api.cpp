@@ -47,8 +47,9 @@ net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencie
         co_return res;
     }
 
+    core::call_context call = core::to_call_context(*parsed);
     const core::verification_outcome outcome =
-        co_await deps->verifier.verify(parsed->identities, core::to_call_context(*parsed));
+        co_await deps->verifier.verify(std::move(parsed->identities), std::move(call));
     if (outcome.code != errc{}) ctx.failure = outcome.code;  // logged as the verdict's errc
 
     net::http_response res{http::status::ok, ctx.request.version()};
@@ -99,18 +100,20 @@ net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies>
 
 result<void> check_json_exchange(const net::http_request& req)
 {
-    const std::string type = core::ascii_lower(req[http::field::content_type]);
-    const std::string_view media = std::string_view(type).substr(0, type.find(';'));
+    // Compared case-insensitively in place; lower-cased copies only for an error's detail.
+    const auto field = req[http::field::content_type];
+    const std::string_view type(field.data(), field.size());
+    const std::string_view media = type.substr(0, type.find(';'));
     if (media.find_first_not_of(' ') == std::string_view::npos)
         return error{errc::unsupported_media_type, "no Content-Type"};
-    if (media.substr(0, media.find_last_not_of(' ') + 1) != "application/json")
-        return error{errc::unsupported_media_type, type};
+    if (!core::iequals(media.substr(0, media.find_last_not_of(' ') + 1), "application/json"))
+        return error{errc::unsupported_media_type, core::ascii_lower(type)};
     const auto accept = req.find(http::field::accept);
     if (accept != req.end()) {
-        const std::string a = core::ascii_lower(accept->value());
-        if (a.find("json") == std::string::npos && a.find("*/*") == std::string::npos &&
-            a.find("application/*") == std::string::npos)
-            return error{errc::not_acceptable, a};
+        const std::string_view a(accept->value().data(), accept->value().size());
+        if (!core::icontains(a, "json") && !core::icontains(a, "*/*") &&
+            !core::icontains(a, "application/*"))
+            return error{errc::not_acceptable, core::ascii_lower(a)};
     }
     return {};
 }

@@ -22,6 +22,14 @@ bool istarts_with(std::string_view s, std::string_view prefix) noexcept
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
+bool icontains(std::string_view s, std::string_view needle) noexcept
+{
+    if (needle.size() > s.size()) return false;
+    for (std::size_t i = 0; i + needle.size() <= s.size(); ++i)
+        if (iequals(s.substr(i, needle.size()), needle)) return true;
+    return false;
+}
+
 std::string_view trim(std::string_view s, std::string_view chars) noexcept
 {
     const auto first = s.find_first_not_of(chars);

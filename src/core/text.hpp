@@ -19,6 +19,8 @@ std::string ascii_lower(std::string_view s);
 // Case-insensitive (ASCII) equality and prefix test.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept;
+// Whether `needle` occurs in `s`, ASCII case-insensitively (an empty needle always does).
+bool icontains(std::string_view s, std::string_view needle) noexcept;
 
 // `s` without leading and trailing characters from `chars` (default: HTTP optional whitespace).
 std::string_view trim(std::string_view s, std::string_view chars = " \t") noexcept;

@@ -11,6 +11,11 @@ TEST_CASE("ASCII case folding, prefixes and trimming ignore the locale", "[core]
     CHECK_FALSE(iequals("Content-Type", "content-typ"));
     CHECK(istarts_with("TN-Validation-Passed-A", "tn-validation-passed"));
     CHECK_FALSE(istarts_with("TN", "TN-"));
+    CHECK(icontains("Application/JSON; q=0.9", "json"));
+    CHECK(icontains("text/html, */*", "*/*"));
+    CHECK(icontains("abc", ""));
+    CHECK_FALSE(icontains("application/xml", "json"));
+    CHECK_FALSE(icontains("js", "json"));
     CHECK(trim("  \tmax-age=60 \t") == "max-age=60");
     CHECK(trim("   ").empty());
     CHECK(trim("xxabcxx", "x") == "abc");
