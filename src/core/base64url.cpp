@@ -60,8 +60,8 @@ result<std::string> base64url_decode(std::string_view text)
     // A single leftover character carries only 6 bits: never a whole byte.
     if (text.size() % 4 == 1)
         return error{errc::base64url_invalid, "length is 1 mod 4"};
-    std::string out;
-    out.reserve(text.size() * 3 / 4);
+    std::string out(text.size() * 3 / 4, '\0');  // exact: 4 characters carry 3 bytes
+    std::size_t n = 0;
     std::uint32_t acc = 0;
     int bits = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -73,9 +73,10 @@ result<std::string> base64url_decode(std::string_view text)
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFF);
+            out[n++] = static_cast<char>((acc >> bits) & 0xFF);
         }
     }
+    out.resize(n);
     // RFC 4648 section 3.5: the unused low bits of the last character must be zero, so each byte
     // string has exactly one encoding (otherwise a signature could be replayed under many forms).
     if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)

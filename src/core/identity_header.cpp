@@ -46,7 +46,8 @@ public:
     char peek() const { return s_[i_]; }
     void advance() { ++i_; }
     std::size_t pos() const { return i_; }
-    std::string_view take_while(bool (*pred)(char))
+    template <typename Pred>  // a template, so the per-character test inlines
+    std::string_view take_while(Pred pred)
     {
         const auto start = i_;
         while (i_ < s_.size() && pred(s_[i_])) ++i_;
