@@ -231,13 +231,20 @@ public:
         for (auto& [sql, stmt] : cache_) sqlite3_reset(stmt);
     }
 
-    // Statements without results (BEGIN, SAVEPOINT, ...).
+    // Statements without results (BEGIN, SAVEPOINT, ...), prepared once: a batch runs four of
+    // them per job, and sqlite3_exec would parse each one every time.
     result<void> exec(const char* sql)
     {
-        char* message = nullptr;
-        const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
-        sqlite3_free(message);
-        if (rc != SQLITE_OK) return fail(rc, sql);
+        error err;
+        sqlite3_stmt* s = prepare(sql, err);
+        if (!s) return err;
+        const int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE) {
+            error e = fail(rc, sql);
+            sqlite3_reset(s);
+            return e;
+        }
+        sqlite3_reset(s);
         return ok();
     }
 
@@ -833,6 +840,11 @@ void sqlite_store::impl::open()
     // WAL is synced only at checkpoints, so a commit survives a crash of the process but the
     // last transactions may be lost with the machine's power.
     exec_or_throw(db, url, synchronous, "synchronous");
+    // Each job's SAVEPOINT keeps a sub-journal of the pages it changes that earlier jobs of the
+    // batch had already changed. With temp_store = FILE, SQLite spills a sub-journal above
+    // 64 KiB into a temporary file, opened, written and unlinked once per batch. In memory it
+    // is bounded by one job's pages (it is emptied at each RELEASE).
+    exec_or_throw(db, url, "PRAGMA temp_store = MEMORY", "temp_store");
     migrate(db, url);
     if (options.max_page_count > 0) {
         const std::string cap = "PRAGMA max_page_count = " + std::to_string(options.max_page_count);
