@@ -80,6 +80,25 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id);
 CREATE UNIQUE INDEX outbox_idempotency ON outbox (idempotency_key) WHERE idempotency_key <> '';
 )sql",
+    // 2: fewer index pages written per call (bench/PROFILE.md "Forward": 15 -> 9 WAL pages for
+    // a call committed alone, 2.9 -> 2.4 in a batch of 32). SQLite walks an ascending index
+    // backwards for ORDER BY ... DESC at no cost, while a DESC index puts each new call at the
+    // left end of its range, where full leaves are rebalanced with their siblings.
+    // calls_by_status goes: a status has 8 values and changes through a call's life (each change
+    // rewrote the entry); a Status filter walks calls_list newest first. calls_by_parent drops
+    // the account prefix: the few children of one parent are checked against the row's account.
+    R"sql(
+DROP INDEX calls_by_status;
+DROP INDEX calls_by_parent;
+DROP INDEX calls_list;
+DROP INDEX calls_by_to;
+DROP INDEX calls_by_from;
+CREATE INDEX calls_list ON calls (account_sid, date_created, sid);
+CREATE INDEX calls_by_to ON calls (account_sid, to_number, date_created, sid);
+CREATE INDEX calls_by_from ON calls (account_sid, from_number, date_created, sid);
+CREATE INDEX calls_by_parent ON calls (parent_call_sid, date_created, sid)
+    WHERE parent_call_sid IS NOT NULL;
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(sqlite_store::schema_version),
               "one migration per schema version");
@@ -413,7 +432,9 @@ result<std::int64_t> insert_item(connection& c, const outbox_item& item)
         return std::int64_t{sqlite3_last_insert_rowid(c.handle())};
 
     // The idempotency key is already queued: hand back that item.
-    sqlite3_stmt* q = c.prepare("SELECT id FROM outbox WHERE idempotency_key = ?1", err);
+    // The key condition repeats the partial index's WHERE, so the index serves the lookup.
+    sqlite3_stmt* q = c.prepare(
+        "SELECT id FROM outbox WHERE idempotency_key = ?1 AND idempotency_key <> ''", err);
     if (!q) return err;
     bind(q, 1, std::string_view(item.idempotency_key));
     const int qrc = sqlite3_step(q);

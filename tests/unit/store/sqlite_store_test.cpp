@@ -21,6 +21,8 @@ namespace fs = std::filesystem;
 using namespace stirgate::store;
 using stirgate::errc;
 using stirgate::result;
+using stirgate::test::account_a;
+using stirgate::test::account_b;
 using stirgate::test::make_call;
 using stirgate::test::make_item;
 using stirgate::test::make_sid;
@@ -52,10 +54,13 @@ struct temp_dir {
 // A second, independent connection for checks the store does not expose.
 struct raw_db {
     sqlite3* db = nullptr;
-    explicit raw_db(const std::string& file)
+    explicit raw_db(const std::string& file, bool create = false)
     {
-        if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+        const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+        if (sqlite3_open_v2(file.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+            sqlite3_close_v2(db);
             throw std::runtime_error("cannot open " + file);
+        }
     }
     ~raw_db() { sqlite3_close_v2(db); }
     std::string text(const char* sql) const
@@ -161,6 +166,167 @@ TEST_CASE("sqlite store: the schema version is recorded, WAL is on, integrity ho
     // Reopening an up-to-date database migrates nothing and keeps the data.
     sqlite_store again(dir.url());
     CHECK(again.find_call(make_sid("CA", 1)).value().has_value());
+}
+
+// What schema version 1 (the first release) created, kept here verbatim: the upgrade below must
+// work on such a file whatever later migrations do.
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE calls (
+    sid TEXT NOT NULL PRIMARY KEY CHECK (length(sid) = 34 AND substr(sid, 1, 2) = 'CA'),
+    account_sid TEXT NOT NULL
+        CHECK (length(account_sid) = 34 AND substr(account_sid, 1, 2) = 'AC'),
+    parent_call_sid TEXT,
+    direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound-api', 'outbound-dial')),
+    from_number TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'ringing', 'in-progress', 'completed',
+                                           'busy', 'failed', 'no-answer', 'canceled')),
+    date_created INTEGER NOT NULL,
+    date_updated INTEGER NOT NULL,
+    start_time INTEGER,
+    end_time INTEGER,
+    duration INTEGER CHECK (duration IS NULL OR duration >= 0),
+    url TEXT NOT NULL,
+    method TEXT NOT NULL CHECK (method IN ('GET', 'POST')),
+    fallback_url TEXT NOT NULL,
+    fallback_method TEXT NOT NULL CHECK (fallback_method IN ('GET', 'POST')),
+    status_callback TEXT NOT NULL,
+    status_callback_method TEXT NOT NULL CHECK (status_callback_method IN ('GET', 'POST')),
+    status_callback_events TEXT NOT NULL,
+    identity_headers TEXT NOT NULL,
+    attestation TEXT CHECK (attestation IS NULL OR attestation IN ('A', 'B', 'C')),
+    stir_verstat TEXT,
+    calltoken_claims TEXT,
+    forwarded_from TEXT
+);
+CREATE INDEX calls_list ON calls (account_sid, date_created DESC, sid DESC);
+CREATE INDEX calls_by_to ON calls (account_sid, to_number, date_created DESC, sid DESC);
+CREATE INDEX calls_by_from ON calls (account_sid, from_number, date_created DESC, sid DESC);
+CREATE INDEX calls_by_status ON calls (account_sid, status, date_created DESC, sid DESC);
+CREATE INDEX calls_by_parent ON calls (account_sid, parent_call_sid, date_created DESC, sid DESC)
+    WHERE parent_call_sid IS NOT NULL;
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('edge_dial', 'status_callback')),
+    call_sid TEXT NOT NULL CHECK (call_sid <> ''),
+    target_url TEXT NOT NULL CHECK (target_url <> ''),
+    method TEXT NOT NULL CHECK (method IN ('GET', 'POST')),
+    params TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    attempts INTEGER NOT NULL CHECK (attempts >= 0),
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at, id);
+CREATE UNIQUE INDEX outbox_idempotency ON outbox (idempotency_key) WHERE idempotency_key <> '';
+PRAGMA user_version = 1;
+)sql";
+
+TEST_CASE("sqlite store: a version 1 database upgrades in place and keeps its rows", "[store]")
+{
+    temp_dir dir;
+    const std::string parent = make_sid("CA", 0xfff);
+    {
+        raw_db db(dir.file(), true);
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec(schema_v1);
+        // Rows as version 1 wrote them: three calls of account a (one forwarded from `parent`,
+        // one completed, at three times) and one of account b; an outbox item with a key.
+        db.exec(R"sql(
+INSERT INTO calls VALUES
+ ('CA00000000000000000000000000000001', 'AC0000000000000000000000000000000a', NULL, 'outbound-api',
+  '+13105550100', '+16505550102', 'queued', 1767225600, 1767225600, NULL, NULL, NULL,
+  'https://app.example.test/twiml', 'POST', '', 'POST', '', 'POST', '[]', '["eyJ.a.b;ppt=shaken"]',
+  'A', NULL, NULL, NULL),
+ ('CA00000000000000000000000000000002', 'AC0000000000000000000000000000000a',
+  'CA00000000000000000000000000000fff', 'outbound-api', '+13105550100', '+16505550199',
+  'completed', 1767225601, 1767225660, 1767225605, 1767225660, 55,
+  'https://app.example.test/twiml', 'POST', '', 'POST', 'https://app.example.test/status', 'GET',
+  '["completed"]', '["eyJ.c.d;ppt=shaken","eyJ.e.f;ppt=div"]', 'A', NULL, NULL, NULL),
+ ('CA00000000000000000000000000000003', 'AC0000000000000000000000000000000a', NULL, 'inbound',
+  '+13105550111', '+16505550102', 'ringing', 1767225602, 1767225602, NULL, NULL, NULL,
+  '', 'POST', '', 'POST', '', 'POST', '[]', '[]', NULL, 'TN-Validation-Passed-A', '%7B%7D', NULL),
+ ('CA00000000000000000000000000000004', 'AC0000000000000000000000000000000b', NULL, 'outbound-api',
+  '+13105550100', '+16505550102', 'queued', 1767225603, 1767225603, NULL, NULL, NULL,
+  'https://app.example.test/twiml', 'POST', '', 'POST', '', 'POST', '[]', '[]', NULL, NULL, NULL,
+  NULL);
+INSERT INTO outbox VALUES (7, 'status_callback', 'CA00000000000000000000000000000002',
+  'https://app.example.test/status', 'GET', '[["CallStatus","completed"]]', '[]', 2,
+  1767225700000, 'HTTP 503', 'CA00000000000000000000000000000002:completed', 1767225660000);
+)sql");
+    }
+
+    sqlite_store s(dir.url());
+    {
+        raw_db db(dir.file());
+        CHECK(db.text("PRAGMA user_version") == "2");
+        CHECK(db.text("PRAGMA integrity_check") == "ok");
+        CHECK(db.text("SELECT count(*) FROM sqlite_master WHERE name = 'calls_by_status'") == "0");
+        CHECK(db.text("SELECT sql FROM sqlite_master WHERE name = 'calls_list'") ==
+              "CREATE INDEX calls_list ON calls (account_sid, date_created, sid)");
+    }
+    auto first = s.get_call(account_a, make_sid("CA", 2));
+    REQUIRE(first);
+    REQUIRE(first->has_value());
+    const call_record& c = **first;
+    CHECK(c.parent_call_sid == parent);
+    CHECK(c.status == call_status::completed);
+    CHECK(c.duration == 55);
+    CHECK(c.status_callback_method == "GET");
+    CHECK(c.status_callback_events == std::vector<std::string>{"completed"});
+    CHECK(c.identity_headers == std::vector<std::string>{"eyJ.c.d;ppt=shaken", "eyJ.e.f;ppt=div"});
+    auto inbound = s.find_call(make_sid("CA", 3));
+    REQUIRE(inbound);
+    REQUIRE(inbound->has_value());
+    CHECK((*inbound)->calltoken_claims == "%7B%7D");
+    CHECK((*inbound)->stir_verstat == "TN-Validation-Passed-A");
+
+    // Every list shape reads the upgraded indexes: newest first, filtered, paged by keyset.
+    auto sids = [](const call_page& p) {
+        std::vector<std::string> out;
+        for (const auto& call : p.calls) out.push_back(call.sid);
+        return out;
+    };
+    auto all = s.list_calls(account_a, {}, 2, "");
+    REQUIRE(all);
+    CHECK(sids(*all) == std::vector<std::string>{make_sid("CA", 3), make_sid("CA", 2)});
+    REQUIRE(all->next_page_token);
+    auto rest = s.list_calls(account_a, {}, 2, *all->next_page_token);
+    REQUIRE(rest);
+    CHECK(sids(*rest) == std::vector<std::string>{make_sid("CA", 1)});
+    CHECK_FALSE(rest->next_page_token);
+    call_filter by_to;
+    by_to.to = "+16505550102";
+    CHECK(sids(s.list_calls(account_a, by_to, 10, "").value()) ==
+          std::vector<std::string>{make_sid("CA", 3), make_sid("CA", 1)});
+    call_filter by_from;
+    by_from.from = "+13105550111";
+    CHECK(sids(s.list_calls(account_a, by_from, 10, "").value()) ==
+          std::vector<std::string>{make_sid("CA", 3)});
+    call_filter by_status;
+    by_status.status = call_status::queued;
+    CHECK(sids(s.list_calls(account_a, by_status, 10, "").value()) ==
+          std::vector<std::string>{make_sid("CA", 1)});
+    call_filter by_parent;
+    by_parent.parent_call_sid = parent;
+    CHECK(sids(s.list_calls(account_a, by_parent, 10, "").value()) ==
+          std::vector<std::string>{make_sid("CA", 2)});
+    // The parent index has no account column: another account's list must still not see it.
+    CHECK(s.list_calls(account_b, by_parent, 10, "").value().calls.empty());
+
+    // The outbox item is still due, and its key still deduplicates.
+    auto due = s.due_items(1767225700000, 10);
+    REQUIRE(due);
+    REQUIRE(due->size() == 1);
+    CHECK(due->front().id == 7);
+    CHECK(due->front().attempts == 2);
+    auto again = make_item(make_sid("CA", 2), 0, "CA00000000000000000000000000000002:completed");
+    CHECK(s.enqueue({again}).value() == std::vector<std::int64_t>{7});
+    // And the upgraded file takes new calls.
+    REQUIRE(s.insert_call(make_call(5, account_a, 1767225700)));
+    CHECK(s.list_calls(account_a, {}, 1, "").value().calls.front().sid == make_sid("CA", 5));
 }
 
 TEST_CASE("sqlite store: ?synchronous=normal is accepted, other options are refused", "[store]")
