@@ -26,26 +26,30 @@ void append_escaped(std::string& out, char c)
     out.push_back(hex_upper[b & 0x0f]);
 }
 
-// Strict %XX decoding; `plus_is_space` for the form layer only.
+// Strict %XX decoding; `plus_is_space` for the form layer only. Writes through a pointer into a
+// buffer sized for the input (decoding never grows it): a CallToken is decoded twice per request
+// (form layer, then encodeURIComponent) and push_back per byte was ~45k instructions of it.
 result<std::string> percent_decode(std::string_view text, bool plus_is_space, errc on_error)
 {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
+    std::string out(text.size(), '\0');
+    char* o = out.data();
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    while (p != end) {
+        const char c = *p;
         if (c == '%') {
-            if (i + 2 >= text.size()) return error{on_error, "truncated %XX escape"};
-            const int hi = hex_value(text[i + 1]);
-            const int lo = hex_value(text[i + 2]);
+            if (end - p < 3) return error{on_error, "truncated %XX escape"};
+            const int hi = hex_value(p[1]);
+            const int lo = hex_value(p[2]);
             if (hi < 0 || lo < 0) return error{on_error, "bad %XX escape"};
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out.push_back(' ');
+            *o++ = static_cast<char>(hi * 16 + lo);
+            p += 3;
         } else {
-            out.push_back(c);
+            *o++ = c == '+' && plus_is_space ? ' ' : c;
+            ++p;
         }
     }
+    out.resize(static_cast<std::size_t>(o - out.data()));
     return out;
 }
 

@@ -124,7 +124,9 @@ void write_string(json_writer& w, std::string_view s)
 
 std::string encode_strings(const std::vector<std::string>& values)
 {
-    rapidjson::StringBuffer buf;
+    std::size_t size = 2;
+    for (const auto& v : values) size += v.size() + 3;  // quotes and comma; escapes may add more
+    rapidjson::StringBuffer buf(nullptr, size + 16);
     json_writer w(buf);
     w.StartArray();
     for (const auto& v : values) write_string(w, v);

@@ -105,3 +105,20 @@ TEST_CASE("CallToken values of every vector decode to their JSON text", "[core][
         CHECK(encode_uri_component(*json) == v["calltoken_value"].GetString());
     }
 }
+
+TEST_CASE("percent-decoding round-trips every byte value at every position", "[core][form]")
+{
+    std::string all;
+    for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+    CHECK(*decode_uri_component(encode_uri_component(all)) == all);
+    form_params p;
+    p.add(all, all + " +%");
+    const auto back = parse_form(format_form(p));
+    REQUIRE(back);
+    CHECK(back->entries() == p.entries());
+    // An escape that ends exactly at the end of the text, and one cut short by it.
+    CHECK(*decode_uri_component("ab%41") == "abA");
+    CHECK(decode_uri_component("ab%4").code() == errc::percent_encoding_invalid);
+    CHECK(parse_form("a=b%4").code() == errc::form_invalid);
+    CHECK(*decode_uri_component("") == "");
+}
