@@ -115,7 +115,11 @@ start_gateway() {
   done
   echo "bench: the gateway did not start" >&2; cat "$work/gw.log" >&2; exit 1
 }
-stop_gateway() { kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; }
+# A wrapper such as strace runs the gateway as its child: stop the child first.
+stop_gateway() {
+  pkill -TERM -P "$gw_pid" 2>/dev/null || true
+  kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true
+}
 
 # ---- request bodies ------------------------------------------------------------------------
 now=$(date +%s)

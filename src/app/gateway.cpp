@@ -354,6 +354,7 @@ struct gateway::impl {
         metrics.add_route(routes, *calls);
         metrics.watch_cert_cache(certificates);
         metrics.watch_connections([this] { return server ? server->open_connections() : 0; });
+        metrics.watch_log(log);
         auto server_opts = server_options_from(cfg);
         server_opts.observer = &metrics;
         server.emplace(std::move(server_opts), routes, log);

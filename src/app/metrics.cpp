@@ -169,6 +169,17 @@ void gateway_metrics::watch_connections(std::function<int()> open_connections)
                            });
 }
 
+void gateway_metrics::watch_log(const logger& log)
+{
+    registry_.add_callback(
+        "stirgate_log_lines_dropped_total",
+        "Info log lines dropped because the log output could not keep up (warn and error lines "
+        "are never dropped).",
+        obs::metric_type::counter, {}, [&log] {
+            return std::vector<obs::sample>{{{}, static_cast<double>(log.dropped_lines())}};
+        });
+}
+
 void gateway_metrics::add_route(net::router& routes, store::store& calls)
 {
     routes.add(

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "core/passport.hpp"
+#include "app/log.hpp"
 #include "core/verifier.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
@@ -41,6 +42,8 @@ public:
     // is exposition order; call each once, before serving.
     void watch_cert_cache(const sti::cert_cache& cache);
     void watch_connections(std::function<int()> open_connections);
+    // stirgate_log_lines_dropped_total: info lines the logger dropped while its output was slow.
+    void watch_log(const logger& log);
 
     // GET /metrics: reads the outbox depth from `calls` (kept at its last value when the
     // store fails), then renders. No authentication: meant for the private network.
