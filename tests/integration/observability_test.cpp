@@ -284,6 +284,7 @@ TEST_CASE("GET /metrics exposes the counters that real traffic moved", "[integra
     CHECK(sample(m, R"(stirgate_cert_fetch_failures_total{reason="fetch"})") == 1);
     CHECK(sample(m, "stirgate_outbox_depth") == 2);
     CHECK(sample(m, "stirgate_open_connections") >= 1);  // the scrape's own connection
+    CHECK(sample(m, "stirgate_log_lines_dropped_total") == 0);
     CHECK(m.find("# TYPE stirgate_http_request_duration_seconds histogram\n") != std::string::npos);
     // Every series once (GET and POST of one pattern are two routes, yet distinct series).
     std::set<std::string> series;
@@ -337,9 +338,13 @@ TEST_CASE("request log lines name the CallSid and no log line carries a secret",
                      "\r\nX-Twilio-Signature: " + edge_signature + "\r\n\r\n")
               .status == 404);
 
-    // Wait for the outbox's failed hand-off line, which names the call too.
-    REQUIRE(eventually(
-        [&] { return g.log_buf.text().find("outbox delivery failed") != std::string::npos; }));
+    // Wait for the outbox's failed hand-off line, which names the call too, and for the last
+    // request's line (info lines reach the log in batches, a few ms after the reply).
+    REQUIRE(eventually([&] {
+        const std::string text = g.log_buf.text();
+        return text.find("outbox delivery failed") != std::string::npos &&
+               text.find("\"status\":404") != std::string::npos;
+    }));
     const std::string log = g.log_buf.text();
     INFO(log);
 
