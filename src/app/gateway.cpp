@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <future>
 #include <thread>
 #include <fstream>
 #include <iostream>
@@ -279,6 +280,7 @@ struct gateway::impl {
     // Declaration order is construction order: each object only refers to those above it.
     config cfg;
     std::function<std::int64_t()> now;
+    bool abandon_stuck_deliveries;  // gateway_options::abandon_stuck_deliveries
     logger log;
     gateway_metrics metrics;  // before everything that reports to it
     key_material keys;
@@ -300,10 +302,12 @@ struct gateway::impl {
     boost::asio::io_context signals_io;
     boost::asio::signal_set hup{signals_io, SIGHUP};
     std::optional<net::server> server;
+    bool abandoned = false;  // run() returned with deliveries in flight
 
     impl(config c, gateway_options o)
         : cfg(std::move(c)),
           now(o.now ? std::move(o.now) : std::function<std::int64_t()>(system_now)),
+          abandon_stuck_deliveries(o.abandon_stuck_deliveries),
           log(o.log_out ? *o.log_out : std::cout),
           keys(load_key_material(cfg)),
           trust(load_trust(cfg)),
@@ -409,15 +413,43 @@ int gateway::run()
     // The outbox first delivers what a previous process left due, then what new calls queue.
     impl_->outbox.start();
     auto background_work = boost::asio::make_work_guard(impl_->background);
-    std::thread background_thread([this] { impl_->background.run(); });
+    std::promise<void> background_ended;
+    auto background_done = background_ended.get_future();
+    std::thread background_thread([this, &background_ended] {
+        impl_->background.run();
+        background_ended.set_value();
+    });
     const int code = impl_->server->run();
-    // Drained: no new calls can be queued. Let deliveries in flight finish (bounded), then stop.
-    impl_->outbox.stop([&background_work] { background_work.reset(); });
+    // Drained: no new calls can be queued. Let deliveries in flight finish (bounded by the
+    // outbox's stop_timeout), then stop.
+    std::promise<void> outbox_ended;
+    auto outbox_done = outbox_ended.get_future();
+    impl_->outbox.stop([&background_work, &outbox_ended] {
+        background_work.reset();
+        outbox_ended.set_value();
+    });
+    outbox_done.wait();
+    // A delivery still in flight now would hold the exit until its own HTTP timeout (up to
+    // webhooks.app_timeout_ms). Its item is still due in the store, so `serve` abandons it.
+    constexpr auto settle = std::chrono::milliseconds(500);
+    const std::size_t in_flight = impl_->outbox.stats().in_flight;
+    if (impl_->abandon_stuck_deliveries && in_flight > 0 &&
+        background_done.wait_for(settle) == std::future_status::timeout) {
+        impl_->abandoned = true;
+        impl_->log.warn("exiting with outbound deliveries in flight; they stay queued and are "
+                        "delivered after the restart",
+                        {{"in_flight", in_flight}});
+        impl_->log.flush();
+        background_thread.detach();
+        signal_thread.detach();
+        return code;
+    }
     background_thread.join();
     signals_io.stop();
     signal_thread.join();
     return code;
 }
+bool gateway::abandoned_deliveries() const noexcept { return impl_->abandoned; }
 void gateway::stop() { impl_->server->stop(); }
 const net::router& gateway::routes() const { return impl_->routes; }
 
@@ -431,7 +463,9 @@ int serve_command(const serve_options& options)
     try {
         config cfg = load_config(options.config_path, process_environment());
         if (options.listen) apply_listen_override(cfg, *options.listen);
-        gw = std::make_unique<gateway>(std::move(cfg));
+        gateway_options gw_options;
+        gw_options.abandon_stuck_deliveries = true;
+        gw = std::make_unique<gateway>(std::move(cfg), std::move(gw_options));
     } catch (const std::exception& e) {
         std::cerr << "stirgate: " << e.what() << '\n';
         return 2;
@@ -442,7 +476,14 @@ int serve_command(const serve_options& options)
         std::cerr << "stirgate: " << e.what() << '\n';
         return 1;
     }
-    return gw->run();
+    const int code = gw->run();
+    if (gw->abandoned_deliveries()) {
+        // The background thread still runs on the gateway's objects: end the process without
+        // destructors. Every committed write is already on disk (SQLite WAL, as after a crash).
+        std::cout.flush();
+        std::_Exit(code);
+    }
+    return code;
 }
 
 }  // namespace stirgate::app

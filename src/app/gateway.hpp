@@ -23,6 +23,11 @@ struct gateway_options {
     // Tests inject the spec vectors' fixed time.
     std::function<std::int64_t()> now;
     std::ostream* log_out = nullptr;  // JSON-lines log; std::cout by default
+    // `stirgate serve`: when outbound deliveries are still in flight once the outbox's stop
+    // bound has passed, run() returns without waiting for each request's own timeout (up to
+    // webhooks.app_timeout_ms) and the caller must end the process without destroying the
+    // gateway (see abandoned_deliveries()). Off (in-process use, tests): run() waits for them.
+    bool abandon_stuck_deliveries = false;
 };
 
 class gateway final {
@@ -40,6 +45,10 @@ public:
     // Serves until SIGTERM/SIGINT or stop(), drains, returns the exit code.
     int run();
     void stop();
+    // After run() with abandon_stuck_deliveries: true when deliveries were left running. Their
+    // items stay due in the store (redelivered after a restart); the background thread still
+    // uses this object, so it must not be destroyed: end the process with std::_Exit.
+    bool abandoned_deliveries() const noexcept;
     // What SIGHUP does while run() runs: re-read the config file and swap in its accounts and
     // numbers without dropping requests. A config that does not load is logged and ignored.
     void reload();

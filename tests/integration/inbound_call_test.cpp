@@ -9,6 +9,12 @@
 // STIRGATE_E2E_TRANSCRIPT=FILE writes one full inbound -> forward exchange, as the application
 // saw it, to FILE.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -89,7 +95,7 @@ struct world {
         return "https://127.0.0.1:" + std::to_string(callback_port) + "/status";
     }
 
-    std::string config_path()
+    std::string config_path(int app_timeout = app_timeout_ms)
     {
         const auto pki = [](const char* f) {
             return "\"" + vector_path(std::string("pki/") + f) + "\"";
@@ -110,7 +116,7 @@ struct world {
             q(ca_file) + "\nx5u_resolve = [\"certs.example.test:443:127.0.0.1:" +
             std::to_string(repo.port()) + "\"]\n" +
             "[network]\nallow_private_addresses = true\nwebhook_ca_file = " + q(ca_file) + "\n" +
-            "[webhooks]\napp_timeout_ms = " + std::to_string(app_timeout_ms) +
+            "[webhooks]\napp_timeout_ms = " + std::to_string(app_timeout) +
             "\nretry_base_ms = 100\nretry_cap_ms = 400\n" +
             "[edge]\nauth_token = \"" + edge_secret + "\"\ndial_url = \"http://127.0.0.1:" +
             std::to_string(edge.port()) + "/dial\"\n" +
@@ -573,16 +579,11 @@ TEST_CASE("a diverted call gets a -Diverted verstat and a call without Identity 
     CHECK(gw.stop() == std::optional<int>(0));
 }
 
-TEST_CASE("a StatusCallback owed while the app was down is delivered after a gateway restart, "
-          "signed, with one idempotency token for every attempt",
-          "[e2e][integration][webhooks]")
+// An inbound call `parent`, forwarded by the app with a StatusCallback to w.callback_url() for
+// "ringing", and the edge's report that the forwarded call rings: the callback is now owed.
+// Returns the forwarded call's sid.
+std::string owe_status_callback(world& w, const gateway_process& gw, const std::string& parent)
 {
-    world w;
-    const std::string config = w.config_path();
-    auto gw = gateway_process::start(config);
-
-    // An inbound call, forwarded with a StatusCallback on a port where nothing listens yet.
-    const std::string parent = "CA0000000000000000000000000000ca11";
     REQUIRE(roundtrip(gw.port(), signed_edge_post(incoming_path,
                                                incoming_form(parent, number,
                                                              {shaken_identity("14155550101",
@@ -609,11 +610,25 @@ TEST_CASE("a StatusCallback owed while the app was down is delivered after a gat
     call.Parse(created.body.c_str(), created.body.size());
     const std::string sid = call["sid"].GetString();
 
-    // The edge reports ringing: the callback is owed, the app is down.
+    // The edge reports ringing: the callback is owed.
     core::form_params ringing;
     ringing.add("CallSid", sid);
     ringing.add("CallStatus", "ringing");
     REQUIRE(roundtrip(gw.port(), signed_edge_post("/webhooks/call-status", ringing)).status == 200);
+    return sid;
+}
+
+TEST_CASE("a StatusCallback owed while the app was down is delivered after a gateway restart, "
+          "signed, with one idempotency token for every attempt",
+          "[e2e][integration][webhooks]")
+{
+    world w;
+    const std::string config = w.config_path();
+    auto gw = gateway_process::start(config);
+
+    // An inbound call, forwarded with a StatusCallback on a port where nothing listens yet.
+    const std::string parent = "CA0000000000000000000000000000ca11";
+    const std::string sid = owe_status_callback(w, gw, parent);
     CHECK(gw.stop() == std::optional<int>(0));
 
     // Restarted on the same data; the app comes up and fails once before it acknowledges.
@@ -634,5 +649,56 @@ TEST_CASE("a StatusCallback owed while the app was down is delivered after a gat
         CHECK(f->get("StirStatus") == std::string("A"));  // the inbound call's attestation
         CHECK(f->get("ParentCallSid") == parent);
     }
+    CHECK(restarted.stop() == std::optional<int>(0));
+}
+
+TEST_CASE("SIGTERM does not wait out a StatusCallback to an app that never answers: the gateway "
+          "exits after the outbox's stop bound and delivers the callback after the restart",
+          "[e2e][integration][webhooks]")
+{
+    world w;
+    // 60 s, the largest app_timeout_ms: waiting it out would take the exit far past the outbox's
+    // 10 s stop bound (the limit this test checks).
+    const std::string config = w.config_path(60000);
+    // The app's port accepts connections (the kernel's backlog) and never answers, so the
+    // delivery stays in flight until the gateway gives it up.
+    const int hole = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(hole >= 0);
+    const int on = 1;
+    ::setsockopt(hole, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(w.callback_port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(hole, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(hole, 16) == 0);
+
+    auto gw = gateway_process::start(config);
+    const std::string sid =
+        owe_status_callback(w, gw, "CA0000000000000000000000000000ca12");
+    pollfd connected{hole, POLLIN, 0};
+    REQUIRE(::poll(&connected, 1, 15000) == 1);  // the delivery has connected and waits
+
+    const auto signalled = std::chrono::steady_clock::now();
+    CHECK(gw.stop() == std::optional<int>(0));
+    const auto exit_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now() - signalled)
+                            .count();
+    INFO(gw.stdout_text());
+    // drain_timeout 3 s + stop bound 10 s, with room for a loaded sanitizer build.
+    CHECK(exit_s < 35);
+    CHECK(gw.stdout_text().find("exiting with outbound deliveries in flight") !=
+          std::string::npos);
+    ::close(hole);
+
+    // The item stayed queued: the restarted gateway delivers it once the app answers.
+    auto restarted = gateway_process::start(config);
+    app_server callbacks(w.ca.issue_server("app.example.test"), w.callback_port);
+    callbacks.route("/status", app_route{204, "text/plain", "", {}, 0});
+    REQUIRE(callbacks.wait_for("/status", 1, std::chrono::seconds(15)));
+    auto f = core::parse_form(callbacks.requests("/status").at(0).body);
+    REQUIRE(f);
+    CHECK(f->get("CallSid") == sid);
+    CHECK(f->get("CallStatus") == std::string("ringing"));
     CHECK(restarted.stop() == std::optional<int>(0));
 }
