@@ -413,11 +413,12 @@ int gateway::run()
     // The outbox first delivers what a previous process left due, then what new calls queue.
     impl_->outbox.start();
     auto background_work = boost::asio::make_work_guard(impl_->background);
-    std::promise<void> background_ended;
-    auto background_done = background_ended.get_future();
-    std::thread background_thread([this, &background_ended] {
+    // Shared, not on this frame: an abandoned background thread (below) outlives run().
+    auto background_ended = std::make_shared<std::promise<void>>();
+    auto background_done = background_ended->get_future();
+    std::thread background_thread([this, background_ended] {
         impl_->background.run();
-        background_ended.set_value();
+        background_ended->set_value();
     });
     const int code = impl_->server->run();
     // Drained: no new calls can be queued. Let deliveries in flight finish (bounded by the
