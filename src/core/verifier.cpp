@@ -300,26 +300,27 @@ std::vector<std::string> required_x5u(std::span<const std::string> identity_valu
     return out;
 }
 
-verification_outcome verify_call(std::span<const std::string> identity_values,
-                                 const call_context& call, std::int64_t now,
-                                 const verify_policy& policy, const certificate_map& certificates)
-{
-    verification_outcome outcome;
-    outcome.identities.resize(identity_values.size());
-    std::vector<candidate> cands(identity_values.size());
-    bool any_usable = false;
-    bool diverted = false;
+namespace {
 
-    // Stage 1: syntax.
+struct call_facts {
+    bool any_usable = false;  // some value is one we validate (not only ignored extensions)
+    bool diverted = false;    // some value is a div PASSporT
+};
+
+// Stage 1, syntax: each Identity value parsed and, for SHAKEN/DIV in full form, decoded.
+call_facts parse_candidates(std::span<const std::string> identity_values,
+                            const call_context& call, const certificate_map& certificates,
+                            std::vector<candidate>& cands)
+{
+    call_facts facts;
     for (std::size_t i = 0; i < identity_values.size(); ++i) {
         candidate& c = cands[i];
-        c.out = &outcome.identities[i];
         auto ih = parse_identity_header(identity_values[i]);
         if (!ih) {
             // Not even the ppt can be read: a broken header of unknown kind, counted as a
             // failed SHAKEN attempt (RFC 8224 section 6.2.2: 438).
             c.syntax = std::move(ih).err();
-            any_usable = true;
+            facts.any_usable = true;
             continue;
         }
         c.out->x5u = ih->info;
@@ -336,8 +337,8 @@ verification_outcome verify_call(std::span<const std::string> identity_values,
             continue;
         }
         c.type = *type;
-        any_usable = true;
-        if (is_div(c)) diverted = true;
+        facts.any_usable = true;
+        if (is_div(c)) facts.diverted = true;
         if (ih->alg && *ih->alg != "ES256") {
             // RFC 8224 section 6.2.2: an algorithm we cannot use is an unsupported credential.
             c.syntax = error{errc::identity_alg_unsupported, "alg parameter " + *ih->alg};
@@ -350,8 +351,12 @@ verification_outcome verify_call(std::span<const std::string> identity_values,
         }
         decode_full_form(c, *ih);
     }
+    return facts;
+}
 
-    // Which PASSporTs some div extends: they get the chained freshness window.
+// Which PASSporTs some div extends: they get the chained freshness window.
+void mark_referenced(std::vector<candidate>& cands)
+{
     for (auto& later : cands) {
         if (!is_div(later) || !later.decoded) continue;
         for (auto& earlier : cands) {
@@ -360,180 +365,213 @@ verification_outcome verify_call(std::span<const std::string> identity_values,
             }
         }
     }
+}
 
-    // Stage 2: freshness.
+// Stage 3, identity binding: SHAKEN orig/dest against the call, DIV links along the chain.
+void check_binding(candidate& c, std::span<const candidate> cands, const call_context& call,
+                   bool diverted)
+{
+    const passport_claims& claims = c.pp.claims;
+    if (is_shaken(c)) {
+        // RFC 8224 section 6.2 step 2 / RFC 8588: orig is the caller's TN (PAI, else From).
+        if (!claims.orig.is_tn() || !tn_matches(claims.orig.value, call.caller_tn)) {
+            c.binding = error{errc::passport_orig_mismatch, "orig is not the caller"};
+        } else if (!diverted && !dest_has_tn(claims.dest, call.to_tn) &&
+                   !dest_has_tn(claims.dest, call.request_uri_tn)) {
+            // STIR-SHAKEN.md section 13.5: To or Request-URI when the call is not diverted;
+            // with div PASSporTs the chain decides which dest must be the Request-URI.
+            c.binding = error{errc::passport_dest_mismatch, "dest holds neither To nor R-URI"};
+        }
+        return;
+    }
+    // RFC 8946 section 4.2 steps 2 and 5: link to an earlier dest, orig unchanged.
+    bool linked = false;
+    bool same_orig = false;
+    for (const auto& earlier : cands) {
+        if (!div_links_to(c, earlier)) continue;
+        linked = true;
+        if (earlier.pp.claims.orig == claims.orig) same_orig = true;
+    }
+    if (!linked) {
+        c.binding = error{errc::div_chain_broken, "div names no earlier dest"};
+    } else if (!same_orig) {
+        c.binding = error{errc::div_orig_changed, "orig differs along the chain"};
+    }
+}
+
+// Stages 2 to 4 in cost order; each runs only where the cheaper ones passed.
+void check_candidates(std::vector<candidate>& cands, const call_context& call, std::int64_t now,
+                      const verify_policy& policy, const certificate_map& certificates,
+                      bool diverted)
+{
     for (auto& c : cands) {
         if (c.decoded && !candidate::bad(c.syntax)) check_freshness(c, call, now, policy);
     }
-
-    // Stage 3: identity binding.
     for (auto& c : cands) {
-        if (!c.decoded || !c.ok_before_binding()) continue;
-        const passport_claims& claims = c.pp.claims;
-        if (is_shaken(c)) {
-            // RFC 8224 section 6.2 step 2 / RFC 8588: orig is the caller's TN (PAI, else From).
-            if (!claims.orig.is_tn() || !tn_matches(claims.orig.value, call.caller_tn)) {
-                c.binding = error{errc::passport_orig_mismatch, "orig is not the caller"};
-            } else if (!diverted && !dest_has_tn(claims.dest, call.to_tn) &&
-                       !dest_has_tn(claims.dest, call.request_uri_tn)) {
-                // STIR-SHAKEN.md section 13.5: To or Request-URI when the call is not diverted;
-                // with div PASSporTs the chain decides which dest must be the Request-URI.
-                c.binding = error{errc::passport_dest_mismatch, "dest holds neither To nor R-URI"};
-            }
-        } else {
-            // RFC 8946 section 4.2 steps 2 and 5: link to an earlier dest, orig unchanged.
-            bool linked = false;
-            bool same_orig = false;
-            for (const auto& earlier : cands) {
-                if (!div_links_to(c, earlier)) continue;
-                linked = true;
-                if (earlier.pp.claims.orig == claims.orig) same_orig = true;
-            }
-            if (!linked) {
-                c.binding = error{errc::div_chain_broken, "div names no earlier dest"};
-            } else if (!same_orig) {
-                c.binding = error{errc::div_orig_changed, "orig differs along the chain"};
-            }
-        }
+        if (c.decoded && c.ok_before_binding()) check_binding(c, cands, call, diverted);
     }
-
-    // Stage 4: certificate and signature, only where everything cheaper passed.
     for (auto& c : cands) {
         if (c.decoded && c.ok_before_credential()) check_credential(c, certificates);
     }
-
     for (auto& c : cands) {
         if (c.out->ignored) continue;
         c.out->code = c.first_error().code;
         c.out->detail = c.first_error().detail;
         c.out->sip_code = c.out->code == errc{} ? 0 : error_info(c.out->code).sip_code;
     }
+}
 
-    // Verdict. Without div PASSporTs: any verified SHAKEN PASSporT validates the call (RFC 8224
-    // section 6.2.1). With them: a verified SHAKEN PASSporT, extended by verified div PASSporTs,
-    // must reach a dest equal to the Request-URI (RFC 8946 section 4.2 step 3).
+struct verdict {
     const candidate* chosen = nullptr;  // the SHAKEN PASSporT the outcome reports
     bool valid = false;
     bool valid_through_div = false;
-    if (!diverted) {
-        for (const auto& c : cands) {
-            if (is_shaken(c) && c.ok()) {
-                chosen = &c;
-                valid = true;
-                break;
-            }
-        }
-    } else {
-        std::vector<const candidate*> root(cands.size(), nullptr);
+};
+
+// RFC 8946 section 4.2 step 3: a verified SHAKEN PASSporT, extended by verified div
+// PASSporTs, must reach a dest equal to the Request-URI.
+verdict judge_diverted_call(std::span<const candidate> cands, const call_context& call)
+{
+    verdict v;
+    std::vector<const candidate*> root(cands.size(), nullptr);
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+        if (is_shaken(cands[i]) && cands[i].ok()) root[i] = &cands[i];
+    }
+    for (bool grew = true; grew;) {  // at most one pass per div
+        grew = false;
         for (std::size_t i = 0; i < cands.size(); ++i) {
-            if (is_shaken(cands[i]) && cands[i].ok()) root[i] = &cands[i];
-        }
-        for (bool grew = true; grew;) {  // at most one pass per div
-            grew = false;
-            for (std::size_t i = 0; i < cands.size(); ++i) {
-                if (root[i] || !is_div(cands[i]) || !cands[i].ok()) continue;
-                for (std::size_t j = 0; j < cands.size(); ++j) {
-                    if (root[j] && div_links_to(cands[i], cands[j]) &&
-                        cands[j].pp.claims.orig == cands[i].pp.claims.orig) {
-                        root[i] = root[j];
-                        grew = true;
-                        break;
-                    }
+            if (root[i] || !is_div(cands[i]) || !cands[i].ok()) continue;
+            for (std::size_t j = 0; j < cands.size(); ++j) {
+                if (root[j] && div_links_to(cands[i], cands[j]) &&
+                    cands[j].pp.claims.orig == cands[i].pp.claims.orig) {
+                    root[i] = root[j];
+                    grew = true;
+                    break;
                 }
             }
         }
-        // The chain's end is held to the normal window (RFC 8946 section 4.2 step 6): the longer
-        // one only applies to PASSporTs that a verified div extends, so a forged div cannot
-        // stretch the replay window of an old SHAKEN PASSporT that names the Request-URI.
-        for (std::size_t i = 0; i < cands.size() && !valid; ++i) {
-            if (root[i] && cands[i].fresh_as_outermost &&
-                dest_has_tn(cands[i].pp.claims.dest, call.request_uri_tn)) {
-                valid = true;
-                valid_through_div = is_div(cands[i]);
-                chosen = root[i];
-            }
+    }
+    // The chain's end is held to the normal window (RFC 8946 section 4.2 step 6): the longer
+    // one only applies to PASSporTs that a verified div extends, so a forged div cannot
+    // stretch the replay window of an old SHAKEN PASSporT that names the Request-URI.
+    for (std::size_t i = 0; i < cands.size() && !v.valid; ++i) {
+        if (root[i] && cands[i].fresh_as_outermost &&
+            dest_has_tn(cands[i].pp.claims.dest, call.request_uri_tn)) {
+            v.valid = true;
+            v.valid_through_div = is_div(cands[i]);
+            v.chosen = root[i];
         }
     }
-    if (!chosen) {
+    return v;
+}
+
+// Verdict. Without div PASSporTs any verified SHAKEN PASSporT validates the call (RFC 8224
+// section 6.2.1); with them, the chain decides. The reported PASSporT falls back to the first
+// verified SHAKEN one, then to the first that is not ignored and not a div.
+verdict judge_call(std::span<const candidate> cands, const call_context& call, bool diverted)
+{
+    const auto first_verified_shaken = [&]() -> const candidate* {
         for (const auto& c : cands) {
-            if (is_shaken(c) && c.ok()) {
-                chosen = &c;
-                break;
-            }
+            if (is_shaken(c) && c.ok()) return &c;
         }
+        return nullptr;
+    };
+    verdict v;
+    if (!diverted) {
+        v.chosen = first_verified_shaken();
+        v.valid = v.chosen != nullptr;
+    } else {
+        v = judge_diverted_call(cands, call);
     }
-    if (!chosen) {
+    if (!v.chosen) v.chosen = first_verified_shaken();
+    if (!v.chosen) {
         for (const auto& c : cands) {
             if (!c.out->ignored && !is_div(c)) {
-                chosen = &c;
+                v.chosen = &c;
                 break;
             }
         }
     }
+    return v;
+}
 
-    if (chosen && chosen->decoded) {
-        outcome.shaken_passport = chosen->digest;
-        outcome.attest = chosen->pp.claims.attest;
+// The first defective div's code, or `otherwise`.
+errc first_div_failure(std::span<const candidate> cands, errc otherwise)
+{
+    for (const auto& c : cands) {
+        if (is_div(c) && c.out->code != errc{}) return c.out->code;
     }
-    outcome.twilio.attest = outcome.attest;
-    outcome.twilio.diverted = diverted;
+    return otherwise;
+}
 
-    const bool any_div_decoded =
-        std::any_of(cands.begin(), cands.end(), [](const candidate& c) {
-            return is_div(c) && c.decoded;
-        });
-    if (any_div_decoded) {
-        outcome.div_verstat =
-            valid_through_div ? sip_verstat::tn_validation_passed : sip_verstat::tn_validation_failed;
-    }
-
-    if (valid) {
-        outcome.valid = true;
-        outcome.verstat = sip_verstat::tn_validation_passed;
-        outcome.twilio.outcome = twilio_outcome::passed;
-        return outcome;
-    }
-    if (!any_usable) {
-        // Nothing we validate: no Identity at all, or only ignored ones (vector B4, C1).
-        outcome.verstat = sip_verstat::no_tn_validation;
-        outcome.twilio.outcome = twilio_outcome::not_validated;
-        if (!identity_values.empty()) outcome.code = errc::identity_ppt_unsupported;
-        return outcome;
-    }
-
+// A call that did not validate although something was usable: which code it reports, and
+// whether Twilio counts it as a credential failure (TN-Validation-Failed).
+void report_failure(verification_outcome& outcome, std::span<const candidate> cands,
+                    const candidate* chosen)
+{
     outcome.verstat = sip_verstat::tn_validation_failed;
     errc code = errc{};
-    bool credential_class = false;
+    bool credential_class = true;
     if (chosen && chosen->ok()) {
         // The SHAKEN PASSporT holds but its div chain does not: the first defective div, or an
         // outermost dest that is not the Request-URI. Twilio reports the whole call as failed.
-        for (const auto& c : cands) {
-            if (is_div(c) && c.out->code != errc{}) {
-                code = c.out->code;
-                break;
-            }
-        }
-        if (code == errc{}) code = errc::passport_dest_mismatch;
-        credential_class = true;
+        code = first_div_failure(cands, errc::passport_dest_mismatch);
     } else if (chosen) {
         code = chosen->out->code;
         credential_class = is_credential_failure(code);
     } else {
         // Only div PASSporTs, none anchored on a SHAKEN one.
-        for (const auto& c : cands) {
-            if (is_div(c) && c.out->code != errc{}) {
-                code = c.out->code;
-                break;
-            }
-        }
-        if (code == errc{}) code = errc::div_chain_broken;
-        credential_class = true;
+        code = first_div_failure(cands, errc::div_chain_broken);
     }
     outcome.code = code;
     outcome.sip_code = error_info(code).sip_code;
     outcome.reason = std::string(verification_reason(code));
     outcome.twilio.outcome =
         credential_class ? twilio_outcome::failed : twilio_outcome::not_validated;
+}
+
+}  // namespace
+
+verification_outcome verify_call(std::span<const std::string> identity_values,
+                                 const call_context& call, std::int64_t now,
+                                 const verify_policy& policy, const certificate_map& certificates)
+{
+    verification_outcome outcome;
+    outcome.identities.resize(identity_values.size());
+    std::vector<candidate> cands(identity_values.size());
+    for (std::size_t i = 0; i < cands.size(); ++i) cands[i].out = &outcome.identities[i];
+
+    const call_facts facts = parse_candidates(identity_values, call, certificates, cands);
+    mark_referenced(cands);
+    check_candidates(cands, call, now, policy, certificates, facts.diverted);
+    const verdict v = judge_call(cands, call, facts.diverted);
+
+    if (v.chosen && v.chosen->decoded) {
+        outcome.shaken_passport = v.chosen->digest;
+        outcome.attest = v.chosen->pp.claims.attest;
+    }
+    outcome.twilio.attest = outcome.attest;
+    outcome.twilio.diverted = facts.diverted;
+    const bool any_div_decoded =
+        std::any_of(cands.begin(), cands.end(), [](const candidate& c) {
+            return is_div(c) && c.decoded;
+        });
+    if (any_div_decoded) {
+        outcome.div_verstat = v.valid_through_div ? sip_verstat::tn_validation_passed
+                                                  : sip_verstat::tn_validation_failed;
+    }
+
+    if (v.valid) {
+        outcome.valid = true;
+        outcome.verstat = sip_verstat::tn_validation_passed;
+        outcome.twilio.outcome = twilio_outcome::passed;
+    } else if (!facts.any_usable) {
+        // Nothing we validate: no Identity at all, or only ignored ones (vector B4, C1).
+        outcome.verstat = sip_verstat::no_tn_validation;
+        outcome.twilio.outcome = twilio_outcome::not_validated;
+        if (!identity_values.empty()) outcome.code = errc::identity_ppt_unsupported;
+    } else {
+        report_failure(outcome, cands, v.chosen);
+    }
     return outcome;
 }
 
