@@ -14,6 +14,11 @@
 // ?synchronous=normal trades that for fewer fsyncs: commits survive a process crash (kill -9)
 // but not a power loss or kernel crash (bench/RESULTS.md has both figures). Schema migrations are numbered in
 // PRAGMA user_version and applied at open.
+//
+// Files by concern (internal headers, namespace store::sqlite): sqlite_connection (the handle,
+// prepared statements, errc mapping, opening), sqlite_columns (binding, reading, JSON list
+// columns), sqlite_schema (migrations), sqlite_calls and sqlite_outbox (the operations),
+// sqlite_writer (the writer thread and group commit); this class only queues jobs.
 
 #include <cstdint>
 #include <memory>

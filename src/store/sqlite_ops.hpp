@@ -1,0 +1,41 @@
+#pragma once
+// sqlite_store internals: the store's operations, each run by the writer thread inside the
+// batch transaction (its own SAVEPOINT around it). Calls are in sqlite_calls.cpp, the outbox in
+// sqlite_outbox.cpp.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/sqlite_connection.hpp"
+#include "store/store.hpp"
+
+namespace stirgate::store::sqlite {
+
+// --- calls ---
+[[nodiscard]] result<std::optional<call_record>> select_call(
+    connection& c, const std::optional<std::string>& account, const std::string& sid);
+[[nodiscard]] result<std::vector<std::int64_t>> run_insert_call(connection& c,
+                                                                const call_record& call,
+                                                                std::vector<outbox_item>& items);
+[[nodiscard]] result<call_record> run_update_call(connection& c, const std::string& sid,
+                                                  const call_update& u,
+                                                  std::vector<outbox_item>& items);
+[[nodiscard]] result<call_page> run_list_calls(connection& c, const std::string& account,
+                                               const call_filter& f, std::size_t page_size,
+                                               const std::string& token);
+
+// --- outbox ---
+// Items with an empty call_sid get default_call_sid. Returns the ids in order.
+[[nodiscard]] result<std::vector<std::int64_t>> insert_items(
+    connection& c, std::vector<outbox_item>& items, const std::string& default_call_sid);
+[[nodiscard]] result<std::vector<outbox_item>> run_due_items(connection& c, std::int64_t now_ms,
+                                                             std::size_t limit);
+[[nodiscard]] result<void> run_mark_delivered(connection& c, std::int64_t id);
+[[nodiscard]] result<void> run_mark_failed(connection& c, std::int64_t id, std::int64_t next_ms,
+                                           const std::string& last_error);
+[[nodiscard]] result<std::size_t> run_depth(connection& c);
+
+}  // namespace stirgate::store::sqlite
