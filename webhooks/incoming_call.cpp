@@ -126,8 +126,8 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
         calltoken = *upstream_token;
         v.stir_verstat = *upstream_verstat;
         if (const auto p = field(*form, "StirPassportToken")) v.passport = *p;
-    } else if (*existing && (*existing)->calltoken_claims) {
-        calltoken = (*existing)->calltoken_claims;  // a retried webhook: the same token
+    } else if (*existing && (*existing)->calltoken) {
+        calltoken = (*existing)->calltoken;  // a retried webhook: the same token
     } else if (deps->calltoken_key) {
         core::calltoken_mint_params p;
         p.call_sid = call_sid;
@@ -153,7 +153,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
         rec.identity_headers = identities;
         rec.attestation = v.attest;
         rec.stir_verstat = v.stir_verstat;
-        rec.calltoken_claims = calltoken;
+        rec.calltoken = calltoken;
         rec.forwarded_from = field(*form, "ForwardedFrom");
         // The number's StatusCallback covers its inbound calls (Twilio's default: completed).
         rec.status_callback = number->status_callback;

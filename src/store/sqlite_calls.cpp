@@ -13,7 +13,7 @@ constexpr const char* call_columns =
     "sid, account_sid, parent_call_sid, direction, from_number, to_number, status, date_created, "
     "date_updated, start_time, end_time, duration, url, method, fallback_url, fallback_method, "
     "status_callback, status_callback_method, status_callback_events, identity_headers, "
-    "attestation, stir_verstat, calltoken_claims, forwarded_from";
+    "attestation, stir_verstat, calltoken, forwarded_from";
 
 result<call_record> read_call(sqlite3_stmt* s)
 {
@@ -51,7 +51,7 @@ result<call_record> read_call(sqlite3_stmt* s)
         c.attestation = *attest;
     }
     c.stir_verstat = column_opt_text(s, 21);
-    c.calltoken_claims = column_opt_text(s, 22);
+    c.calltoken = column_opt_text(s, 22);
     c.forwarded_from = column_opt_text(s, 23);
     return c;
 }
@@ -110,7 +110,7 @@ result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_reco
     bind(s, 20, std::string_view(encode_strings(call.identity_headers)));
     if (call.attestation) bind(s, 21, core::to_string(*call.attestation));
     bind(s, 22, call.stir_verstat);
-    bind(s, 23, call.calltoken_claims);
+    bind(s, 23, call.calltoken);
     bind(s, 24, call.forwarded_from);
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {

@@ -92,6 +92,10 @@ CREATE INDEX calls_by_from ON calls (account_sid, from_number, date_created, sid
 CREATE INDEX calls_by_parent ON calls (parent_call_sid, date_created, sid)
     WHERE parent_call_sid IS NOT NULL;
 )sql",
+    // 3: the column holds the whole CallToken, not its claims (call_record::calltoken).
+    R"sql(
+ALTER TABLE calls RENAME COLUMN calltoken_claims TO calltoken;
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(sqlite_store::schema_version),
               "one migration per schema version");

@@ -39,7 +39,7 @@ struct sqlite_options {
 class sqlite_store final : public store {
 public:
     // Schema version this code writes; a database with a higher PRAGMA user_version is refused.
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
 
     // url: sqlite:///ABSOLUTE/PATH or sqlite://:memory:, optionally followed by
     // ?synchronous=full (default) or ?synchronous=normal. Opens (creating the file if needed),

@@ -79,9 +79,9 @@ struct call_record {
     // the StirStatus of status callbacks (DESIGN.md "Twilio API details").
     std::optional<core::attestation> attestation;
     std::optional<std::string> stir_verstat;  // Twilio StirVerstat text as sent to the app
-    // The CallToken claims minted for an inbound call, so a retried webhook (same CallSid)
+    // The whole CallToken minted for an inbound call, so a retried webhook (same CallSid)
     // yields the same token (DESIGN.md "Edge interface").
-    std::optional<std::string> calltoken_claims;
+    std::optional<std::string> calltoken;
     std::optional<std::string> forwarded_from;
 
     friend bool operator==(const call_record&, const call_record&) = default;

@@ -261,7 +261,9 @@ INSERT INTO outbox VALUES (7, 'status_callback', 'CA0000000000000000000000000000
     sqlite_store s(dir.url());
     {
         raw_db db(dir.file());
-        CHECK(db.text("PRAGMA user_version") == "2");
+        CHECK(db.text("PRAGMA user_version") == std::to_string(sqlite_store::schema_version));
+        CHECK(db.text("SELECT count(*) FROM pragma_table_info('calls') WHERE name = 'calltoken'") ==
+              "1");
         CHECK(db.text("PRAGMA integrity_check") == "ok");
         CHECK(db.text("SELECT count(*) FROM sqlite_master WHERE name = 'calls_by_status'") == "0");
         CHECK(db.text("SELECT sql FROM sqlite_master WHERE name = 'calls_list'") ==
@@ -280,7 +282,7 @@ INSERT INTO outbox VALUES (7, 'status_callback', 'CA0000000000000000000000000000
     auto inbound = s.find_call(make_sid("CA", 3));
     REQUIRE(inbound);
     REQUIRE(inbound->has_value());
-    CHECK((*inbound)->calltoken_claims == "%7B%7D");
+    CHECK((*inbound)->calltoken == "%7B%7D");
     CHECK((*inbound)->stir_verstat == "TN-Validation-Passed-A");
 
     // Every list shape reads the upgraded indexes: newest first, filtered, paged by keyset.

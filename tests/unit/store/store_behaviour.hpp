@@ -112,7 +112,7 @@ inline void store_calls_behaviour(const store_factory& make)
                               "eyJ.c.d;info=<https://cert.example/b.pem>;ppt=\"div\""};
         c.attestation = core::attestation::B;
         c.stir_verstat = "TN-Validation-Passed-B-Diverted";
-        c.calltoken_claims = R"({"callSid":"CA...","from":"+13105550100","iat":"1767225600"})";
+        c.calltoken = R"({"callSid":"CA...","from":"+13105550100","iat":"1767225600"})";
         c.forwarded_from = "+14155550101";
         REQUIRE(s->insert_call(c));
 
