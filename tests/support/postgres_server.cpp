@@ -59,7 +59,10 @@ postgres_server::postgres_server()
     if (!fs::exists(bin_dir / "initdb"))
         throw std::runtime_error("PostgreSQL 15 is not installed (" + (bin_dir / "initdb").string() +
                                  " missing): run scripts/install-deps.sh");
-    std::string tmpl = (fs::temp_directory_path() / "stirgate-pg-XXXXXX").string();
+    // As root the folder goes under /tmp: the server user must be able to reach it, and a
+    // TMPDIR below /root would not let it.
+    const fs::path base = ::geteuid() == 0 ? fs::path("/tmp") : fs::temp_directory_path();
+    std::string tmpl = (base / "stirgate-pg-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     try {
