@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <latch>
 #include <stdexcept>
 #include <thread>
@@ -223,4 +224,29 @@ TEST_CASE("postgres store: a server restart is an outage the store reports and r
     REQUIRE(first);
     CHECK(first->has_value());
     CHECK(s.healthy());
+}
+
+TEST_CASE("postgres store: a full queue refuses at once with store_unavailable", "[store]")
+{
+    postgres_store s(shared_postgres().create_database() + "?pool_size=1&queue_limit=1");
+    // The first job's callback holds the only connection thread, so the next job waits in the
+    // queue (its one place) and the one after is refused at once, on the caller's thread.
+    std::promise<void> release;
+    std::promise<void> holding;
+    std::promise<stirgate::result<void>> queued;
+    s.insert_call(make_call(1), [&](stirgate::result<void>) {
+        holding.set_value();
+        release.get_future().wait();
+    });
+    holding.get_future().wait();
+    s.insert_call(make_call(2), [&](stirgate::result<void> r) { queued.set_value(std::move(r)); });
+    stirgate::result<void> refused;
+    s.insert_call(make_call(3), [&](stirgate::result<void> r) { refused = std::move(r); });
+    CHECK(refused.code() == errc::store_unavailable);
+    CHECK_THAT(refused.err().detail, Catch::Contains("queue is full"));
+    release.set_value();
+    CHECK(queued.get_future().get());
+    CHECK(s.find_call(make_sid("CA", 2)).value().has_value());
+    CHECK_FALSE(s.find_call(make_sid("CA", 3)).value().has_value());
+    CHECK(s.healthy());  // a full queue is load, not an outage
 }
