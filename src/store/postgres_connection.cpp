@@ -282,8 +282,10 @@ bool connection::check_idle() noexcept
     if (!connected()) return false;
     pollfd p{PQsocket(conn_), POLLIN, 0};
     if (::poll(&p, 1, 0) > 0) {
-        // Bytes on an idle connection: a notice, or the server's goodbye before it closes.
+        // Bytes on an idle connection: a notice, or the server's goodbye (FATAL 57P01) just
+        // before it closes. A round trip tells which.
         if (PQconsumeInput(conn_) == 0) return false;
+        if (!exec("SELECT 1")) return false;
     }
     return connected();
 }

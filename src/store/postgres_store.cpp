@@ -132,23 +132,36 @@ void postgres_store::impl::reconnect(worker& w)
 
 void postgres_store::impl::run_job(worker& w, job& j)
 {
-    if (!w.conn.connected()) reconnect(w);
     std::optional<error> failure;  // the transaction as a whole failed (or never started)
-    if (!w.conn.connected()) {
-        failure = error{errc::store_unavailable, "database unreachable: " + w.down_reason};
-    } else if (j.writes) {
-        if (auto begun = w.conn.run("BEGIN"); !begun) failure = std::move(begun).err();
-    }
-    std::optional<error> own;  // the operation's own error (constraint, not found, ...)
-    if (!failure) {
-        own = j.run(w.conn);
-        if (j.writes) {
-            if (own) {
-                (void)w.conn.run("ROLLBACK");
-            } else if (auto committed = w.conn.run("COMMIT"); !committed) {
-                failure = std::move(committed).err();
+    std::optional<error> own;      // the operation's own error (constraint, not found, ...)
+    // A connection the server dropped unnoticed (restarted between two idle checks) fails the
+    // first statement sent on it. Nothing was committed then, so the job runs once more on a
+    // fresh connection: BEGIN for a write, the whole operation for a read.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        failure.reset();
+        own.reset();
+        if (!w.conn.connected()) reconnect(w);
+        bool retry = false;
+        if (!w.conn.connected()) {
+            failure = error{errc::store_unavailable, "database unreachable: " + w.down_reason};
+        } else if (j.writes) {
+            if (auto begun = w.conn.run("BEGIN"); !begun) {
+                failure = std::move(begun).err();
+                retry = !w.conn.connected();
             }
         }
+        if (!failure) {
+            own = j.run(w.conn);
+            if (!j.writes) {
+                retry = own && pg::is_outage(*own) && !w.conn.connected();
+            } else if (own) {
+                (void)w.conn.run("ROLLBACK");
+            } else if (auto committed = w.conn.run("COMMIT"); !committed) {
+                failure = std::move(committed).err();  // maybe committed: never retried
+            }
+        }
+        if (!retry) break;
+        w.next_connect = clock::now();
     }
     const std::optional<error>& seen = failure ? failure : own;
     if (seen && pg::is_outage(*seen)) {
