@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "app/config.hpp"
 #include "app/dev_pki.hpp"
 #include "app/gateway.hpp"
 #include "app/operator_tools.hpp"
+#include "store/migrate.hpp"
 
 namespace stirgate::app {
 namespace {
@@ -24,6 +26,8 @@ constexpr const char* main_usage =
     "      write DIR/stirgate.toml and development keys (never overwrites)\n"
     "  serve --config FILE [--listen HOST:PORT]\n"
     "      run the gateway\n"
+    "  migrate --config FILE\n"
+    "      apply the storage schema ([storage] url) and print its version\n"
     "  passport decode|verify|sign ...\n"
     "      decode, verify or sign a PASSporT (see stirgate passport --help)\n"
     "  identity decode [--now EPOCH] INPUT|-\n"
@@ -46,6 +50,13 @@ constexpr const char* serve_usage =
     "\n"
     "Runs the gateway. Logs one JSON line per request to stdout. SIGTERM or SIGINT drains\n"
     "in-flight requests and exits 0; a bad config exits 2 with one line on stderr.\n";
+
+constexpr const char* migrate_usage =
+    "usage: stirgate migrate --config FILE\n"
+    "\n"
+    "Opens the store named by [storage] url (SQLite file or PostgreSQL database), applies every\n"
+    "missing schema migration and prints the schema version. serve does the same at start; run\n"
+    "this first when several instances share one database. Exits 1 with one line on failure.\n";
 
 // Command-line arguments after the verb: "--name value" options, "--flag" switches and
 // positional arguments (the last one, or "-" for stdin, is the input of the operator tools).
@@ -162,6 +173,30 @@ int run_serve_verb(int argc, char** argv)
     return serve_command(opts);
 }
 
+int run_migrate_verb(int argc, char** argv)
+{
+    std::string problem;
+    auto args = parse_args(argc, argv, 2, {}, problem);
+    if (!args) return usage_error(problem, migrate_usage);
+    if (args->help) {
+        std::cout << migrate_usage;
+        return 0;
+    }
+    if (!only_options(*args, {"config"}, problem)) return usage_error(problem, migrate_usage);
+    if (!args->positional.empty())
+        return usage_error("unexpected argument " + args->positional.front(), migrate_usage);
+    if (!args->options.count("config")) return usage_error("--config is required", migrate_usage);
+    try {
+        const config cfg = load_config(args->options["config"], process_environment());
+        const int version = store::migrate_schema(cfg.storage.url);
+        std::cout << "schema version " << version << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "stirgate: migrate: " << e.what() << "\n";
+        return 1;
+    }
+}
+
 int run_tool_verb(const std::string& verb, int argc, char** argv)
 {
     if (argc < 3) return usage_error("'" + verb + "' needs a sub-command", tool_usage(verb).c_str());
@@ -198,6 +233,7 @@ int run_cli(int argc, char** argv)
     }
     if (verb == "init") return run_init_verb(argc, argv);
     if (verb == "serve") return run_serve_verb(argc, argv);
+    if (verb == "migrate") return run_migrate_verb(argc, argv);
     if (verb == "passport" || verb == "identity" || verb == "calltoken")
         return run_tool_verb(verb, argc, argv);
     std::cerr << "stirgate: unknown verb '" << verb << "'\n" << main_usage;

@@ -4,6 +4,7 @@
 #include <future>
 #include <stdexcept>
 
+#include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace stirgate::store {
@@ -147,8 +148,9 @@ std::unique_ptr<store> open_store(std::string_view url)
 {
     if (url.rfind("sqlite://", 0) == 0) return std::make_unique<sqlite_store>(url);
     if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-        throw std::runtime_error("storage url: postgresql is not supported yet; use sqlite://");
-    throw std::runtime_error("storage url: expected sqlite:///PATH or sqlite://:memory:");
+        return std::make_unique<postgres_store>(url);
+    throw std::runtime_error(
+        "storage url: expected sqlite:///PATH, sqlite://:memory: or postgresql://...");
 }
 
 // --- asynchronous forms ---------------------------------------------------------------------

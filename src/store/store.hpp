@@ -264,9 +264,9 @@ std::string make_page_token(std::string_view last_sid);
 bool is_call_sid(std::string_view s) noexcept;
 bool is_account_sid(std::string_view s) noexcept;
 
-// Opens the store a [storage] url names: sqlite:///ABS/PATH or sqlite://:memory:. Throws
-// std::runtime_error with one line on failure (startup failure, STYLE.md section 2);
-// postgresql:// is not implemented yet.
+// Opens the store a [storage] url names: sqlite:///ABS/PATH, sqlite://:memory: or
+// postgresql://... (postgres_store.hpp). Throws std::runtime_error with one line on failure
+// (startup failure, STYLE.md section 2); a password in the URL is never shown.
 std::unique_ptr<store> open_store(std::string_view url);
 
 }  // namespace stirgate::store

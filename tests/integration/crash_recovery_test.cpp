@@ -20,7 +20,6 @@
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
-#include <rapidjson/document.h>
 
 #include "core/calltoken.hpp"
 #include "core/crypto.hpp"
@@ -39,54 +38,15 @@ using namespace std::chrono_literals;
 using stirgate::test::gateway_process;
 using clock_type = std::chrono::steady_clock;
 
-using stirgate::test::account_sid;
-using stirgate::test::account_token;
 
 std::string config_text(std::uint16_t edge_port)
 {
     return stirgate::test::forwarding_config(edge_port, "sqlite://data/calls.db");
 }
 
-std::string basic_auth()
-{
-    return stirgate::test::basic_auth(account_sid, account_token);
-}
-
-// A forward with a fresh CallToken for the G1 vector's inbound call.
-std::string forward_request()
-{
-    const std::string token = stirgate::test::mint_calltoken(
-        "CAfedcba9876543210fedcba9876543210", account_sid, {stirgate::test::g1_identity()},
-        stirgate::test::wall_now());
-    core::form_params f;
-    f.add("To", "+16505550102");
-    f.add("From", "+13105550100");
-    f.add("Url", "https://app.example.test/twiml/forward");
-    f.add("CallToken", token);
-    const std::string body = core::format_form(f);
-    return "POST /2010-04-01/Accounts/" + std::string(account_sid) +
-           "/Calls.json HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " + basic_auth() +
-           "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-// The "sid" of a JSON body, "" if there is none.
-std::string sid_of(const std::string& body)
-{
-    rapidjson::Document d;
-    d.Parse(body.c_str(), body.size());
-    if (d.HasParseError() || !d.IsObject() || !d.HasMember("sid") || !d["sid"].IsString()) return {};
-    return d["sid"].GetString();
-}
-
-// GET of one call: true when it answers 200 with that sid.
-bool call_fetchable(std::uint16_t port, const std::string& sid)
-{
-    const auto reply = stirgate::test::http_exchange(
-        port, "GET /2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid +
-                  ".json HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " + basic_auth() + "\r\n\r\n");
-    return reply && reply->status == 200 && sid_of(reply->body) == sid;
-}
+using stirgate::test::call_fetchable;
+using stirgate::test::forward_request;
+using stirgate::test::sid_of;
 
 // PRAGMA integrity_check through the SQLite C API, read-only, as the killed gateway left it.
 std::string integrity_check(const std::string& path)

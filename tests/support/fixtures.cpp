@@ -4,11 +4,13 @@
 #include <optional>
 
 #include <catch2/catch.hpp>
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "core/calltoken.hpp"
 #include "core/crypto.hpp"
+#include "core/form.hpp"
 #include "support/process.hpp"
 #include "support/vectors.hpp"
 
@@ -113,6 +115,41 @@ bool pyjwt_verifies(const std::string& jws, const std::string& public_key_file)
     const auto code = proc.wait(std::chrono::seconds(30));
     INFO(proc.stderr_text());
     return code == std::optional<int>(0);
+}
+
+std::string forward_request()
+{
+    const std::string token =
+        mint_calltoken("CAfedcba9876543210fedcba9876543210", account_sid, {g1_identity()},
+                       wall_now());
+    core::form_params f;
+    f.add("To", "+16505550102");
+    f.add("From", "+13105550100");
+    f.add("Url", "https://app.example.test/twiml/forward");
+    f.add("CallToken", token);
+    const std::string body = core::format_form(f);
+    return "POST /2010-04-01/Accounts/" + std::string(account_sid) +
+           "/Calls.json HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
+           basic_auth(account_sid, account_token) +
+           "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string sid_of(const std::string& body)
+{
+    rapidjson::Document d;
+    d.Parse(body.c_str(), body.size());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("sid") || !d["sid"].IsString()) return {};
+    return d["sid"].GetString();
+}
+
+bool call_fetchable(std::uint16_t port, const std::string& sid)
+{
+    const auto reply = http_exchange(
+        port, "GET /2010-04-01/Accounts/" + std::string(account_sid) + "/Calls/" + sid +
+                  ".json HTTP/1.1\r\nHost: gw.test\r\nAuthorization: " +
+                  basic_auth(account_sid, account_token) + "\r\n\r\n");
+    return reply && reply->status == 200 && sid_of(reply->body) == sid;
 }
 
 }  // namespace stirgate::test

@@ -40,6 +40,16 @@ std::string verification_body(const std::string& from, const std::string& to, st
 // (drain_timeout_ms 3000, the vectors' DIV signer and CallToken keys, edge_secret), storing in `storage_url`; a test appends numbers or accounts.
 std::string forwarding_config(std::uint16_t edge_port, const std::string& storage_url);
 
+// A raw Calls API create (forward) for account_sid with a fresh CallToken of the G1 vector's
+// inbound call, To +16505550102 From +13105550100.
+std::string forward_request();
+
+// The "sid" of a JSON body, "" if there is none.
+std::string sid_of(const std::string& body);
+
+// GET of one call of account_sid on 127.0.0.1:port: true when it answers 200 with that sid.
+bool call_fetchable(std::uint16_t port, const std::string& sid);
+
 // PyJWT (python3-jwt) checks a compact ES256 JWS with a PEM public key file: shares no code with
 // the gateway. False for a refused token, and when python3 or PyJWT is missing.
 bool pyjwt_verifies(const std::string& jws, const std::string& public_key_file);

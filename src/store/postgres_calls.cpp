@@ -1,0 +1,196 @@
+// Calls on PostgreSQL: insert, read, status updates under a row lock, keyset-paged lists.
+
+#include <algorithm>
+#include <string>
+
+#include "store/postgres_ops.hpp"
+
+namespace stirgate::store::pg {
+namespace {
+
+#define STIRGATE_PG_CALL_COLUMNS                                                               \
+    "sid, account_sid, parent_call_sid, direction, from_number, to_number, status, "          \
+    "date_created, date_updated, start_time, end_time, duration, url, method, fallback_url, " \
+    "fallback_method, status_callback, status_callback_method, status_callback_events, "      \
+    "identity_headers, attestation, stir_verstat, calltoken_claims, forwarded_from"
+
+result<call_record> read_call(const rows& r, int i)
+{
+    call_record c;
+    c.sid = r.text(i, 0);
+    c.account_sid = r.text(i, 1);
+    c.parent_call_sid = r.opt_text(i, 2);
+    auto direction = parse_call_direction(r.text(i, 3));
+    auto status = parse_call_status(r.text(i, 6));
+    if (!direction || !status) return error{errc::internal, "bad enum column in calls"};
+    c.direction = *direction;
+    c.from = r.text(i, 4);
+    c.to = r.text(i, 5);
+    c.status = *status;
+    c.date_created = r.integer(i, 7);
+    c.date_updated = r.integer(i, 8);
+    c.start_time = r.opt_integer(i, 9);
+    c.end_time = r.opt_integer(i, 10);
+    c.duration = r.opt_integer(i, 11);
+    c.url = r.text(i, 12);
+    c.method = r.text(i, 13);
+    c.fallback_url = r.text(i, 14);
+    c.fallback_method = r.text(i, 15);
+    c.status_callback = r.text(i, 16);
+    c.status_callback_method = r.text(i, 17);
+    auto events = decode_text_array(r.text(i, 18));
+    auto identities = decode_text_array(r.text(i, 19));
+    if (!events) return std::move(events).err();
+    if (!identities) return std::move(identities).err();
+    c.status_callback_events = std::move(*events);
+    c.identity_headers = std::move(*identities);
+    if (auto a = r.opt_text(i, 20)) {
+        auto attest = core::parse_attestation(*a);
+        if (!attest) return error{errc::internal, "bad attestation column"};
+        c.attestation = *attest;
+    }
+    c.stir_verstat = r.opt_text(i, 21);
+    c.calltoken_claims = r.opt_text(i, 22);
+    c.forwarded_from = r.opt_text(i, 23);
+    return c;
+}
+
+result<std::optional<call_record>> first_call(const rows& r)
+{
+    if (r.count() == 0) return std::optional<call_record>();
+    auto call = read_call(r, 0);
+    if (!call) return std::move(call).err();
+    return std::optional<call_record>(std::move(*call));
+}
+
+}  // namespace
+
+result<std::optional<call_record>> select_call(connection& c,
+                                               const std::optional<std::string>& account,
+                                               const std::string& sid)
+{
+    auto r = account ? c.exec("SELECT " STIRGATE_PG_CALL_COLUMNS
+                              " FROM calls WHERE sid = $1 AND account_sid = $2",
+                              params().add(sid).add(*account))
+                     : c.exec("SELECT " STIRGATE_PG_CALL_COLUMNS " FROM calls WHERE sid = $1",
+                              params().add(sid));
+    if (!r) return std::move(r).err();
+    return first_call(*r);
+}
+
+result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
+                                              const std::vector<outbox_item>& items)
+{
+    if (auto v = validate(call); !v) return std::move(v).err();
+    params p;
+    p.add(call.sid).add(call.account_sid).add(call.parent_call_sid).add(to_string(call.direction));
+    p.add(call.from).add(call.to).add(to_string(call.status)).add(call.date_created);
+    p.add(call.date_updated).add(call.start_time).add(call.end_time).add(call.duration);
+    p.add(call.url).add(call.method).add(call.fallback_url).add(call.fallback_method);
+    p.add(call.status_callback).add(call.status_callback_method);
+    p.add(encode_text_array(call.status_callback_events));
+    p.add(encode_text_array(call.identity_headers));
+    if (call.attestation)
+        p.add(core::to_string(*call.attestation));
+    else
+        p.add_null();
+    p.add(call.stir_verstat).add(call.calltoken_claims).add(call.forwarded_from);
+    auto r = c.run("INSERT INTO calls (" STIRGATE_PG_CALL_COLUMNS
+                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+                   "$16, $17, $18, $19, $20, $21, $22, $23, $24)",
+                   p);
+    if (!r) {
+        error e = std::move(r).err();
+        if (e.code == errc::conflict) e.detail = "call " + call.sid + " exists";
+        return e;
+    }
+    return insert_items(c, items, call.sid);
+}
+
+result<call_record> update_call(connection& c, const std::string& sid, const call_update& u,
+                                const std::vector<outbox_item>& items)
+{
+    // The row lock makes a concurrent update (another connection, another instance) wait until
+    // this transaction ends, then re-read the row: only_from is always checked against the
+    // status as committed, so no update is lost.
+    auto locked = c.exec("SELECT status FROM calls WHERE sid = $1 FOR UPDATE", params().add(sid));
+    if (!locked) return std::move(locked).err();
+    if (locked->count() == 0) return error{errc::not_found, "call " + sid};
+    auto now = parse_call_status(locked->text(0, 0));
+    if (!now) return error{errc::internal, "bad status column"};
+    if (!u.only_from.empty() &&
+        std::find(u.only_from.begin(), u.only_from.end(), *now) == u.only_from.end())
+        return error{errc::conflict, "call " + sid + " is " + std::string(to_string(*now))};
+
+    auto after = c.exec(
+        "UPDATE calls SET status = $1, date_updated = $2, start_time = coalesce($3, start_time), "
+        "end_time = coalesce($4, end_time), duration = coalesce($5, duration) WHERE sid = $6 "
+        "RETURNING " STIRGATE_PG_CALL_COLUMNS,
+        params()
+            .add(to_string(u.status))
+            .add(u.date_updated)
+            .add(u.start_time)
+            .add(u.end_time)
+            .add(u.duration)
+            .add(sid));
+    if (!after) return std::move(after).err();
+    auto call = first_call(*after);
+    if (!call) return std::move(call).err();
+    if (!*call) return error{errc::internal, "updated call vanished"};
+    if (auto ids = insert_items(c, items, sid); !ids) return std::move(ids).err();
+    return std::move(**call);
+}
+
+result<call_page> list_calls(connection& c, const std::string& account, const call_filter& f,
+                             std::size_t page_size, const std::string& token)
+{
+    if (page_size == 0 || page_size > max_page_size)
+        return error{errc::invalid_parameter, "PageSize"};
+    std::optional<std::pair<std::int64_t, std::string>> cursor;
+    if (!token.empty()) {
+        auto sid = parse_page_token(token);
+        if (!sid) return std::move(sid).err();
+        // The cursor must be a call of this account (as on SQLite: another account's token is
+        // refused and its date_created never revealed).
+        auto q = c.exec("SELECT date_created FROM calls WHERE sid = $1 AND account_sid = $2",
+                        params().add(*sid).add(account));
+        if (!q) return std::move(q).err();
+        if (q->count() == 0)
+            return error{errc::invalid_parameter, "PageToken names no call of this account"};
+        cursor.emplace(q->integer(0, 0), std::move(*sid));
+    }
+
+    // Only fixed fragments and parameter numbers go into the text; every value is a parameter.
+    params p;
+    p.add(account);
+    std::string sql = "SELECT " STIRGATE_PG_CALL_COLUMNS " FROM calls WHERE account_sid = $1";
+    const auto next = [&p] { return "$" + std::to_string(p.size()); };
+    if (f.to) sql += " AND to_number = " + (p.add(*f.to), next());
+    if (f.from) sql += " AND from_number = " + (p.add(*f.from), next());
+    if (f.status) sql += " AND status = " + (p.add(to_string(*f.status)), next());
+    if (f.parent_call_sid)
+        sql += " AND parent_call_sid = " + (p.add(*f.parent_call_sid), next());
+    if (cursor) {
+        p.add(cursor->first);
+        const std::string created = next();
+        p.add(cursor->second);
+        sql += " AND (date_created, sid) < (" + created + ", " + next() + ")";
+    }
+    // One more than asked tells whether a next page exists.
+    p.add(static_cast<std::int64_t>(page_size) + 1);
+    sql += " ORDER BY date_created DESC, sid DESC LIMIT " + next();
+    auto r = c.exec(sql.c_str(), p);
+    if (!r) return std::move(r).err();
+
+    call_page page;
+    const int shown = std::min(r->count(), static_cast<int>(page_size));
+    for (int i = 0; i < shown; ++i) {
+        auto call = read_call(*r, i);
+        if (!call) return std::move(call).err();
+        page.calls.push_back(std::move(*call));
+    }
+    if (r->count() > shown) page.next_page_token = make_page_token(page.calls.back().sid);
+    return page;
+}
+
+}  // namespace stirgate::store::pg

@@ -1,0 +1,45 @@
+#pragma once
+// The store's operations as statements on one PostgreSQL connection, run by a connection thread
+// of postgres_store. Write operations run inside the transaction the thread opened for the job
+// (postgres_store.cpp commits or rolls back); each mirrors the SQLite store's operation of the
+// same name, so both engines answer alike (store_behaviour.hpp checks that).
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/postgres_connection.hpp"
+#include "store/store.hpp"
+
+namespace stirgate::store::pg {
+
+// postgres_calls.cpp
+[[nodiscard]] result<std::optional<call_record>> select_call(connection& c,
+                                                             const std::optional<std::string>& account,
+                                                             const std::string& sid);
+[[nodiscard]] result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
+                                                            const std::vector<outbox_item>& items);
+// Locks the row (SELECT ... FOR UPDATE) before checking only_from, so concurrent updates from
+// several instances apply one after the other and none is lost.
+[[nodiscard]] result<call_record> update_call(connection& c, const std::string& sid,
+                                              const call_update& u,
+                                              const std::vector<outbox_item>& items);
+[[nodiscard]] result<call_page> list_calls(connection& c, const std::string& account,
+                                           const call_filter& f, std::size_t page_size,
+                                           const std::string& token);
+
+// postgres_outbox.cpp
+// Items with an empty call_sid get default_call_sid.
+[[nodiscard]] result<std::vector<std::int64_t>> insert_items(connection& c,
+                                                             const std::vector<outbox_item>& items,
+                                                             const std::string& default_call_sid);
+[[nodiscard]] result<std::vector<outbox_item>> due_items(connection& c, std::int64_t now_ms,
+                                                         std::size_t limit);
+[[nodiscard]] result<void> mark_delivered(connection& c, std::int64_t id);
+[[nodiscard]] result<void> mark_failed(connection& c, std::int64_t id, std::int64_t next_ms,
+                                       const std::string& last_error);
+[[nodiscard]] result<std::size_t> depth(connection& c);
+
+}  // namespace stirgate::store::pg

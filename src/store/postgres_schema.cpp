@@ -1,0 +1,127 @@
+#include "store/postgres_schema.hpp"
+
+#include <iterator>
+#include <string>
+
+namespace stirgate::store::pg {
+namespace {
+
+// migrations[i] takes version i to i + 1. Append only: a released step never changes.
+// Differences from SQLite's schema, each for PostgreSQL's sake: sids are COLLATE "C" so the
+// keyset order (date_created DESC, sid DESC) is byte order whatever the database's locale;
+// list columns are text[]; the outbox id is an identity column (a sequence never hands out an
+// id twice, as SQLite's AUTOINCREMENT).
+constexpr const char* migrations[] = {
+    // 1: calls and outbox.
+    R"sql(
+CREATE TABLE calls (
+    sid                    TEXT COLLATE "C" NOT NULL PRIMARY KEY
+                           CHECK (length(sid) = 34 AND substr(sid, 1, 2) = 'CA'),
+    account_sid            TEXT COLLATE "C" NOT NULL
+                           CHECK (length(account_sid) = 34 AND substr(account_sid, 1, 2) = 'AC'),
+    parent_call_sid        TEXT COLLATE "C",
+    direction              TEXT NOT NULL
+                           CHECK (direction IN ('inbound', 'outbound-api', 'outbound-dial')),
+    from_number            TEXT NOT NULL,
+    to_number              TEXT NOT NULL,
+    status                 TEXT NOT NULL
+                           CHECK (status IN ('queued', 'ringing', 'in-progress', 'completed',
+                                             'busy', 'failed', 'no-answer', 'canceled')),
+    date_created           BIGINT NOT NULL,
+    date_updated           BIGINT NOT NULL,
+    start_time             BIGINT,
+    end_time               BIGINT,
+    duration               BIGINT CHECK (duration IS NULL OR duration >= 0),
+    url                    TEXT NOT NULL,
+    method                 TEXT NOT NULL CHECK (method IN ('GET', 'POST')),
+    fallback_url           TEXT NOT NULL,
+    fallback_method        TEXT NOT NULL CHECK (fallback_method IN ('GET', 'POST')),
+    status_callback        TEXT NOT NULL,
+    status_callback_method TEXT NOT NULL CHECK (status_callback_method IN ('GET', 'POST')),
+    status_callback_events TEXT[] NOT NULL,
+    identity_headers       TEXT[] NOT NULL,
+    attestation            TEXT CHECK (attestation IS NULL OR attestation IN ('A', 'B', 'C')),
+    stir_verstat           TEXT,
+    calltoken_claims       TEXT,
+    forwarded_from         TEXT
+);
+CREATE INDEX calls_list ON calls (account_sid, date_created, sid);
+CREATE INDEX calls_by_to ON calls (account_sid, to_number, date_created, sid);
+CREATE INDEX calls_by_from ON calls (account_sid, from_number, date_created, sid);
+CREATE INDEX calls_by_parent ON calls (parent_call_sid, date_created, sid)
+    WHERE parent_call_sid IS NOT NULL;
+
+CREATE TABLE outbox (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('edge_dial', 'status_callback')),
+    call_sid        TEXT NOT NULL CHECK (call_sid <> ''),
+    target_url      TEXT NOT NULL CHECK (target_url <> ''),
+    method          TEXT NOT NULL CHECK (method IN ('GET', 'POST')),
+    params          TEXT[] NOT NULL,  -- name, value, name, value, ...
+    headers         TEXT[] NOT NULL,
+    attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+    next_attempt_at BIGINT NOT NULL,  -- epoch ms
+    last_error      TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at      BIGINT NOT NULL   -- epoch ms
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at, id);
+CREATE UNIQUE INDEX outbox_idempotency ON outbox (idempotency_key) WHERE idempotency_key <> '';
+)sql",
+};
+static_assert(std::size(migrations) == static_cast<std::size_t>(schema_version),
+              "one migration per schema version");
+
+// Any constant: the key of the advisory lock that serialises migrations between instances.
+constexpr const char* lock_sql = "SELECT pg_advisory_xact_lock(7215340917)";
+
+result<void> step(connection& c, const char* sql, const std::string& what)
+{
+    auto r = c.run_script(sql);
+    if (!r) {
+        (void)c.run("ROLLBACK");
+        return error{errc::store_unavailable, what + ": " + r.err().detail};
+    }
+    return ok();
+}
+
+}  // namespace
+
+result<int> migrate(connection& c)
+{
+    if (auto r = step(c, "BEGIN", "migration"); !r) return std::move(r).err();
+    if (auto r = step(c, lock_sql, "migration lock"); !r) return std::move(r).err();
+    if (auto r = step(c,
+                      "CREATE TABLE IF NOT EXISTS stirgate_schema_version ("
+                      "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                      "schema version table");
+        !r)
+        return std::move(r).err();
+    auto found = c.exec("SELECT coalesce(max(version), 0) FROM stirgate_schema_version");
+    if (!found) {
+        (void)c.run("ROLLBACK");
+        return std::move(found).err();
+    }
+    const auto version = static_cast<int>(found->integer(0, 0));
+    if (version > schema_version) {
+        (void)c.run("ROLLBACK");
+        return error{errc::conflict, "database schema version " + std::to_string(version) +
+                                         " is newer than this stirgate supports (" +
+                                         std::to_string(schema_version) +
+                                         "); run a newer stirgate or restore a backup"};
+    }
+    for (int v = version; v < schema_version; ++v) {
+        const std::string what = "migration to schema version " + std::to_string(v + 1);
+        if (auto r = step(c, migrations[v], what); !r) return std::move(r).err();
+        auto bump = c.run("INSERT INTO stirgate_schema_version (version) VALUES ($1)",
+                          params().add(std::int64_t{v + 1}));
+        if (!bump) {
+            (void)c.run("ROLLBACK");
+            return error{errc::store_unavailable, what + ": " + bump.err().detail};
+        }
+    }
+    if (auto r = step(c, "COMMIT", "migration commit"); !r) return std::move(r).err();
+    return schema_version;
+}
+
+}  // namespace stirgate::store::pg

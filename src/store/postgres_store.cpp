@@ -1,0 +1,369 @@
+#include "store/postgres_store.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "store/postgres_connection.hpp"
+#include "store/postgres_ops.hpp"
+#include "store/postgres_schema.hpp"
+
+namespace stirgate::store {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// One operation for a connection thread. run() executes it and keeps its result; complete()
+// calls the callback with that result, or with `instead` when the transaction around it failed
+// (or the job never ran).
+struct job {
+    bool writes = false;
+    std::function<std::optional<error>(pg::connection&)> run;
+    std::function<void(std::optional<error> instead)> complete;
+};
+
+template <class T>
+job make_job(bool writes, std::function<result<T>(pg::connection&)> body, store::callback<T> done)
+{
+    auto outcome = std::make_shared<result<T>>();
+    job j;
+    j.writes = writes;
+    j.run = [outcome, body = std::move(body)](pg::connection& c) -> std::optional<error> {
+        *outcome = body(c);
+        if (*outcome) return std::nullopt;
+        return outcome->err();
+    };
+    j.complete = [outcome, done = std::move(done)](std::optional<error> instead) {
+        if (instead)
+            done(std::move(*instead));
+        else
+            done(std::move(*outcome));
+    };
+    return j;
+}
+
+}  // namespace
+
+struct postgres_store::impl {
+    // One connection thread: its libpq connection and the jobs routed to it.
+    struct worker {
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::deque<job> queue;  // guarded by mutex
+        bool stopping = false;  // guarded by mutex
+        pg::connection conn;    // touched only by the thread once it runs
+        clock::time_point next_connect{};
+        std::chrono::milliseconds backoff{};
+        std::uint64_t reconnects_seen = 0;  // impl::reconnects at this worker's last attempt
+        std::string down_reason = "not connected yet";
+        std::thread thread;
+    };
+
+    std::string libpq_uri;
+    std::string shown_url;  // password redacted
+    std::size_t queue_limit = 256;
+    postgres_options options;
+    int schema = 0;
+    std::vector<std::unique_ptr<worker>> workers;
+
+    std::atomic<bool> healthy{true};
+    // Successful reconnects of any worker: one proves the database is back, so the others
+    // retry at once instead of waiting out their backoff.
+    std::atomic<std::uint64_t> reconnects{0};
+    std::atomic<std::uint64_t> transactions_committed{0};
+    std::atomic<std::uint64_t> jobs_completed{0};
+
+    void loop(worker& w);
+    void reconnect(worker& w);
+    void run_job(worker& w, job& j);
+
+    worker& route(std::string_view key)
+    {
+        return *workers[std::hash<std::string_view>{}(key) % workers.size()];
+    }
+
+    template <class T>
+    void submit(std::string_view key, bool writes,
+                std::function<result<T>(pg::connection&)> body, store::callback<T> done)
+    {
+        worker& w = route(key);
+        job j = make_job<T>(writes, std::move(body), std::move(done));
+        std::optional<error> refused;
+        {
+            const std::lock_guard lock(w.mutex);
+            if (w.stopping)
+                refused = error{errc::store_unavailable, "store is closed"};
+            else if (w.queue.size() >= queue_limit)
+                refused = error{errc::store_unavailable, "store queue is full"};
+            else
+                w.queue.push_back(std::move(j));
+        }
+        if (refused) {
+            j.complete(std::move(refused));
+            return;
+        }
+        w.wake.notify_one();
+    }
+};
+
+void postgres_store::impl::reconnect(worker& w)
+{
+    const auto now = clock::now();
+    const std::uint64_t seen = reconnects.load();
+    if (now < w.next_connect && seen == w.reconnects_seen) return;
+    w.reconnects_seen = seen;
+    auto r = w.conn.connect(libpq_uri);
+    if (r) {
+        w.backoff = options.reconnect_min;
+        w.reconnects_seen = ++reconnects;
+        healthy = true;
+        return;
+    }
+    w.down_reason = r.err().detail;
+    healthy = false;
+    w.next_connect = now + w.backoff;
+    w.backoff = std::min(w.backoff * 2, options.reconnect_max);
+}
+
+void postgres_store::impl::run_job(worker& w, job& j)
+{
+    std::optional<error> failure;  // the transaction as a whole failed (or never started)
+    std::optional<error> own;      // the operation's own error (constraint, not found, ...)
+    // A connection the server dropped unnoticed (restarted between two idle checks) fails the
+    // first statement sent on it. Nothing was committed then, so the job runs once more on a
+    // fresh connection: BEGIN for a write, the whole operation for a read.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        failure.reset();
+        own.reset();
+        if (!w.conn.connected()) reconnect(w);
+        bool retry = false;
+        if (!w.conn.connected()) {
+            failure = error{errc::store_unavailable, "database unreachable: " + w.down_reason};
+        } else if (j.writes) {
+            if (auto begun = w.conn.run("BEGIN"); !begun) {
+                failure = std::move(begun).err();
+                retry = !w.conn.connected();
+            }
+        }
+        if (!failure) {
+            own = j.run(w.conn);
+            if (!j.writes) {
+                retry = own && pg::is_outage(*own) && !w.conn.connected();
+            } else if (own) {
+                (void)w.conn.run("ROLLBACK");
+            } else if (auto committed = w.conn.run("COMMIT"); !committed) {
+                failure = std::move(committed).err();  // maybe committed: never retried
+            }
+        }
+        if (!retry) break;
+        w.next_connect = clock::now();
+    }
+    const std::optional<error>& seen = failure ? failure : own;
+    if (seen && pg::is_outage(*seen)) {
+        healthy = false;
+        if (!w.conn.connected()) {
+            w.down_reason = seen->detail;
+            w.next_connect = clock::now();  // first retry at once, then with backoff
+        }
+    } else {
+        healthy = true;
+        if (j.writes && !own) ++transactions_committed;
+    }
+    // A callback that throws must not end the thread (and with it every later callback).
+    try {
+        j.complete(std::move(failure));
+    } catch (...) {
+    }
+    ++jobs_completed;
+}
+
+void postgres_store::impl::loop(worker& w)
+{
+    std::deque<job> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(w.mutex);
+            const auto deadline =
+                w.conn.connected() ? clock::now() + options.idle_check : std::max(w.next_connect, clock::now());
+            w.wake.wait_until(lock, deadline, [&] { return w.stopping || !w.queue.empty(); });
+            if (w.queue.empty() && w.stopping) return;
+            batch.swap(w.queue);
+        }
+        if (batch.empty()) {  // idle: notice a server that went away, or try to reconnect
+            if (w.conn.connected()) {
+                if (!w.conn.check_idle()) {
+                    w.down_reason = "connection closed by the server";
+                    w.next_connect = clock::now();
+                    healthy = false;
+                }
+            } else {
+                reconnect(w);
+            }
+            continue;
+        }
+        for (auto& j : batch) run_job(w, j);
+        batch.clear();
+    }
+}
+
+postgres_store::postgres_store(std::string_view url, postgres_options options)
+    : impl_(std::make_unique<impl>())
+{
+    impl_->shown_url = pg::redact_url(url);
+    const auto fail = [&](const std::string& problem) {
+        throw std::runtime_error("storage url " + impl_->shown_url + ": " + problem);
+    };
+    pg::url_options parsed;
+    try {
+        parsed = pg::parse_url(url);
+    } catch (const std::exception& e) {
+        fail(e.what());
+    }
+    impl_->libpq_uri = parsed.libpq_uri;
+    impl_->queue_limit = parsed.queue_limit;
+    impl_->options = options;
+    for (std::size_t i = 0; i < parsed.pool_size; ++i) {
+        auto w = std::make_unique<impl::worker>();
+        w->backoff = options.reconnect_min;
+        impl_->workers.push_back(std::move(w));
+    }
+    // The first connection is made here, so a wrong URL or an unreachable database fails the
+    // start with one line; the others connect on their threads.
+    impl::worker& first = *impl_->workers.front();
+    if (auto c = first.conn.connect(impl_->libpq_uri); !c) fail(c.err().detail);
+    auto version = pg::migrate(first.conn);
+    if (!version) fail(version.err().detail);
+    impl_->schema = *version;
+    for (auto& w : impl_->workers)
+        w->thread = std::thread([p = impl_.get(), wp = w.get()] { p->loop(*wp); });
+}
+
+postgres_store::~postgres_store()
+{
+    for (auto& w : impl_->workers) {
+        {
+            const std::lock_guard lock(w->mutex);
+            w->stopping = true;
+        }
+        w->wake.notify_one();
+    }
+    for (auto& w : impl_->workers)
+        if (w->thread.joinable()) w->thread.join();
+}
+
+int postgres_store::schema_version() const noexcept
+{
+    return impl_->schema;
+}
+
+bool postgres_store::healthy() const noexcept
+{
+    return impl_->healthy.load();
+}
+
+store_stats postgres_store::stats() const
+{
+    return {impl_->transactions_committed.load(), impl_->jobs_completed.load()};
+}
+
+void postgres_store::do_insert_call(call_record call, std::vector<outbox_item> items,
+                                    callback<std::vector<std::int64_t>> done)
+{
+    const std::string key = call.sid;
+    impl_->submit<std::vector<std::int64_t>>(
+        key, true,
+        [call = std::move(call), items = std::move(items)](pg::connection& c) mutable {
+            return pg::insert_call(c, call, items);
+        },
+        std::move(done));
+}
+
+void postgres_store::do_get_call(std::optional<std::string> account_sid, std::string call_sid,
+                                 callback<std::optional<call_record>> done)
+{
+    const std::string key = call_sid;
+    impl_->submit<std::optional<call_record>>(
+        key, false,
+        [account = std::move(account_sid), sid = std::move(call_sid)](pg::connection& c) {
+            return pg::select_call(c, account, sid);
+        },
+        std::move(done));
+}
+
+void postgres_store::do_update_call_status(std::string call_sid, call_update update,
+                                           std::vector<outbox_item> items,
+                                           callback<call_record> done)
+{
+    const std::string key = call_sid;
+    impl_->submit<call_record>(
+        key, true,
+        [sid = std::move(call_sid), update = std::move(update), items = std::move(items)](
+            pg::connection& c) mutable { return pg::update_call(c, sid, update, items); },
+        std::move(done));
+}
+
+void postgres_store::do_list_calls(std::string account_sid, call_filter filter,
+                                   std::size_t page_size, std::string page_token,
+                                   callback<call_page> done)
+{
+    const std::string key = account_sid;
+    impl_->submit<call_page>(
+        key, false,
+        [account = std::move(account_sid), filter = std::move(filter), page_size,
+         token = std::move(page_token)](pg::connection& c) {
+            return pg::list_calls(c, account, filter, page_size, token);
+        },
+        std::move(done));
+}
+
+void postgres_store::do_enqueue(std::vector<outbox_item> items,
+                                callback<std::vector<std::int64_t>> done)
+{
+    const std::string key = items.empty() ? std::string() : items.front().call_sid;
+    impl_->submit<std::vector<std::int64_t>>(
+        key, true,
+        [items = std::move(items)](pg::connection& c) mutable {
+            return pg::insert_items(c, items, {});
+        },
+        std::move(done));
+}
+
+void postgres_store::do_due_items(std::int64_t now_ms, std::size_t limit,
+                                  callback<std::vector<outbox_item>> done)
+{
+    impl_->submit<std::vector<outbox_item>>(
+        "outbox", false,
+        [now_ms, limit](pg::connection& c) { return pg::due_items(c, now_ms, limit); },
+        std::move(done));
+}
+
+void postgres_store::do_mark_delivered(std::int64_t id, callback<void> done)
+{
+    impl_->submit<void>(
+        "outbox", true, [id](pg::connection& c) { return pg::mark_delivered(c, id); },
+        std::move(done));
+}
+
+void postgres_store::do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
+                                    std::string last_error, callback<void> done)
+{
+    impl_->submit<void>(
+        "outbox", true,
+        [id, next_attempt_at_ms, e = std::move(last_error)](pg::connection& c) {
+            return pg::mark_failed(c, id, next_attempt_at_ms, e);
+        },
+        std::move(done));
+}
+
+void postgres_store::do_depth(callback<std::size_t> done)
+{
+    impl_->submit<std::size_t>(
+        "outbox", false, [](pg::connection& c) { return pg::depth(c); }, std::move(done));
+}
+
+}  // namespace stirgate::store

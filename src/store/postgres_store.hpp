@@ -1,0 +1,73 @@
+#pragma once
+// PostgreSQL implementation of the store, for several gateway instances sharing one database
+// behind a load balancer (DESIGN.md "State and scale"; docs/design.md "PostgreSQL store").
+//
+// A small pool of connection threads, each owning one libpq connection and a bounded job queue.
+// libpq's blocking calls run only on those threads, never on an I/O thread. Every job is one
+// statement or one transaction (BEGIN ... COMMIT for writes), its callback called on the thread
+// after it ends. Jobs are routed by a key (the call sid, the account, the outbox item): the
+// operations on one call run on one connection in submission order, as on SQLite's single
+// writer, while different calls proceed in parallel.
+//
+// Outages: a lost connection is noticed by the failing statement or, while idle, by the socket
+// turning readable; it is reconnected with backoff (100 ms doubling to 2 s). Jobs arriving while
+// it is down, and jobs refused by a full queue, complete at once with errc::store_unavailable.
+// healthy() is false from a lost connection until a reconnect or a statement succeeds.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "store/store.hpp"
+
+namespace stirgate::store {
+
+struct postgres_options {
+    std::chrono::milliseconds reconnect_min{100};
+    std::chrono::milliseconds reconnect_max{2000};
+    std::chrono::milliseconds idle_check{500};  // how often an idle connection checks its socket
+};
+
+class postgres_store final : public store {
+public:
+    // url: a libpq connection URI (postgresql://user@host:port/db?...), plus stirgate's own
+    // options ?pool_size=N (connections, default 4) and ?queue_limit=N (waiting jobs per
+    // connection, default 256), which are not passed to libpq. The password may be in the URI
+    // or come from PGPASSWORD / ~/.pgpass (libpq reads them). Connects, migrates the schema,
+    // starts the pool. Throws std::runtime_error with one line naming the URL (password
+    // redacted) and the problem: cannot connect, schema newer than this code, bad option.
+    explicit postgres_store(std::string_view url, postgres_options options = {});
+    // Runs every job already queued, then closes; later submissions get store_unavailable.
+    ~postgres_store() override;
+
+    // The schema version in the database after opening (this code's version).
+    int schema_version() const noexcept;
+
+    bool healthy() const noexcept override;
+    store_stats stats() const override;
+
+protected:
+    void do_insert_call(call_record call, std::vector<outbox_item> items,
+                        callback<std::vector<std::int64_t>> done) override;
+    void do_get_call(std::optional<std::string> account_sid, std::string call_sid,
+                     callback<std::optional<call_record>> done) override;
+    void do_update_call_status(std::string call_sid, call_update update,
+                               std::vector<outbox_item> items, callback<call_record> done) override;
+    void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
+                       std::string page_token, callback<call_page> done) override;
+    void do_enqueue(std::vector<outbox_item> items,
+                    callback<std::vector<std::int64_t>> done) override;
+    void do_due_items(std::int64_t now_ms, std::size_t limit,
+                      callback<std::vector<outbox_item>> done) override;
+    void do_mark_delivered(std::int64_t id, callback<void> done) override;
+    void do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::string last_error,
+                        callback<void> done) override;
+    void do_depth(callback<std::size_t> done) override;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace stirgate::store

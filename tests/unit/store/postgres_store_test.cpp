@@ -1,0 +1,252 @@
+// The store contract (store_behaviour.hpp) against PostgreSQL, on the real server the tests start
+// (support/postgres_server.hpp; each store gets a fresh database), plus what only a database
+// server has: schema versions, outages and reconnects, concurrent updates from two instances.
+
+#include "store/postgres_store.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <latch>
+#include <stdexcept>
+#include <thread>
+
+#include "store/postgres_connection.hpp"
+#include "support/postgres_server.hpp"
+#include "unit/store/store_behaviour.hpp"
+
+namespace {
+
+using namespace stirgate::store;
+using stirgate::errc;
+using stirgate::test::make_call;
+using stirgate::test::make_item;
+using stirgate::test::make_sid;
+using stirgate::test::shared_postgres;
+using stirgate::test::status_update;
+using clock_type = std::chrono::steady_clock;
+
+std::unique_ptr<store> make_postgres_store()
+{
+    return std::make_unique<postgres_store>(shared_postgres().create_database());
+}
+
+// Polls `pred` every 20 ms for up to `limit`.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit)
+{
+    const auto deadline = clock_type::now() + limit;
+    while (!pred()) {
+        if (clock_type::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+std::string open_failure(const std::string& url)
+{
+    try {
+        postgres_store s(url);
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    return "<opened>";
+}
+
+}  // namespace
+
+TEST_CASE("postgres store: calls are stored, read, isolated by account and updated", "[store]")
+{
+    stirgate::test::store_calls_behaviour(make_postgres_store);
+}
+
+TEST_CASE("postgres store: lists are newest first, filtered and paged by keyset", "[store]")
+{
+    stirgate::test::store_list_behaviour(make_postgres_store);
+}
+
+TEST_CASE("postgres store: the outbox orders, retries, deletes and deduplicates", "[store]")
+{
+    stirgate::test::store_outbox_behaviour(make_postgres_store);
+}
+
+TEST_CASE("postgres store: a call and its outbox items are stored atomically", "[store]")
+{
+    stirgate::test::store_atomic_behaviour(make_postgres_store);
+}
+
+TEST_CASE("postgres store: text arrays and URL options round-trip; passwords are redacted",
+          "[store]")
+{
+    const std::vector<std::string> values{"", "plain", "a,b", "quote \" and \\ backslash",
+                                          "{braces}", "NULL", " spaced ", "caf\xc3\xa9"};
+    const auto decoded = pg::decode_text_array(pg::encode_text_array(values));
+    REQUIRE(decoded);
+    CHECK(*decoded == values);
+    // PostgreSQL's own output form: bare elements where no quoting is needed.
+    const auto bare = pg::decode_text_array(R"({a,"b c","d\"e",f})");
+    REQUIRE(bare);
+    CHECK(*bare == std::vector<std::string>{"a", "b c", "d\"e", "f"});
+    CHECK(pg::decode_text_array("{}").value().empty());
+    CHECK_FALSE(pg::decode_text_array("{\"open"));
+    CHECK_FALSE(pg::decode_text_array("nope"));
+
+    const auto opts = pg::parse_url("postgresql://u@h:5/db?sslmode=disable&pool_size=2&"
+                                    "queue_limit=9&connect_timeout=3");
+    CHECK(opts.libpq_uri == "postgresql://u@h:5/db?sslmode=disable&connect_timeout=3");
+    CHECK(opts.pool_size == 2);
+    CHECK(opts.queue_limit == 9);
+    CHECK(pg::parse_url("postgresql://h/db").pool_size == 4);
+    CHECK_THROWS_WITH(pg::parse_url("postgresql://h/db?pool_size=0"),
+                      Catch::Contains("pool_size"));
+
+    CHECK(pg::redact_url("postgresql://user:s3cret@db.example:5432/x") ==
+          "postgresql://user:***@db.example:5432/x");
+    CHECK(pg::redact_url("postgresql://db/x?user=a&password=s3cret&sslmode=require") ==
+          "postgresql://db/x?user=a&password=***&sslmode=require");
+    CHECK(pg::redact_url("postgresql://user@db/x") == "postgresql://user@db/x");
+}
+
+TEST_CASE("postgres store: the schema version is recorded and reopening keeps the rows",
+          "[store]")
+{
+    auto& server = shared_postgres();
+    const std::string url = server.create_database();
+    {
+        postgres_store s(url);
+        CHECK(s.schema_version() == 1);
+        REQUIRE(s.insert_call_with_outbox(make_call(1), {make_item({}, 100)}));
+    }
+    postgres_store again(url);  // migrating an up-to-date database is a no-op
+    CHECK(again.schema_version() == 1);
+    CHECK(again.find_call(make_sid("CA", 1)).value().has_value());
+    CHECK(again.depth().value() == 1);
+}
+
+TEST_CASE("postgres store: a database newer than the code, or no database, fails with one line",
+          "[store]")
+{
+    auto& server = shared_postgres();
+    const std::string url = server.create_database();
+    { postgres_store s(url); }
+    const std::string name = url.substr(url.rfind('/') + 1);
+    server.exec(name, "INSERT INTO stirgate_schema_version (version) VALUES (99)");
+    const std::string newer = open_failure(url);
+    CHECK_THAT(newer, Catch::Contains("schema version 99 is newer"));
+    CHECK(newer.find('\n') == std::string::npos);
+
+    // Nothing listens on port 1; the password never shows.
+    const std::string refused = open_failure("postgresql://stirgate:s3cret@127.0.0.1:1/x");
+    CHECK_THAT(refused, Catch::Contains("cannot connect"));
+    CHECK_THAT(refused, Catch::Contains("stirgate:***@127.0.0.1:1"));
+    CHECK(refused.find("s3cret") == std::string::npos);
+    CHECK_THAT(open_failure(server.url("no_such_database")), Catch::Contains("no_such_database"));
+    CHECK_THAT(open_failure(server.url("x") + "?pool_size=many"), Catch::Contains("pool_size"));
+}
+
+TEST_CASE("postgres store: concurrent conditional updates from two instances lose no update",
+          "[store]")
+{
+    const std::string url = shared_postgres().create_database();
+    postgres_store a(url);
+    postgres_store b(url);
+    constexpr unsigned calls = 20;
+    for (unsigned n = 1; n <= calls; ++n) REQUIRE(a.insert_call(make_call(n)));
+
+    // Round 1: both instances try queued -> ringing on every call: exactly one wins each.
+    // Round 2: one reports in-progress, the other completed (each only from earlier states):
+    // whichever order the database applies them in, every call ends completed.
+    std::atomic<int> ringing_wins{0};
+    std::atomic<int> unexpected{0};
+    std::latch go(2);
+    const auto report = [&](postgres_store& s, bool first) {
+        go.arrive_and_wait();
+        for (unsigned n = 1; n <= calls; ++n) {
+            const std::string sid = make_sid("CA", n);
+            auto r = s.update_call_status(sid, status_update(call_status::ringing, 10,
+                                                              {call_status::queued}));
+            if (r)
+                ++ringing_wins;
+            else if (r.code() != errc::conflict)
+                ++unexpected;
+        }
+        for (unsigned n = 1; n <= calls; ++n) {
+            const std::string sid = make_sid("CA", n);
+            auto r = first ? s.update_call_status(
+                                 sid, status_update(call_status::in_progress, 20,
+                                                    {call_status::queued, call_status::ringing}))
+                           : s.update_call_status(
+                                 sid, status_update(call_status::completed, 30,
+                                                    {call_status::queued, call_status::ringing,
+                                                     call_status::in_progress}));
+            if (!r && r.code() != errc::conflict) ++unexpected;
+        }
+    };
+    std::thread ta(report, std::ref(a), true);
+    std::thread tb(report, std::ref(b), false);
+    ta.join();
+    tb.join();
+    CHECK(unexpected == 0);
+    CHECK(ringing_wins == static_cast<int>(calls));
+    for (unsigned n = 1; n <= calls; ++n) {
+        auto stored = b.find_call(make_sid("CA", n));
+        REQUIRE(stored);
+        CHECK((*stored)->status == call_status::completed);
+        CHECK((*stored)->date_updated == 30);
+    }
+}
+
+TEST_CASE("postgres store: a server restart is an outage the store reports and recovers from",
+          "[store]")
+{
+    auto& server = shared_postgres();
+    postgres_store s(server.create_database() + "?pool_size=2");
+    REQUIRE(s.insert_call(make_call(1)));
+    CHECK(s.healthy());
+
+    server.stop();
+    // Idle connections notice the server went away: unhealthy without any request.
+    CHECK(eventually([&] { return !s.healthy(); }, std::chrono::seconds(5)));
+    // Requests during the outage fail at once with store_unavailable, never hang.
+    const auto started = clock_type::now();
+    for (unsigned n = 2; n < 6; ++n) CHECK(s.insert_call(make_call(n)).code() == errc::store_unavailable);
+    CHECK(s.find_call(make_sid("CA", 1)).code() == errc::store_unavailable);
+    CHECK(clock_type::now() - started < std::chrono::seconds(2));
+    CHECK_FALSE(s.healthy());
+
+    server.start();
+    // Reconnected by itself (backoff at most 2 s), then every operation works again.
+    CHECK(eventually([&] { return s.healthy(); }, std::chrono::seconds(10)));
+    CHECK(eventually([&] { return static_cast<bool>(s.insert_call(make_call(7))); },
+                     std::chrono::seconds(5)));
+    for (unsigned n = 8; n < 12; ++n) CHECK(s.insert_call(make_call(n)));
+    auto first = s.find_call(make_sid("CA", 1));  // written before the outage
+    REQUIRE(first);
+    CHECK(first->has_value());
+    CHECK(s.healthy());
+}
+
+TEST_CASE("postgres store: a full queue refuses at once with store_unavailable", "[store]")
+{
+    postgres_store s(shared_postgres().create_database() + "?pool_size=1&queue_limit=1");
+    // The first job's callback holds the only connection thread, so the next job waits in the
+    // queue (its one place) and the one after is refused at once, on the caller's thread.
+    std::promise<void> release;
+    std::promise<void> holding;
+    std::promise<stirgate::result<void>> queued;
+    s.insert_call(make_call(1), [&](stirgate::result<void>) {
+        holding.set_value();
+        release.get_future().wait();
+    });
+    holding.get_future().wait();
+    s.insert_call(make_call(2), [&](stirgate::result<void> r) { queued.set_value(std::move(r)); });
+    stirgate::result<void> refused;
+    s.insert_call(make_call(3), [&](stirgate::result<void> r) { refused = std::move(r); });
+    CHECK(refused.code() == errc::store_unavailable);
+    CHECK_THAT(refused.err().detail, Catch::Contains("queue is full"));
+    release.set_value();
+    CHECK(queued.get_future().get());
+    CHECK(s.find_call(make_sid("CA", 2)).value().has_value());
+    CHECK_FALSE(s.find_call(make_sid("CA", 3)).value().has_value());
+    CHECK(s.healthy());  // a full queue is load, not an outage
+}
