@@ -12,7 +12,7 @@ namespace {
     "sid, account_sid, parent_call_sid, direction, from_number, to_number, status, "          \
     "date_created, date_updated, start_time, end_time, duration, url, method, fallback_url, " \
     "fallback_method, status_callback, status_callback_method, status_callback_events, "      \
-    "identity_headers, attestation, stir_verstat, calltoken_claims, forwarded_from"
+    "identity_headers, attestation, stir_verstat, calltoken, forwarded_from"
 
 result<call_record> read_call(const rows& r, int i)
 {
@@ -50,7 +50,7 @@ result<call_record> read_call(const rows& r, int i)
         c.attestation = *attest;
     }
     c.stir_verstat = r.opt_text(i, 21);
-    c.calltoken_claims = r.opt_text(i, 22);
+    c.calltoken = r.opt_text(i, 22);
     c.forwarded_from = r.opt_text(i, 23);
     return c;
 }
@@ -94,7 +94,7 @@ result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& 
         p.add(core::to_string(*call.attestation));
     else
         p.add_null();
-    p.add(call.stir_verstat).add(call.calltoken_claims).add(call.forwarded_from);
+    p.add(call.stir_verstat).add(call.calltoken).add(call.forwarded_from);
     auto r = c.run("INSERT INTO calls (" STIRGATE_PG_CALL_COLUMNS
                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
                    "$16, $17, $18, $19, $20, $21, $22, $23, $24)",

@@ -42,7 +42,7 @@ CREATE TABLE calls (
     identity_headers       TEXT[] NOT NULL,
     attestation            TEXT CHECK (attestation IS NULL OR attestation IN ('A', 'B', 'C')),
     stir_verstat           TEXT,
-    calltoken_claims       TEXT,
+    calltoken              TEXT,
     forwarded_from         TEXT
 );
 CREATE INDEX calls_list ON calls (account_sid, date_created, sid);
