@@ -41,7 +41,7 @@ TEST_CASE("stirgate migrate applies the schema of either engine and prints its v
 
     const auto sqlite = run_stirgate({"migrate", "--config", config});
     CHECK(sqlite.code == 0);
-    CHECK(sqlite.out == "schema version 2\n");
+    CHECK(sqlite.out == "schema version 3\n");
 
     const std::string url = stirgate::test::shared_postgres().create_database();
     const auto pg = run_stirgate({"migrate", "--config", config}, {"STIRGATE_STORAGE_URL=" + url});
