@@ -21,7 +21,6 @@ net::http_response atis_fail(net::request_context& ctx, const error& e)
                               e.code == errc::invalid_parameter;
     net::http_response res = ctx.fail(e);
     if (names_member) res.body() = render_atis_error(e, e.detail);
-    if (e.code == errc::unauthorized) res.set(http::field::www_authenticate, "Basic realm=\"stirgate\"");
     return res;
 }
 

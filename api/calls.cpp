@@ -4,19 +4,19 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdlib>
 #include <memory>
 #include <optional>
 #include <variant>
 
+#include "api/async_calls.hpp"
 #include "api/call_json.hpp"
+#include "api/twilio_request.hpp"
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
 #include "core/text.hpp"
 #include "core/tn.hpp"
-#include "net/await_callback.hpp"
 #include "net/url.hpp"
 
 namespace stirgate::api {
@@ -30,105 +30,6 @@ constexpr std::size_t max_twiml_chars = 4000;  // TWILIO-API.md section 3.1
 constexpr std::int64_t min_timeout_s = 1;
 constexpr std::int64_t max_timeout_s = 600;
 constexpr std::size_t default_page_size = 50;
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string upper(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return out;
-}
-
-// Twilio's error body. `message` replaces the table's fixed text where one errc serves several
-// parameters (21205 for Url, FallbackUrl and StatusCallback); it never carries request data.
-net::http_response twilio_fail(net::request_context& ctx, const error& e,
-                               std::string_view message = {})
-{
-    net::http_response res = ctx.fail(e);
-    if (!message.empty()) res.body() = render_twilio_error(e, message);
-    // RFC 9110 section 11.6.1: a 401 names the scheme to use.
-    if (e.code == errc::unauthorized)
-        res.set(http::field::www_authenticate, "Basic realm=\"Twilio API\"");
-    return res;
-}
-
-// Basic auth, then the path's AccountSid must be the authenticated account.
-result<account_ptr> authorize(const calls_dependencies& deps, const net::request_context& ctx)
-{
-    auto account = deps.accounts.authenticate(ctx.request[http::field::authorization]);
-    if (!account) return account;
-    if (ctx.param("AccountSid") != (*account)->sid)
-        return error{errc::forbidden, "path AccountSid is not the authenticated account"};
-    return account;
-}
-
-// POST bodies are application/x-www-form-urlencoded (TWILIO-API.md section 1). A bodiless POST
-// without a Content-Type (curl -X POST) is an empty form, which then lacks To.
-result<void> check_form_body(const net::http_request& req)
-{
-    const auto it = req.find(http::field::content_type);
-    if (it == req.end()) {
-        if (req.body().empty()) return {};
-        return error{errc::unsupported_media_type, "no Content-Type"};
-    }
-    const std::string type = lower(it->value());
-    std::string_view media = std::string_view(type).substr(0, type.find(';'));
-    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-    while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
-    if (media != "application/x-www-form-urlencoded")
-        return error{errc::unsupported_media_type, type};
-    return {};
-}
-
-// A form value, with "" treated as absent (helper libraries send every parameter they were
-// given; an empty one means "not set").
-std::optional<std::string> value_of(const core::form_params& form, std::string_view name)
-{
-    auto v = form.get(name);
-    if (v && v->empty()) return std::nullopt;
-    return v;
-}
-
-
-// Twilio accepts GET/POST in any case; stored upper-case. Absent means POST.
-result<std::string> parse_method(const std::optional<std::string>& v)
-{
-    if (!v) return std::string("POST");
-    std::string m = upper(*v);
-    if (m != "GET" && m != "POST") return error{errc::method_invalid, m};
-    return m;
-}
-
-// Url, FallbackUrl, StatusCallback: absolute http(s) URLs (net::parse_url's strict grammar
-// also refuses underscores in host names, as Twilio does for StatusCallback).
-result<void> check_url(const std::optional<std::string>& v)
-{
-    if (!v) return {};
-    auto u = net::parse_url(*v);
-    if (!u) return std::move(u).err();
-    return {};
-}
-
-// e164_number accepts any 1..15 digits (ITU-T E.164 section 6). A number we are asked to dial
-// or show as caller ID must also be plausible: NANP (+1) numbers are 1 + NPA + NXX + XXXX with
-// NPA and NXX starting 2-9 (so "+1415555", Twilio's own example of an invalid To, is refused),
-// and no other country has global numbers under 7 digits.
-result<core::e164_number> parse_phone_number(std::string_view text)
-{
-    auto n = core::e164_number::parse(text);
-    if (!n) return n;
-    const std::string& d = n->digits();
-    if (d.size() < 7) return error{errc::tn_invalid, "too short"};
-    if (d[0] == '1' && (d.size() != 11 || d[1] < '2' || d[4] < '2'))
-        return error{errc::tn_invalid, "not a NANP number"};
-    return n;
-}
 
 struct create_params {
     core::e164_number to;
@@ -233,19 +134,6 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
     return p;
 }
 
-// Any store failure other than "unavailable" is a bug of ours, not the client's.
-error store_failure(error e)
-{
-    if (e.code == errc::store_unavailable) return e;
-    return error{errc::internal, "store: " + std::string(errc_name(e.code)) + ": " + e.detail};
-}
-
-template <class T, class Start>
-net::awaitable<result<T>> await_store(Start start)
-{
-    co_return co_await net::await_callback<T>(std::move(start));
-}
-
 store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::call_record& call,
                                   const create_params& p, std::int64_t now)
 {
@@ -275,7 +163,7 @@ store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::c
 
 net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_context& ctx)
 {
-    auto account = authorize(*deps, ctx);
+    auto account = authorize(deps->accounts, ctx);
     if (!account) co_return twilio_fail(ctx, account.err());
     if (auto ok = check_form_body(ctx.request); !ok) co_return twilio_fail(ctx, ok.err());
     auto form = core::parse_form(ctx.request.body());
@@ -334,16 +222,13 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
 
     // A SID collision (128 random bits) means a broken random source; try a fresh one a few
     // times rather than fail the request on a fluke.
+    const async_calls calls{deps->calls};
     result<std::vector<std::int64_t>> stored = error{errc::internal, "not stored"};
     for (int attempt = 0; attempt < 3; ++attempt) {
         call.sid = new_call_sid(deps->random);
         std::vector<store::outbox_item> items;
         if (!deps->edge_dial_url.empty()) items.push_back(edge_dial_item(*deps, call, p, now));
-        auto start = [&calls = deps->calls, record = call, items = std::move(items)](
-                         store::store::callback<std::vector<std::int64_t>> done) mutable {
-            calls.insert_call_with_outbox(std::move(record), std::move(items), std::move(done));
-        };
-        stored = co_await await_store<std::vector<std::int64_t>>(std::move(start));
+        stored = co_await calls.insert_with_outbox(call, std::move(items));
         if (stored || stored.code() != errc::conflict) break;
     }
     if (!stored) co_return twilio_fail(ctx, store_failure(stored.err()));
@@ -358,15 +243,12 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
 
 net::awaitable<net::http_response> fetch_call(deps_ptr deps, net::request_context& ctx)
 {
-    auto account = authorize(*deps, ctx);
+    auto account = authorize(deps->accounts, ctx);
     if (!account) co_return twilio_fail(ctx, account.err());
     const std::string sid(ctx.param("CallSid"));
     if (!store::is_call_sid(sid)) co_return twilio_fail(ctx, errc::not_found);
-    auto start = [&calls = deps->calls, account_sid = (*account)->sid,
-                  sid](store::store::callback<std::optional<store::call_record>> done) {
-        calls.get_call(account_sid, sid, std::move(done));
-    };
-    auto found = co_await await_store<std::optional<store::call_record>>(std::move(start));
+    const async_calls calls{deps->calls};
+    auto found = co_await calls.get((*account)->sid, sid);
     if (!found) co_return twilio_fail(ctx, store_failure(found.err()));
     // Another account's call is as unknown as a call that never was.
     if (!*found) co_return twilio_fail(ctx, errc::not_found);
@@ -440,7 +322,7 @@ std::variant<list_request, param_error> parse_list(const core::form_params& quer
 
 net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_context& ctx)
 {
-    auto account = authorize(*deps, ctx);
+    auto account = authorize(deps->accounts, ctx);
     if (!account) co_return twilio_fail(ctx, account.err());
     auto query = core::parse_form(ctx.query);
     if (!query) co_return twilio_fail(ctx, query.err());
@@ -449,12 +331,8 @@ net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_contex
         co_return twilio_fail(ctx, bad->e, bad->message);
     const list_request& r = std::get<list_request>(parsed);
 
-    auto start = [&calls = deps->calls, account_sid = (*account)->sid, filter = r.filter,
-                  page_size = r.page_size,
-                  token = r.page_token](store::store::callback<store::call_page> done) {
-        calls.list_calls(account_sid, filter, page_size, token, std::move(done));
-    };
-    auto page = co_await await_store<store::call_page>(std::move(start));
+    const async_calls calls{deps->calls};
+    auto page = co_await calls.list((*account)->sid, r.filter, r.page_size, r.page_token);
     if (!page) {
         if (page.code() == errc::invalid_parameter)  // a PageToken that is not ours
             co_return twilio_fail(ctx, page.err(), "PageToken is not valid");

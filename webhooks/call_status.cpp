@@ -6,16 +6,20 @@
 #include <memory>
 #include <string_view>
 
+#include "api/async_calls.hpp"
 #include "api/call_json.hpp"
+#include "api/twilio_request.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
 #include "core/text.hpp"
-#include "net/await_callback.hpp"
 
 namespace stirgate::webhooks {
 namespace http = boost::beast::http;
 
 namespace {
+
+using api::store_failure;
+using api::twilio_fail;
 
 using deps_ptr = std::shared_ptr<const call_status_dependencies>;
 using store::call_status;
@@ -70,12 +74,6 @@ event_info event_for(std::string_view reported, call_status stored)
     return {};
 }
 
-net::http_response fail(net::request_context& ctx, const error& e, std::string_view message = {})
-{
-    net::http_response res = ctx.fail(e);
-    if (!message.empty()) res.body() = render_twilio_error(e, message);
-    return res;
-}
 
 net::http_response stored_ok(const net::request_context& ctx)
 {
@@ -85,64 +83,49 @@ net::http_response stored_ok(const net::request_context& ctx)
     return res;
 }
 
-// The store's callback turned into an awaitable (calls.cpp's shape: the start function is a
-// named object moved in, never a temporary inside the co_await expression).
-template <class T, class Start>
-net::awaitable<result<T>> await_store(Start start)
-{
-    co_return co_await net::await_callback<T>(std::move(start));
-}
-
-error store_failure(error e)
-{
-    if (e.code == errc::store_unavailable) return e;
-    return error{errc::internal, "store: " + std::string(errc_name(e.code)) + ": " + e.detail};
-}
 
 net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::request_context& ctx)
 {
     // 1. The edge's signature, over the URL it signed. No token configured: nothing is trusted.
     auto form = authenticate_edge_request(
         edge_trust{deps->edge_auth_token, deps->public_url, deps->trusted_proxies}, ctx);
-    if (!form) co_return fail(ctx, form.err());
+    if (!form) co_return twilio_fail(ctx, form.err());
 
     // 2. The report's fields.
     status_report report;
     const auto sid = field(*form, "CallSid");
     if (!sid)
-        co_return fail(ctx, error{errc::invalid_parameter, "CallSid"}, "CallSid is required");
+        co_return twilio_fail(ctx, error{errc::invalid_parameter, "CallSid"},
+                              "CallSid is required");
     report.call_sid = *sid;
     report.call_status = field(*form, "CallStatus").value_or("");
     auto status = stored_status(report.call_status);
     if (!status)
-        co_return fail(ctx, error{errc::invalid_parameter, "CallStatus"},
+        co_return twilio_fail(ctx, error{errc::invalid_parameter, "CallStatus"},
                        "CallStatus must be one of queued, initiated, ringing, in-progress, "
                        "completed, busy, failed, no-answer, canceled");
     if (const auto d = field(*form, "CallDuration")) {
         report.call_duration = core::parse_decimal(*d, 1'000'000'000);
         if (!report.call_duration)
-            co_return fail(ctx, error{errc::invalid_parameter, "CallDuration"},
+            co_return twilio_fail(ctx, error{errc::invalid_parameter, "CallDuration"},
                            "CallDuration must be a non-negative integer");
     }
     if (const auto code = field(*form, "SipResponseCode")) {
         const auto n = core::parse_decimal(*code, 699);
         if (!n || *n < 100 || code->size() != 3)
-            co_return fail(ctx, error{errc::invalid_parameter, "SipResponseCode"},
+            co_return twilio_fail(ctx, error{errc::invalid_parameter, "SipResponseCode"},
                            "SipResponseCode must be a SIP status code");
         report.sip_response_code = *code;
     }
-    if (!store::is_call_sid(report.call_sid)) co_return fail(ctx, errc::not_found);
+    if (!store::is_call_sid(report.call_sid)) co_return twilio_fail(ctx, errc::not_found);
     ctx.call_sid = report.call_sid;  // the request's log line names the call
 
     // 3. The call as it is now: its start time gives the duration, its status decides whether
     // a "canceled" callback is owed.
-    auto find = [&calls = deps->calls, sid = report.call_sid](
-                    store::store::callback<std::optional<store::call_record>> done) {
-        calls.find_call(sid, std::move(done));
-    };
-    auto found = co_await await_store<std::optional<store::call_record>>(std::move(find));
-    if (!found) co_return fail(ctx, store_failure(found.err()));
-    if (!*found) co_return fail(ctx, errc::not_found);
+    const api::async_calls calls{deps->calls};
+    auto found = co_await calls.find(report.call_sid);
+    if (!found) co_return twilio_fail(ctx, store_failure(found.err()));
+    if (!*found) co_return twilio_fail(ctx, errc::not_found);
     const store::call_record& before = **found;
 
     const std::int64_t now = deps->now();
@@ -174,18 +157,13 @@ net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::reque
         items.push_back(std::move(*item));
     const bool queues = !items.empty();
 
-    auto store_update = [&calls = deps->calls, sid = report.call_sid, update = std::move(update),
-                         items = std::move(items)](
-                            store::store::callback<store::call_record> done) mutable {
-        calls.update_call_status_with_outbox(sid, std::move(update), std::move(items),
-                                             std::move(done));
-    };
-    auto updated = co_await await_store<store::call_record>(std::move(store_update));
+    auto updated =
+        co_await calls.update_status(report.call_sid, std::move(update), std::move(items));
     if (!updated) {
         // Stale, out of order or a retry of what is stored: acknowledged so the edge stops.
         if (updated.code() == errc::conflict) co_return stored_ok(ctx);
-        if (updated.code() == errc::not_found) co_return fail(ctx, errc::not_found);
-        co_return fail(ctx, store_failure(updated.err()));
+        if (updated.code() == errc::not_found) co_return twilio_fail(ctx, errc::not_found);
+        co_return twilio_fail(ctx, store_failure(updated.err()));
     }
     if (queues && deps->on_queued) deps->on_queued();
     co_return stored_ok(ctx);

@@ -6,12 +6,13 @@
 #include <memory>
 #include <optional>
 
+#include "api/async_calls.hpp"
+#include "api/twilio_request.hpp"
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
 #include "core/tn.hpp"
 #include "core/twilio_signature.hpp"
-#include "net/await_callback.hpp"
 
 namespace stirgate::webhooks {
 namespace http = boost::beast::http;
@@ -91,9 +92,9 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     if (!number) co_return ctx.fail(error{errc::not_found, "no account owns To"});
     const std::vector<std::string> identities = form->all("Identity");
 
-    auto existing = co_await net::await_callback<std::optional<store::call_record>>(
-        [&](auto done) { deps->calls.find_call(call_sid, std::move(done)); });
-    if (!existing) co_return ctx.fail(existing.err());
+    const api::async_calls calls{deps->calls};
+    auto existing = co_await calls.find(call_sid);
+    if (!existing) co_return ctx.fail(api::store_failure(existing.err()));
     if (*existing && (*existing)->account_sid != account->sid)
         co_return ctx.fail(error{errc::conflict, "CallSid belongs to another account"});
 
@@ -157,10 +158,10 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
         rec.forwarded_from = field(*form, "ForwardedFrom");
         // The number's StatusCallback covers its inbound calls (Twilio's default: completed).
         rec.status_callback = number->status_callback;
-        auto stored = co_await net::await_callback<void>(
-            [&](auto done) { deps->calls.insert_call(std::move(rec), std::move(done)); });
+        auto stored = co_await calls.insert(std::move(rec));
         // A concurrent retry stored it first: the same call, go on.
-        if (!stored && stored.err().code != errc::conflict) co_return ctx.fail(stored.err());
+        if (!stored && stored.err().code != errc::conflict)
+            co_return ctx.fail(api::store_failure(stored.err()));
     }
 
     // 6. The application's webhook (TWILIO-API.md section 4), then its fallback.

@@ -1,6 +1,8 @@
 #include "app/config.hpp"
 
 #include "core/text.hpp"
+#include "net/url.hpp"
+#include "store/postgres_connection.hpp"
 
 #include <arpa/inet.h>
 
@@ -108,45 +110,17 @@ bool is_ipv6_literal(std::string_view h)
     return inet_pton(AF_INET6, std::string(h).c_str(), &a) == 1;
 }
 
-// scheme://host[:port][/path][?query]; no userinfo (credentials belong in config keys, not URLs).
-bool valid_url(std::string_view url, std::initializer_list<std::string_view> schemes)
+// The URLs in the config are ones stirgate connects to, so they pass the same parser the HTTP
+// client uses: a URL accepted here cannot fail on every call later (a '_' in a host, say).
+// Returns the parser's reason when `url` is refused.
+std::optional<std::string> url_problem(std::string_view url,
+                                       std::initializer_list<std::string_view> schemes)
 {
-    const auto sep = url.find("://");
-    if (sep == std::string_view::npos) return false;
-    const std::string scheme = core::ascii_lower(url.substr(0, sep));
-    if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) return false;
-    if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= 0x20 || c == 0x7f; }))
-        return false;
-    const std::string_view rest = url.substr(sep + 3);
-    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-    if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
-    std::string_view host = authority;
-    std::string_view port;
-    if (authority.front() == '[') {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) return false;
-        host = authority.substr(1, close - 1);
-        if (!is_ipv6_literal(host)) return false;
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return false;
-            port = after.substr(1);
-            if (port.empty()) return false;
-        }
-    } else {
-        const auto colon = authority.find(':');
-        if (colon != std::string_view::npos) {
-            host = authority.substr(0, colon);
-            port = authority.substr(colon + 1);
-            if (port.empty()) return false;
-        }
-        if (!valid_host_name(host)) return false;
-    }
-    if (!port.empty()) {
-        const auto p = parse_port(port);
-        if (!p || *p == 0) return false;
-    }
-    return true;
+    auto parsed = net::parse_url(url);
+    if (!parsed) return parsed.err().detail;
+    if (std::find(schemes.begin(), schemes.end(), parsed->scheme) == schemes.end())
+        return "scheme " + parsed->scheme + " is not allowed here";
+    return std::nullopt;
 }
 
 bool valid_e164(std::string_view n)
@@ -320,10 +294,11 @@ public:
         auto s = string(key);
         if (!s) return {};
         if (s->empty() && optional_empty) return s;
-        if (!valid_url(*s, schemes)) {
+        if (auto problem = url_problem(*s, schemes)) {
             std::string allowed;
             for (auto sc : schemes) allowed += (allowed.empty() ? "" : " or ") + std::string(sc);
-            fail_at(key, "expected an absolute " + allowed + " URL, got " + show_value(*s));
+            fail_at(key, "expected an absolute " + allowed + " URL, got " + show_value(*s) + ": " +
+                             *problem);
         }
         return s;
     }
@@ -402,7 +377,9 @@ std::string normalise_storage_url(const section& s, std::string_view key, const 
             s.fail_at(key, "postgresql:// URL has no host or database");
         return url;
     }
-    s.fail_at(key, "expected sqlite://PATH or postgresql://..., got " + show_value(url));
+    // The value may carry a database password: never echo it.
+    s.fail_at(key, "expected sqlite://PATH or postgresql://..., got " +
+                       show_value(store::pg::redact_url(url)));
 }
 
 void read_storage(section& s, storage_config& out)
@@ -603,9 +580,9 @@ void apply_environment(config& cfg, const env_lookup& env, const fs::path& base_
         cfg.server.threads = n;
     }
     if (auto v = env("STIRGATE_PUBLIC_URL"); v && !v->empty()) {
-        if (!valid_url(*v, {"http", "https"}))
+        if (auto problem = url_problem(*v, {"http", "https"}))
             fail(where, "STIRGATE_PUBLIC_URL",
-                 "expected an http or https URL, got " + show_value(*v));
+                 "expected an http or https URL, got " + show_value(*v) + ": " + *problem);
         std::string u = *v;
         while (!u.empty() && u.back() == '/') u.pop_back();
         cfg.server.public_url = u;

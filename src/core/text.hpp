@@ -16,6 +16,13 @@ constexpr char ascii_lower(char c) noexcept
 
 std::string ascii_lower(std::string_view s);
 
+constexpr char ascii_upper(char c) noexcept
+{
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+std::string ascii_upper(std::string_view s);
+
 // Case-insensitive (ASCII) equality and prefix test.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept;

@@ -237,6 +237,11 @@ http_response error_response(error_style style, const error& e, unsigned version
             break;
     }
     res.set(http::field::content_type, "application/json");
+    // RFC 9110 section 11.6.1: a 401 names the scheme to use, one realm per API.
+    if (e.code == errc::unauthorized && style != error_style::plain)
+        res.set(http::field::www_authenticate, style == error_style::twilio
+                                                   ? "Basic realm=\"Twilio API\""
+                                                   : "Basic realm=\"stirgate\"");
     return res;
 }
 

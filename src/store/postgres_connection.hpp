@@ -2,7 +2,8 @@
 // One libpq connection and what every PostgreSQL operation needs around it: parameterised
 // statements (PQexecParams only: no SQL text is ever built from input), results owned by RAII,
 // SQLSTATE mapped to errc once, and the storage URL's own options split from libpq's.
-// Used only by the store's connection threads (postgres_store.cpp); blocking on purpose.
+// Used by the store's connection threads (postgres_store.cpp); blocking on purpose. redact_url
+// is pure and also serves the config's error lines.
 
 #include <chrono>
 #include <cstddef>

@@ -189,6 +189,16 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
                  "auth_token = \"t\"\n[[accounts.numbers]]\nnumber = \"+14155550101\"\n"
                  "voice_url = \"javascript:alert(1)\"\n",
                  "accounts[0].numbers[0].voice_url"},
+        // Hosts the HTTP client would refuse on every call are refused at start-up.
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                 "auth_token = \"t\"\n[[accounts.numbers]]\nnumber = \"+14155550101\"\n"
+                 "voice_url = \"https://my_app.example.com/voice\"\n",
+                 "accounts[0].numbers[0].voice_url"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                 "auth_token = \"t\"\n[[accounts.numbers]]\nnumber = \"+14155550101\"\n"
+                 "status_callback = \"http://127.1/status\"\n",
+                 "accounts[0].numbers[0].status_callback"},
+        bad_case{"[edge]\ndial_url = \"https://edge.example.com:080/dial\"\n", "edge.dial_url"},
         bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
                  "auth_token = \"t\"\n[[accounts.numbers]]\nnumber = \"+14155550101\"\n"
                  "colour = \"blue\"\n",
@@ -216,6 +226,23 @@ TEST_CASE("an account's auth token is never echoed in an error message", "[app]"
     const std::string msg = parse_error(account_head + "origid = \"x\"\nsecret_key = 1\n");
     REQUIRE_FALSE(msg.empty());
     CHECK(msg.find("secret\"") == std::string::npos);
+}
+
+TEST_CASE("a refused storage URL is named without its password", "[app]")
+{
+    const auto bad = GENERATE(as<std::string>{}, "mysql://app:s3cret@db.example/x",
+                              "mysql://db.example/x?user=app&password=s3cret");
+    const std::string msg = parse_error("[storage]\nurl = \"" + bad + "\"\n");
+    INFO(msg);
+    CHECK(msg.find("storage.url") != std::string::npos);
+    CHECK(msg.find("***") != std::string::npos);
+    CHECK(msg.find("s3cret") == std::string::npos);
+    try {
+        (void)parse("", env_of({{"STIRGATE_STORAGE_URL", bad}}));
+        FAIL("accepted STIRGATE_STORAGE_URL=" << bad);
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
+    }
 }
 
 TEST_CASE("environment variables override the file; bad ones are rejected by name", "[app]")

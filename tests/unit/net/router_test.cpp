@@ -208,3 +208,20 @@ TEST_CASE("finalize_response sets Server, Content-Type, keep-alive and Content-L
     CHECK(text[http::field::content_type] == "text/plain");
     CHECK(text.keep_alive());
 }
+
+TEST_CASE("a 401 names Basic auth with one realm per API style, and only a 401 does", "[net]")
+{
+    using stirgate::net::error_response;
+    const stirgate::error unauthorized{errc::unauthorized, "no credentials"};
+    const auto twilio = error_response(error_style::twilio, unauthorized, 11, "/2010-04-01/x");
+    CHECK(twilio.result_int() == 401);
+    CHECK(twilio[http::field::www_authenticate] == "Basic realm=\"Twilio API\"");
+    const auto atis = error_response(error_style::atis, unauthorized, 11, "/stir/v1/signing");
+    CHECK(atis.result_int() == 401);
+    CHECK(atis[http::field::www_authenticate] == "Basic realm=\"stirgate\"");
+    // Plain routes (health, certificates) have no credentials to ask for.
+    CHECK(error_response(error_style::plain, unauthorized, 11, "/healthz")
+              .count(http::field::www_authenticate) == 0);
+    CHECK(error_response(error_style::twilio, stirgate::error{errc::forbidden}, 11, "/2010-04-01/x")
+              .count(http::field::www_authenticate) == 0);
+}

@@ -1,0 +1,75 @@
+#include "api/async_calls.hpp"
+
+#include <utility>
+
+#include "net/await_callback.hpp"
+
+namespace stirgate::api {
+
+template <class T>
+using done_fn = store::store::callback<T>;
+
+net::awaitable<result<std::optional<store::call_record>>> async_calls::find(
+    std::string call_sid) const
+{
+    auto start = [calls = calls_, sid = std::move(call_sid)](
+                     done_fn<std::optional<store::call_record>> done) mutable {
+        calls->find_call(std::move(sid), std::move(done));
+    };
+    co_return co_await net::await_callback<std::optional<store::call_record>>(std::move(start));
+}
+
+net::awaitable<result<std::optional<store::call_record>>> async_calls::get(
+    std::string account_sid, std::string call_sid) const
+{
+    auto start = [calls = calls_, account = std::move(account_sid), sid = std::move(call_sid)](
+                     done_fn<std::optional<store::call_record>> done) mutable {
+        calls->get_call(std::move(account), std::move(sid), std::move(done));
+    };
+    co_return co_await net::await_callback<std::optional<store::call_record>>(std::move(start));
+}
+
+net::awaitable<result<void>> async_calls::insert(store::call_record call) const
+{
+    auto start = [calls = calls_, record = std::move(call)](done_fn<void> done) mutable {
+        calls->insert_call(std::move(record), std::move(done));
+    };
+    co_return co_await net::await_callback<void>(std::move(start));
+}
+
+net::awaitable<result<std::vector<std::int64_t>>> async_calls::insert_with_outbox(
+    store::call_record call, std::vector<store::outbox_item> items) const
+{
+    auto start = [calls = calls_, record = std::move(call),
+                  owed = std::move(items)](done_fn<std::vector<std::int64_t>> done) mutable {
+        calls->insert_call_with_outbox(std::move(record), std::move(owed), std::move(done));
+    };
+    co_return co_await net::await_callback<std::vector<std::int64_t>>(std::move(start));
+}
+
+net::awaitable<result<store::call_record>> async_calls::update_status(
+    std::string call_sid, store::call_update update, std::vector<store::outbox_item> items) const
+{
+    auto start = [calls = calls_, sid = std::move(call_sid), change = std::move(update),
+                  owed = std::move(items)](done_fn<store::call_record> done) mutable {
+        calls->update_call_status_with_outbox(std::move(sid), std::move(change), std::move(owed),
+                                              std::move(done));
+    };
+    co_return co_await net::await_callback<store::call_record>(std::move(start));
+}
+
+net::awaitable<result<store::call_page>> async_calls::list(std::string account_sid,
+                                                           store::call_filter filter,
+                                                           std::size_t page_size,
+                                                           std::string page_token) const
+{
+    auto start = [calls = calls_, account = std::move(account_sid), f = std::move(filter),
+                  page_size,
+                  token = std::move(page_token)](done_fn<store::call_page> done) mutable {
+        calls->list_calls(std::move(account), std::move(f), page_size, std::move(token),
+                          std::move(done));
+    };
+    co_return co_await net::await_callback<store::call_page>(std::move(start));
+}
+
+}  // namespace stirgate::api

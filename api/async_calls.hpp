@@ -1,0 +1,43 @@
+#pragma once
+// The calls store as awaitables, written once for every handler (Calls API, webhooks):
+// `co_await calls.find(sid)` returns result<T>. Each operation is a coroutine that owns its
+// arguments and hands the store a named start function, never a lambda built inside the
+// co_await expression (STYLE.md section 3: g++ 12 miscompiles those).
+//
+// A handle: it holds a reference to the store, which outlives every request. Keep the handle
+// in a named local of the coroutine that awaits it.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "net/router.hpp"
+#include "store/store.hpp"
+
+namespace stirgate::api {
+
+class async_calls {
+public:
+    explicit async_calls(store::store& calls) noexcept : calls_(&calls) {}
+
+    net::awaitable<result<std::optional<store::call_record>>> find(std::string call_sid) const;
+    net::awaitable<result<std::optional<store::call_record>>> get(std::string account_sid,
+                                                                  std::string call_sid) const;
+    net::awaitable<result<void>> insert(store::call_record call) const;
+    net::awaitable<result<std::vector<std::int64_t>>> insert_with_outbox(
+        store::call_record call, std::vector<store::outbox_item> items) const;
+    net::awaitable<result<store::call_record>> update_status(
+        std::string call_sid, store::call_update update,
+        std::vector<store::outbox_item> items = {}) const;
+    net::awaitable<result<store::call_page>> list(std::string account_sid,
+                                                  store::call_filter filter, std::size_t page_size,
+                                                  std::string page_token) const;
+
+private:
+    store::store* calls_;
+};
+
+}  // namespace stirgate::api

@@ -1,0 +1,83 @@
+#include "api/twilio_request.hpp"
+
+#include "core/error_table.hpp"
+#include "core/text.hpp"
+#include "net/url.hpp"
+
+namespace stirgate::api {
+namespace http = boost::beast::http;
+
+net::http_response twilio_fail(net::request_context& ctx, const error& e, std::string_view message)
+{
+    net::http_response res = ctx.fail(e);
+    if (!message.empty()) res.body() = render_twilio_error(e, message);
+    return res;
+}
+
+result<account_ptr> authorize(const account_directory& accounts, const net::request_context& ctx)
+{
+    auto account = accounts.authenticate(ctx.request[http::field::authorization]);
+    if (!account) return account;
+    if (ctx.param("AccountSid") != (*account)->sid)
+        return error{errc::forbidden, "path AccountSid is not the authenticated account"};
+    return account;
+}
+
+result<void> check_form_body(const net::http_request& req)
+{
+    const auto it = req.find(http::field::content_type);
+    if (it == req.end()) {
+        if (req.body().empty()) return {};
+        return error{errc::unsupported_media_type, "no Content-Type"};
+    }
+    const std::string type = core::ascii_lower(it->value());
+    const std::string_view media =
+        core::trim(std::string_view(type).substr(0, type.find(';')), " ");
+    if (media != "application/x-www-form-urlencoded")
+        return error{errc::unsupported_media_type, type};
+    return {};
+}
+
+std::optional<std::string> value_of(const core::form_params& form, std::string_view name)
+{
+    auto v = form.get(name);
+    if (v && v->empty()) return std::nullopt;
+    return v;
+}
+
+result<std::string> parse_method(const std::optional<std::string>& v)
+{
+    if (!v) return std::string("POST");
+    std::string m = core::ascii_upper(*v);
+    if (m != "GET" && m != "POST") return error{errc::method_invalid, m};
+    return m;
+}
+
+result<void> check_url(const std::optional<std::string>& v)
+{
+    if (!v) return {};
+    auto u = net::parse_url(*v);
+    if (!u) return std::move(u).err();
+    return {};
+}
+
+// e164_number accepts any 1..15 digits (ITU-T E.164 section 6); "+1415555", Twilio's own
+// example of an invalid To, is refused here by the NANP shape.
+result<core::e164_number> parse_phone_number(std::string_view text)
+{
+    auto n = core::e164_number::parse(text);
+    if (!n) return n;
+    const std::string& d = n->digits();
+    if (d.size() < 7) return error{errc::tn_invalid, "too short"};
+    if (d[0] == '1' && (d.size() != 11 || d[1] < '2' || d[4] < '2'))
+        return error{errc::tn_invalid, "not a NANP number"};
+    return n;
+}
+
+error store_failure(error e)
+{
+    if (e.code == errc::store_unavailable) return e;
+    return error{errc::internal, "store: " + std::string(errc_name(e.code)) + ": " + e.detail};
+}
+
+}  // namespace stirgate::api

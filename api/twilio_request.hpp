@@ -1,0 +1,53 @@
+#pragma once
+// The request toolkit every handler under /2010-04-01/ and every Twilio-signed webhook shares:
+// Twilio's error body, Basic auth against the path's AccountSid, the form-body rules, the
+// parameter grammars (Method, URLs, phone numbers) and the mapping of store failures
+// (api/async_calls.hpp is the store's side). One copy, so the Calls API, Conference
+// Participants and the webhooks answer the same input the same way.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/accounts.hpp"
+#include "core/error.hpp"
+#include "core/form.hpp"
+#include "core/tn.hpp"
+#include "net/router.hpp"
+
+namespace stirgate::api {
+
+// Twilio's error body. `message` replaces the table's fixed text where one errc serves several
+// parameters (21205 for Url, FallbackUrl and StatusCallback); it never carries request data.
+net::http_response twilio_fail(net::request_context& ctx, const error& e,
+                               std::string_view message = {});
+
+// Basic auth, then the path's AccountSid must be the authenticated account (403 20003
+// otherwise: stirgate has no subaccounts).
+result<account_ptr> authorize(const account_directory& accounts, const net::request_context& ctx);
+
+// POST bodies are application/x-www-form-urlencoded (TWILIO-API.md section 1). A bodiless POST
+// without a Content-Type (curl -X POST) is an empty form.
+result<void> check_form_body(const net::http_request& req);
+
+// A form value, with "" treated as absent (helper libraries send every parameter they were
+// given; an empty one means "not set").
+std::optional<std::string> value_of(const core::form_params& form, std::string_view name);
+
+// Twilio accepts GET/POST in any case; stored upper-case. Absent means POST.
+result<std::string> parse_method(const std::optional<std::string>& v);
+
+// Url, FallbackUrl, StatusCallback: absolute http(s) URLs in net::parse_url's strict grammar
+// (which also refuses underscores in host names, as Twilio does for StatusCallback). Absent is
+// fine.
+result<void> check_url(const std::optional<std::string>& v);
+
+// An E.164 number plausible enough to dial or show as caller ID: NANP (+1) numbers are
+// 1 + NPA + NXX + XXXX with NPA and NXX starting 2-9, and no other country has global numbers
+// under 7 digits.
+result<core::e164_number> parse_phone_number(std::string_view text);
+
+// Any store failure other than "unavailable" (503, retry) is a bug of ours, not the client's.
+error store_failure(error e);
+
+}  // namespace stirgate::api
