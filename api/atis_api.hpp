@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api/accounts.hpp"
+#include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/passport.hpp"
 #include "core/verifier.hpp"
@@ -21,7 +22,7 @@ namespace stirgate::api {
 struct atis_dependencies {
     const account_directory& accounts;  // outlives the router
     const sti::call_verifier& verifier;  // outlives the router
-    sti::clock_fn now;
+    core::clock_fn now;
     // STI-AS identity ([signing]); signing answers 503 when key is empty.
     core::es256_private_key signing_key;
     std::string signing_x5u;

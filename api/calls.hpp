@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "api/accounts.hpp"
+#include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "net/router.hpp"
 #include "sti/signer.hpp"
@@ -52,7 +53,7 @@ struct calls_dependencies {
     std::vector<core::es256_public_key> calltoken_trusted_keys;
     std::int64_t calltoken_max_age_s = 3600;
     std::string edge_dial_url;          // [edge] dial_url; "" = no hand-off
-    std::function<std::int64_t()> now;  // seconds since the epoch
+    core::clock_fn now;  // seconds since the epoch
     random_fn random = openssl_random_bytes;
     // Called after a call and its edge hand-off were stored (wakes the outbox worker so the
     // edge is dialled now rather than at its next poll). Optional; must be thread-safe.

@@ -1,6 +1,7 @@
 #include "webhooks/incoming_call.hpp"
 
 #include "webhooks/edge_request.hpp"
+#include "webhooks/incoming_call_builders.hpp"
 
 #include <array>
 #include <memory>
@@ -55,12 +56,6 @@ net::awaitable<result<net::http_reply>> post_to_app(const incoming_call_dependen
     co_return reply;
 }
 
-struct verification {
-    std::optional<std::string> stir_verstat;
-    std::optional<std::string> passport;
-    std::optional<core::attestation> attest;
-};
-
 net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_context& ctx)
 {
     // 1. The edge's signature, over the URL it signed. No token configured: nothing is trusted.
@@ -68,96 +63,43 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
         edge_trust{deps->edge_auth_token, deps->public_url, deps->trusted_proxies}, ctx);
     if (!form) co_return ctx.fail(form.err());
 
-    // 2. The call.
-    std::string call_sid = field(*form, "CallSid").value_or("");
-    if (call_sid.empty()) call_sid = api::new_call_sid(deps->random);
-    if (!store::is_call_sid(call_sid))
-        co_return ctx.fail(error{errc::invalid_parameter, "CallSid"});
-    ctx.call_sid = call_sid;  // the request's log line names the call
-    const auto from = field(*form, "From");
-    if (!from) co_return ctx.fail(error{errc::from_missing});
-    const auto to = field(*form, "To");
-    if (!to) co_return ctx.fail(error{errc::to_missing});
-    auto to_number = core::e164_number::parse(*to);
-    if (!to_number) co_return ctx.fail(error{errc::to_invalid, to_number.err().detail});
-    std::optional<std::int64_t> sip_date;
-    if (const auto d = field(*form, "SipDate")) {
-        auto parsed = parse_sip_date(*d);
-        if (!parsed) co_return ctx.fail(parsed.err());
-        sip_date = *parsed;
-    }
-    const api::account_ptr account =
-        deps->account_for_number ? deps->account_for_number(to_number->e164()) : nullptr;
-    const app::number_config* number = account ? number_of(*account, *to_number) : nullptr;
+    // 2. The call, and the account that owns its To.
+    auto request = read_inbound_request(*form);
+    if (!request) co_return ctx.fail(request.err());
+    if (request->call_sid.empty()) request->call_sid = api::new_call_sid(deps->random);
+    ctx.call_sid = request->call_sid;  // the request's log line names the call
+    const api::account_ptr account = deps->account_for_number
+                                         ? deps->account_for_number(request->to_number.e164())
+                                         : nullptr;
+    const app::number_config* number = account ? number_of(*account, request->to_number) : nullptr;
     if (!number) co_return ctx.fail(error{errc::not_found, "no account owns To"});
-    const std::vector<std::string> identities = form->all("Identity");
 
     const api::async_calls calls{deps->calls};
-    auto existing = co_await calls.find(call_sid);
+    auto existing = co_await calls.find(request->call_sid);
     if (!existing) co_return ctx.fail(api::store_failure(existing.err()));
     if (*existing && (*existing)->account_sid != account->sid)
         co_return ctx.fail(error{errc::conflict, "CallSid belongs to another account"});
 
     // 3. STI-VS over every Identity value (none: Twilio sends no STIR fields).
-    verification v;
-    if (!identities.empty()) {
-        auto caller = core::canonicalize_tn(*from);
-        core::call_context call;
-        call.caller_tn = caller ? *caller : std::string();
-        call.to_tn = to_number->digits();
-        call.request_uri_tn = to_number->digits();
-        call.sip_date = sip_date;
-        const auto outcome = co_await deps->verifier.verify(identities, call);
-        v.stir_verstat = core::to_string(outcome.twilio);
-        if (!outcome.shaken_passport.empty()) v.passport = outcome.shaken_passport;
-        v.attest = outcome.attest;
+    stir_fields verified;
+    if (!request->identities.empty()) {
+        const core::call_context call = verification_context(*request);
+        const auto outcome = co_await deps->verifier.verify(request->identities, call);
+        verified = stir_fields_from(outcome);
     }
 
     // 4. CallToken: validate an upstream platform's, else mint (once per CallSid).
-    std::optional<std::string> calltoken;
-    const auto upstream_verstat = field(*form, "StirVerstat");
-    const auto upstream_token = field(*form, "CallToken");
-    if (upstream_verstat && upstream_token) {
-        auto token = core::decode_calltoken(*upstream_token);
-        if (!token) co_return ctx.fail(token.err());
-        if (auto ok = core::check_calltoken_call(*token, call_sid, *from, *to); !ok)
-            co_return ctx.fail(ok.err());
-        if (auto ok = core::verify_calltoken_signature(*token, deps->calltoken_trusted_keys); !ok)
-            co_return ctx.fail(ok.err());
-        calltoken = *upstream_token;
-        v.stir_verstat = *upstream_verstat;
-        if (const auto p = field(*form, "StirPassportToken")) v.passport = *p;
-    } else if (*existing && (*existing)->calltoken) {
-        calltoken = (*existing)->calltoken;  // a retried webhook: the same token
-    } else if (deps->calltoken_key) {
-        core::calltoken_mint_params p;
-        p.call_sid = call_sid;
-        p.from = *from;
-        p.to = *to;
-        p.account_sid = account->sid;
-        const std::int64_t first_seen = *existing ? (*existing)->date_created : deps->now();
-        auto minted = core::mint_calltoken(p, identities, deps->calltoken_key, first_seen);
-        if (!minted) co_return ctx.fail(minted.err());
-        calltoken = std::move(*minted);
-    }
+    const std::int64_t first_seen = *existing ? (*existing)->date_created : deps->now();
+    const calltoken_keys keys{deps->calltoken_key, deps->calltoken_trusted_keys};
+    auto decision =
+        decide_calltoken(*request, *existing, account->sid, std::move(verified), keys, first_seen);
+    if (!decision) co_return ctx.fail(decision.err());
 
     // 5. Store the inbound call before the application hears of it.
     if (!*existing) {
-        store::call_record rec;
-        rec.sid = call_sid;
-        rec.account_sid = account->sid;
-        rec.direction = store::call_direction::inbound;
-        rec.from = *from;
-        rec.to = *to;
-        rec.status = store::call_status::ringing;
-        rec.date_created = rec.date_updated = deps->now();
-        rec.identity_headers = identities;
-        rec.attestation = v.attest;
-        rec.stir_verstat = v.stir_verstat;
-        rec.calltoken = calltoken;
-        rec.forwarded_from = field(*form, "ForwardedFrom");
-        // The number's StatusCallback covers its inbound calls (Twilio's default: completed).
-        rec.status_callback = number->status_callback;
+        store::call_record rec = inbound_call_record(*request, account->sid,
+                                                     number->status_callback, *decision,
+                                                     deps->now());
         auto stored = co_await calls.insert(std::move(rec));
         // A concurrent retry stored it first: the same call, go on.
         if (!stored && stored.err().code != errc::conflict)
@@ -165,21 +107,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     }
 
     // 6. The application's webhook (TWILIO-API.md section 4), then its fallback.
-    core::form_params out;
-    out.add("CallSid", call_sid);
-    out.add("AccountSid", account->sid);
-    out.add("From", *from);
-    out.add("To", *to);
-    out.add("Caller", *from);
-    out.add("Called", *to);
-    out.add("CallStatus", "ringing");
-    out.add("ApiVersion", "2010-04-01");
-    out.add("Direction", "inbound");
-    if (const auto f = field(*form, "ForwardedFrom")) out.add("ForwardedFrom", *f);
-    if (v.stir_verstat) out.add("StirVerstat", *v.stir_verstat);
-    if (v.passport) out.add("StirPassportToken", *v.passport);
-    if (calltoken) out.add("CallToken", *calltoken);
-
+    const core::form_params out = app_webhook_form(*request, account->sid, *decision);
     auto reply = co_await post_to_app(*deps, number->voice_url, account->auth_token, out);
     if (!reply) reply = co_await post_to_app(*deps, number->voice_fallback_url,
                                              account->auth_token, out);

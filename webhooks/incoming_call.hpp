@@ -22,6 +22,7 @@
 #include "api/accounts.hpp"
 #include "api/calls.hpp"
 #include "app/config.hpp"
+#include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/verifier.hpp"
 #include "net/http_client.hpp"
@@ -44,7 +45,7 @@ struct incoming_call_dependencies {
     core::es256_private_key calltoken_key;         // [calltoken]; empty = no CallToken minted
     // Keys accepted for a CallToken an upstream platform already attached.
     std::vector<core::es256_public_key> calltoken_trusted_keys;
-    std::function<std::int64_t()> now;  // seconds since the epoch
+    core::clock_fn now;  // seconds since the epoch
     api::random_fn random = api::openssl_random_bytes;  // CallSid when the edge sent none
 };
 

@@ -2,7 +2,6 @@
 
 #include "core/text.hpp"
 #include "net/url.hpp"
-#include "store/postgres_connection.hpp"
 
 #include <arpa/inet.h>
 
@@ -379,7 +378,7 @@ std::string normalise_storage_url(const section& s, std::string_view key, const 
     }
     // The value may carry a database password: never echo it.
     s.fail_at(key, "expected sqlite://PATH or postgresql://..., got " +
-                       show_value(store::pg::redact_url(url)));
+                       show_value(core::redact_url_password(url)));
 }
 
 void read_storage(section& s, storage_config& out)

@@ -15,13 +15,14 @@
 #include "api/atis_api.hpp"
 #include "api/calls.hpp"
 #include "app/config.hpp"
+#include "app/gateway_metrics.hpp"
 #include "app/log.hpp"
-#include "app/metrics.hpp"
+#include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "net/http_client.hpp"
-#include "net/url.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
+#include "net/url.hpp"
 #include "sti/call_verifier.hpp"
 #include "sti/cert_cache.hpp"
 #include "sti/signer.hpp"
@@ -279,7 +280,7 @@ net::awaitable<net::http_response> readyz(const std::optional<net::server>& serv
 struct gateway::impl {
     // Declaration order is construction order: each object only refers to those above it.
     config cfg;
-    std::function<std::int64_t()> now;
+    core::clock_fn now;
     bool abandon_stuck_deliveries;  // gateway_options::abandon_stuck_deliveries
     logger log;
     gateway_metrics metrics;  // before everything that reports to it
@@ -306,7 +307,7 @@ struct gateway::impl {
 
     impl(config c, gateway_options o)
         : cfg(std::move(c)),
-          now(o.now ? std::move(o.now) : std::function<std::int64_t()>(system_now)),
+          now(o.now ? std::move(o.now) : core::clock_fn(system_now)),
           abandon_stuck_deliveries(o.abandon_stuck_deliveries),
           log(o.log_out ? *o.log_out : std::cout),
           keys(load_key_material(cfg)),

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "core/clock.hpp"
 #include "net/net.hpp"
 
 namespace stirgate::net {
@@ -21,7 +22,7 @@ namespace stirgate::app {
 struct gateway_options {
     // Seconds since the epoch for token and certificate checks; the system clock by default.
     // Tests inject the spec vectors' fixed time.
-    std::function<std::int64_t()> now;
+    core::clock_fn now;
     std::ostream* log_out = nullptr;  // JSON-lines log; std::cout by default
     // `stirgate serve`: when outbound deliveries are still in flight once the outbox's stop
     // bound has passed, run() returns without waiting for each request's own timeout (up to

@@ -36,4 +36,8 @@ std::string_view trim(std::string_view s, std::string_view chars = " \t") noexce
 // including on overflow. For untrusted numeric fields (Timeout, PageSize, CallDuration, ...).
 std::optional<std::int64_t> parse_decimal(std::string_view s, std::int64_t max) noexcept;
 
+// `url` with any password (scheme://user:PASSWORD@host, or a password=VALUE query option as
+// libpq takes it) replaced by "***", for log lines and error messages.
+std::string redact_url_password(std::string_view url);
+
 }  // namespace stirgate::core

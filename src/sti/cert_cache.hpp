@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/verifier.hpp"
 #include "net/http_client.hpp"
@@ -23,8 +24,7 @@
 
 namespace stirgate::sti {
 
-// Seconds since the epoch. Injected so tests move time without sleeping.
-using clock_fn = std::function<std::int64_t()>;
+using core::clock_fn;  // seconds since the epoch; tests move time without sleeping
 
 struct cert_cache_policy {
     std::size_t max_entries = 1000;

@@ -79,29 +79,6 @@ url_options parse_url(std::string_view url)
     return out;
 }
 
-std::string redact_url(std::string_view url)
-{
-    std::string out(url);
-    // postgresql://user:secret@host -> postgresql://user:***@host
-    if (const auto scheme = out.find("://"); scheme != std::string::npos) {
-        const auto start = scheme + 3;
-        const auto at = out.find('@', start);
-        const auto slash = out.find('/', start);
-        if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
-            const auto colon = out.find(':', start);
-            if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-        }
-    }
-    // ...?password=secret&... -> ...?password=***&...
-    for (std::size_t pos = out.find("password="); pos != std::string::npos;
-         pos = out.find("password=", pos + 1)) {
-        const auto value = pos + std::strlen("password=");
-        const auto end = out.find('&', value);
-        out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
-    }
-    return out;
-}
-
 std::string encode_text_array(const std::vector<std::string>& values)
 {
     std::string out = "{";

@@ -2,8 +2,7 @@
 // One libpq connection and what every PostgreSQL operation needs around it: parameterised
 // statements (PQexecParams only: no SQL text is ever built from input), results owned by RAII,
 // SQLSTATE mapped to errc once, and the storage URL's own options split from libpq's.
-// Used by the store's connection threads (postgres_store.cpp); blocking on purpose. redact_url
-// is pure and also serves the config's error lines.
+// Used only by the store's connection threads (postgres_store.cpp); blocking on purpose.
 
 #include <chrono>
 #include <cstddef>
@@ -30,8 +29,6 @@ struct url_options {
     std::size_t queue_limit = 256;  // ?queue_limit=N: jobs waiting per connection (1..100000)
 };
 url_options parse_url(std::string_view url);
-// The URL with any password (user:PASSWORD@ or password=...) replaced by "***", for messages.
-std::string redact_url(std::string_view url);
 
 // PostgreSQL text[] literal of `values` ({"a","b\"c"}), and back. Arrays keep list columns
 // (Identity headers, form fields) in order without a JSON codec on either side.

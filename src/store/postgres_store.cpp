@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/text.hpp"
 #include "store/postgres_connection.hpp"
 #include "store/postgres_ops.hpp"
 #include "store/postgres_schema.hpp"
@@ -214,7 +215,7 @@ void postgres_store::impl::loop(worker& w)
 postgres_store::postgres_store(std::string_view url, postgres_options options)
     : impl_(std::make_unique<impl>())
 {
-    impl_->shown_url = pg::redact_url(url);
+    impl_->shown_url = core::redact_url_password(url);
     const auto fail = [&](const std::string& problem) {
         throw std::runtime_error("storage url " + impl_->shown_url + ": " + problem);
     };

@@ -629,7 +629,9 @@ TEST_CASE("a StatusCallback owed while the app was down is delivered after a gat
     // An inbound call, forwarded with a StatusCallback on a port where nothing listens yet.
     const std::string parent = "CA0000000000000000000000000000ca11";
     const std::string sid = owe_status_callback(w, gw, parent);
-    CHECK(gw.stop() == std::optional<int>(0));
+    const auto stopped = gw.stop();
+    INFO("stdout: " << gw.stdout_text() << "\nstderr: " << gw.stderr_text());
+    CHECK(stopped == std::optional<int>(0));
 
     // Restarted on the same data; the app comes up and fails once before it acknowledges.
     auto restarted = gateway_process::start(config);

@@ -16,6 +16,20 @@
 
 namespace stirgate::test {
 
+core::es256_private_key vector_private_key(std::string_view relative)
+{
+    auto key = core::es256_private_key::from_pem(read_vector(relative));
+    REQUIRE(key);
+    return *key;
+}
+
+core::es256_public_key vector_public_key(std::string_view relative)
+{
+    auto key = core::es256_public_key::from_pem(read_vector(relative));
+    REQUIRE(key);
+    return *key;
+}
+
 std::int64_t wall_now()
 {
     return std::chrono::duration_cast<std::chrono::seconds>(

@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/crypto.hpp"
 
 namespace stirgate::test {
 
@@ -15,6 +18,10 @@ inline constexpr const char* account_token = "0123456789abcdef0123456789abcdef";
 // The [edge] auth_token of forwarding_config(): the key of X-Twilio-Signature between the edge
 // and the gateway.
 inline constexpr const char* edge_secret = "edge-shared-secret";
+
+// A key from the spec vectors (a path under tests/vectors); the test fails when it does not load.
+core::es256_private_key vector_private_key(std::string_view relative);
+core::es256_public_key vector_public_key(std::string_view relative);  // key or certificate PEM
 
 // Seconds since the epoch, as a gateway process sees them (it runs on real time).
 std::int64_t wall_now();

@@ -17,6 +17,7 @@
 #include "core/passport.hpp"
 #include "core/verifier.hpp"
 #include "store/memory_store.hpp"
+#include "support/fixtures.hpp"
 #include "support/handler_test.hpp"
 #include "support/test_tls.hpp"
 #include "support/vectors.hpp"
@@ -51,20 +52,6 @@ std::vector<app::account_config> accounts()
     return {a, b};
 }
 
-core::es256_private_key load_key(std::string_view file)
-{
-    auto k = core::es256_private_key::from_pem(test::read_vector(file));
-    REQUIRE(k);
-    return *k;
-}
-
-core::es256_public_key load_public(std::string_view file)
-{
-    auto k = core::es256_public_key::from_pem(test::read_vector(file));
-    REQUIRE(k);
-    return *k;
-}
-
 std::string basic(std::string_view sid, std::string_view token)
 {
     return "Basic " + core::base64_encode(std::string(sid) + ":" + std::string(token));
@@ -94,8 +81,8 @@ struct fixture {
         api::calls_dependencies deps{
             directory,
             db,
-            sti::signing_identity{load_key("pki/div-sp-5678.key.pem"), x5u},
-            {load_public("pki/platform-calltoken.pub.pem")},
+            sti::signing_identity{test::vector_private_key("pki/div-sp-5678.key.pem"), x5u},
+            {test::vector_public_key("pki/platform-calltoken.pub.pem")},
             3600,
             edge_url,
             [this] { return now; },
@@ -227,9 +214,9 @@ core::verification_outcome verify_outbound(const std::vector<std::string>& ident
     constexpr std::int64_t y2045 = 2366841600;
     certs.insert_or_assign(
         "https://certs.example.test/sti/orig-sp-1234.pem",
-        core::verified_cert{load_public("pki/orig-sp-1234.cert.pem"), "1234", y2045});
+        core::verified_cert{test::vector_public_key("pki/orig-sp-1234.cert.pem"), "1234", y2045});
     certs.insert_or_assign(
-        x5u, core::verified_cert{load_public("pki/div-sp-5678.cert.pem"), "5678", y2045});
+        x5u, core::verified_cert{test::vector_public_key("pki/div-sp-5678.cert.pem"), "5678", y2045});
     const core::call_context call{"13105550100", "16505550102", "16505550102", std::nullopt};
     return core::verify_call(identities, call, now, core::verify_policy{}, certs);
 }
@@ -296,7 +283,7 @@ TEST_CASE("an originated call is stored, handed to the edge and answered 201 wit
     CHECK(params_named(item, "Method") == std::vector<std::string>{"POST"});
     CHECK(params_named(item, "Identity") == call.identity_headers);
     const auto p = decoded(call.identity_headers[0]);
-    CHECK(core::verify_passport(p, load_public("pki/div-sp-5678.cert.pem")));
+    CHECK(core::verify_passport(p, test::vector_public_key("pki/div-sp-5678.cert.pem")));
     CHECK(p.claims.attest == core::attestation::A);
     CHECK(p.claims.origid == origid);
     CHECK(p.claims.iat == f.now);
@@ -325,7 +312,7 @@ TEST_CASE("originated calls get A, B or B by the account's inventory", "[api][ca
 TEST_CASE("a forwarded call with a good CallToken carries SHAKEN then a new DIV", "[api][calls]")
 {
     fixture f;
-    const auto platform = load_key("pki/platform-calltoken.key.pem");
+    const auto platform = test::vector_private_key("pki/platform-calltoken.key.pem");
     const auto inbound = g1_identities();
     f.now = test::vectors_verify_at + 20;
     const auto r = f.create(forward(mint(platform, inbound, test::vectors_verify_at)));
@@ -348,11 +335,11 @@ TEST_CASE("a forwarded call with a good CallToken carries SHAKEN then a new DIV"
     CHECK(identities == (*stored)->identity_headers);
     CHECK(identities[0] == inbound[0]);
     const auto shaken = decoded(identities[0]);
-    CHECK(core::verify_passport(shaken, load_public("pki/orig-sp-1234.cert.pem")));
+    CHECK(core::verify_passport(shaken, test::vector_public_key("pki/orig-sp-1234.cert.pem")));
     const auto div = decoded(identities[1]);
     CHECK(div.header.ppt == core::passport_type::div);
     CHECK(div.header.x5u == x5u);
-    CHECK(core::verify_passport(div, load_public("pki/div-sp-5678.cert.pem")));
+    CHECK(core::verify_passport(div, test::vector_public_key("pki/div-sp-5678.cert.pem")));
     CHECK(div.claims.orig == core::passport_identity::tn("13105550100"));
     CHECK(div.claims.dest.tn == std::vector<std::string>{"16505550102"});
     REQUIRE(div.claims.div);
@@ -368,13 +355,13 @@ TEST_CASE("a forwarded call with a good CallToken carries SHAKEN then a new DIV"
 TEST_CASE("a CallToken without a SHAKEN PASSporT gets SHAKEN C plus a DIV", "[api][calls]")
 {
     fixture f;
-    const auto r = f.create(forward(mint(load_key("pki/platform-calltoken.key.pem"), {}, f.now)));
+    const auto r = f.create(forward(mint(test::vector_private_key("pki/platform-calltoken.key.pem"), {}, f.now)));
     INFO(r.body);
     REQUIRE(r.status == 201);
     const auto item = only_outbox_item(f);
     const auto identities = params_named(item, "Identity");
     REQUIRE(identities.size() == 2);
-    const auto signer = load_public("pki/div-sp-5678.cert.pem");
+    const auto signer = test::vector_public_key("pki/div-sp-5678.cert.pem");
     const auto c = decoded(identities[0]);
     CHECK(core::verify_passport(c, signer));
     CHECK(c.header.ppt == core::passport_type::shaken);
@@ -401,7 +388,7 @@ TEST_CASE("a From that is not the CallToken's caller is refused with 21212, noth
           "[api][calls]")
 {
     fixture f;
-    const auto token = mint(load_key("pki/platform-calltoken.key.pem"), g1_identities(), f.now);
+    const auto token = mint(test::vector_private_key("pki/platform-calltoken.key.pem"), g1_identities(), f.now);
     const auto r = f.create(forward(token, "+14155550101"));
     check_twilio_error(r, 400, 21212);
     CHECK(str(r.json, "message") == "The 'From' number does not match the CallToken");
@@ -412,7 +399,7 @@ TEST_CASE("a From that is not the CallToken's caller is refused with 21212, noth
 TEST_CASE("every other bad CallToken is refused with 20001 naming the reason, nothing stored",
           "[api][calls]")
 {
-    const auto platform = load_key("pki/platform-calltoken.key.pem");
+    const auto platform = test::vector_private_key("pki/platform-calltoken.key.pem");
     const auto inbound = g1_identities();
     const std::int64_t now = test::vectors_verify_at;
 
@@ -544,7 +531,7 @@ TEST_CASE("list filters To, From, Status and ParentCallSid, echoed in the page U
     fixture f;
     REQUIRE(f.create(simple_call("+14155550101")).status == 201);
     REQUIRE(f.create(simple_call("+14155550102")).status == 201);
-    const auto token = mint(load_key("pki/platform-calltoken.key.pem"), g1_identities(), f.now);
+    const auto token = mint(test::vector_private_key("pki/platform-calltoken.key.pem"), g1_identities(), f.now);
     REQUIRE(f.create(forward(token)).status == 201);
     // Another account's call never shows.
     auto other = simple_call();

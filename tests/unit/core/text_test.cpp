@@ -30,3 +30,14 @@ TEST_CASE("parse_decimal takes only plain digits within the bound", "[core]")
     for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1e3", "0x10", "9999999999999999999"})
         CHECK_FALSE(parse_decimal(bad, 999'999'999'999'999'999));
 }
+
+TEST_CASE("a URL's password is redacted wherever it sits, the rest kept", "[core]")
+{
+    CHECK(redact_url_password("postgresql://user:s3cret@db.example:5432/x") ==
+          "postgresql://user:***@db.example:5432/x");
+    CHECK(redact_url_password("postgresql://db/x?user=a&password=s3cret&sslmode=require") ==
+          "postgresql://db/x?user=a&password=***&sslmode=require");
+    CHECK(redact_url_password("postgresql://user@db/x") == "postgresql://user@db/x");
+    // An '@' after the authority is not userinfo.
+    CHECK(redact_url_password("https://h.example/a:b@c") == "https://h.example/a:b@c");
+}

@@ -17,6 +17,7 @@
 #include "sti/cert_cache.hpp"
 #include "sti/trust_store.hpp"
 #include "store/memory_store.hpp"
+#include "support/fixtures.hpp"
 #include "support/handler_test.hpp"
 #include "support/test_tls.hpp"
 #include "support/vectors.hpp"
@@ -61,9 +62,7 @@ std::vector<std::string> identities_of(const char* file)
 
 core::es256_private_key calltoken_key()
 {
-    auto k = core::es256_private_key::from_pem(test::read_vector("pki/platform-calltoken.key.pem"));
-    REQUIRE(k);
-    return *k;
+    return test::vector_private_key("pki/platform-calltoken.key.pem");
 }
 
 struct fixture {

@@ -1,4 +1,4 @@
-#include "app/metrics.hpp"
+#include "app/gateway_metrics.hpp"
 
 #include <string>
 #include <utility>

@@ -5,6 +5,7 @@
 #include "core/identity_header.hpp"
 #include "core/passport.hpp"
 #include "sti/signer.hpp"
+#include "support/fixtures.hpp"
 #include "support/vectors.hpp"
 
 namespace {
@@ -18,16 +19,12 @@ const std::string origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";
 
 sti::signing_identity signer()
 {
-    auto key = core::es256_private_key::from_pem(test::read_vector("pki/div-sp-5678.key.pem"));
-    REQUIRE(key);
-    return {*key, x5u};
+    return {test::vector_private_key("pki/div-sp-5678.key.pem"), x5u};
 }
 
 core::es256_public_key signer_certificate_key()
 {
-    auto key = core::es256_public_key::from_pem(test::read_vector("pki/div-sp-5678.cert.pem"));
-    REQUIRE(key);
-    return *key;
+    return test::vector_public_key("pki/div-sp-5678.cert.pem");
 }
 
 app::account_config account()

@@ -1,0 +1,133 @@
+#include "webhooks/incoming_call_builders.hpp"
+
+#include <utility>
+
+#include "core/calltoken.hpp"
+#include "webhooks/edge_request.hpp"
+#include "webhooks/incoming_call.hpp"
+
+namespace stirgate::webhooks {
+
+result<inbound_request> read_inbound_request(const core::form_params& form)
+{
+    inbound_request r;
+    r.call_sid = field(form, "CallSid").value_or("");
+    if (!r.call_sid.empty() && !store::is_call_sid(r.call_sid))
+        return error{errc::invalid_parameter, "CallSid"};
+    auto from = field(form, "From");
+    if (!from) return error{errc::from_missing};
+    r.from = std::move(*from);
+    auto to = field(form, "To");
+    if (!to) return error{errc::to_missing};
+    r.to = std::move(*to);
+    auto to_number = core::e164_number::parse(r.to);
+    if (!to_number) return error{errc::to_invalid, to_number.err().detail};
+    r.to_number = std::move(*to_number);
+    if (const auto d = field(form, "SipDate")) {
+        auto parsed = parse_sip_date(*d);
+        if (!parsed) return parsed.err();
+        r.sip_date = *parsed;
+    }
+    r.identities = form.all("Identity");
+    r.forwarded_from = field(form, "ForwardedFrom");
+    r.upstream_verstat = field(form, "StirVerstat");
+    r.upstream_calltoken = field(form, "CallToken");
+    r.upstream_passport = field(form, "StirPassportToken");
+    return r;
+}
+
+core::call_context verification_context(const inbound_request& request)
+{
+    core::call_context call;
+    auto caller = core::canonicalize_tn(request.from);
+    call.caller_tn = caller ? *caller : std::string();
+    call.to_tn = request.to_number.digits();
+    call.request_uri_tn = request.to_number.digits();
+    call.sip_date = request.sip_date;
+    return call;
+}
+
+stir_fields stir_fields_from(const core::verification_outcome& outcome)
+{
+    stir_fields v;
+    v.stir_verstat = core::to_string(outcome.twilio);
+    if (!outcome.shaken_passport.empty()) v.passport = outcome.shaken_passport;
+    v.attest = outcome.attest;
+    return v;
+}
+
+result<calltoken_decision> decide_calltoken(const inbound_request& request,
+                                            const std::optional<store::call_record>& existing,
+                                            std::string_view account_sid, stir_fields verified,
+                                            const calltoken_keys& keys, std::int64_t first_seen)
+{
+    calltoken_decision d;
+    d.stir = std::move(verified);
+    if (request.upstream_verstat && request.upstream_calltoken) {
+        auto token = core::decode_calltoken(*request.upstream_calltoken);
+        if (!token) return token.err();
+        if (auto ok =
+                core::check_calltoken_call(*token, request.call_sid, request.from, request.to);
+            !ok)
+            return ok.err();
+        if (auto ok = core::verify_calltoken_signature(*token, keys.trusted); !ok) return ok.err();
+        d.calltoken = *request.upstream_calltoken;
+        d.stir.stir_verstat = *request.upstream_verstat;
+        if (request.upstream_passport) d.stir.passport = *request.upstream_passport;
+    } else if (existing && existing->calltoken) {
+        d.calltoken = existing->calltoken;  // a retried webhook: the same token
+    } else if (keys.mint) {
+        core::calltoken_mint_params p;
+        p.call_sid = request.call_sid;
+        p.from = request.from;
+        p.to = request.to;
+        p.account_sid = std::string(account_sid);
+        auto minted = core::mint_calltoken(p, request.identities, keys.mint, first_seen);
+        if (!minted) return minted.err();
+        d.calltoken = std::move(*minted);
+    }
+    return d;
+}
+
+store::call_record inbound_call_record(const inbound_request& request, std::string_view account_sid,
+                                       const std::string& status_callback,
+                                       const calltoken_decision& decision, std::int64_t now)
+{
+    store::call_record rec;
+    rec.sid = request.call_sid;
+    rec.account_sid = std::string(account_sid);
+    rec.direction = store::call_direction::inbound;
+    rec.from = request.from;
+    rec.to = request.to;
+    rec.status = store::call_status::ringing;
+    rec.date_created = rec.date_updated = now;
+    rec.identity_headers = request.identities;
+    rec.attestation = decision.stir.attest;
+    rec.stir_verstat = decision.stir.stir_verstat;
+    rec.calltoken = decision.calltoken;
+    rec.forwarded_from = request.forwarded_from;
+    rec.status_callback = status_callback;
+    return rec;
+}
+
+core::form_params app_webhook_form(const inbound_request& request, std::string_view account_sid,
+                                   const calltoken_decision& decision)
+{
+    core::form_params out;
+    out.add("CallSid", request.call_sid);
+    out.add("AccountSid", std::string(account_sid));
+    out.add("From", request.from);
+    out.add("To", request.to);
+    out.add("Caller", request.from);
+    out.add("Called", request.to);
+    out.add("CallStatus", "ringing");
+    out.add("ApiVersion", "2010-04-01");
+    out.add("Direction", "inbound");
+    if (request.forwarded_from) out.add("ForwardedFrom", *request.forwarded_from);
+    if (decision.stir.stir_verstat) out.add("StirVerstat", *decision.stir.stir_verstat);
+    if (decision.stir.passport) out.add("StirPassportToken", *decision.stir.passport);
+    if (decision.calltoken) out.add("CallToken", *decision.calltoken);
+    return out;
+}
+
+}  // namespace stirgate::webhooks
