@@ -20,6 +20,7 @@ namespace {
 
 using api::store_failure;
 using api::twilio_fail;
+using api::value_of;
 
 using deps_ptr = std::shared_ptr<const call_status_dependencies>;
 using store::call_status;
@@ -74,7 +75,6 @@ event_info event_for(std::string_view reported, call_status stored)
     return {};
 }
 
-
 net::http_response stored_ok(const net::request_context& ctx)
 {
     net::http_response res{http::status::ok, ctx.request.version()};
@@ -82,7 +82,6 @@ net::http_response stored_ok(const net::request_context& ctx)
     res.body() = "{}";
     return res;
 }
-
 
 net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::request_context& ctx)
 {
@@ -93,24 +92,24 @@ net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::reque
 
     // 2. The report's fields.
     status_report report;
-    const auto sid = field(*form, "CallSid");
+    const auto sid = value_of(*form, "CallSid");
     if (!sid)
         co_return twilio_fail(ctx, error{errc::invalid_parameter, "CallSid"},
                               "CallSid is required");
     report.call_sid = *sid;
-    report.call_status = field(*form, "CallStatus").value_or("");
+    report.call_status = value_of(*form, "CallStatus").value_or("");
     auto status = stored_status(report.call_status);
     if (!status)
         co_return twilio_fail(ctx, error{errc::invalid_parameter, "CallStatus"},
                        "CallStatus must be one of queued, initiated, ringing, in-progress, "
                        "completed, busy, failed, no-answer, canceled");
-    if (const auto d = field(*form, "CallDuration")) {
+    if (const auto d = value_of(*form, "CallDuration")) {
         report.call_duration = core::parse_decimal(*d, 1'000'000'000);
         if (!report.call_duration)
             co_return twilio_fail(ctx, error{errc::invalid_parameter, "CallDuration"},
                            "CallDuration must be a non-negative integer");
     }
-    if (const auto code = field(*form, "SipResponseCode")) {
+    if (const auto code = value_of(*form, "SipResponseCode")) {
         const auto n = core::parse_decimal(*code, 699);
         if (!n || *n < 100 || code->size() != 3)
             co_return twilio_fail(ctx, error{errc::invalid_parameter, "SipResponseCode"},

@@ -34,11 +34,4 @@ result<core::form_params> authenticate_edge_request(const edge_trust& trust,
     return form;
 }
 
-std::optional<std::string> field(const core::form_params& form, std::string_view name)
-{
-    auto v = form.get(name);
-    if (v && v->empty()) return std::nullopt;
-    return v;
-}
-
 }  // namespace stirgate::webhooks

@@ -30,7 +30,4 @@ std::string signed_url(const edge_trust& trust, const net::request_context& ctx)
 [[nodiscard]] result<core::form_params> authenticate_edge_request(const edge_trust& trust,
                                                                  const net::request_context& ctx);
 
-// A form field, with an empty value counted as absent (as Twilio's own fields are).
-std::optional<std::string> field(const core::form_params& form, std::string_view name);
-
 }  // namespace stirgate::webhooks

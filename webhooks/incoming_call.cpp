@@ -89,7 +89,8 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     }
 
     // 4. CallToken: validate an upstream platform's, else mint (once per CallSid).
-    const std::int64_t first_seen = *existing ? (*existing)->date_created : deps->now();
+    const std::int64_t now = deps->now();  // one reading: the token's iat is the call's creation
+    const std::int64_t first_seen = *existing ? (*existing)->date_created : now;
     const calltoken_keys keys{deps->calltoken_key, deps->calltoken_trusted_keys};
     auto decision =
         decide_calltoken(*request, *existing, account->sid, std::move(verified), keys, first_seen);
@@ -97,9 +98,8 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
 
     // 5. Store the inbound call before the application hears of it.
     if (!*existing) {
-        store::call_record rec = inbound_call_record(*request, account->sid,
-                                                     number->status_callback, *decision,
-                                                     deps->now());
+        store::call_record rec =
+            inbound_call_record(*request, account->sid, number->status_callback, *decision, now);
         auto stored = co_await calls.insert(std::move(rec));
         // A concurrent retry stored it first: the same call, go on.
         if (!stored && stored.err().code != errc::conflict)

@@ -2,37 +2,40 @@
 
 #include <utility>
 
+#include "api/twilio_request.hpp"
 #include "core/calltoken.hpp"
 #include "webhooks/edge_request.hpp"
 #include "webhooks/incoming_call.hpp"
 
 namespace stirgate::webhooks {
 
+using api::value_of;
+
 result<inbound_request> read_inbound_request(const core::form_params& form)
 {
     inbound_request r;
-    r.call_sid = field(form, "CallSid").value_or("");
+    r.call_sid = value_of(form, "CallSid").value_or("");
     if (!r.call_sid.empty() && !store::is_call_sid(r.call_sid))
         return error{errc::invalid_parameter, "CallSid"};
-    auto from = field(form, "From");
+    auto from = value_of(form, "From");
     if (!from) return error{errc::from_missing};
     r.from = std::move(*from);
-    auto to = field(form, "To");
+    auto to = value_of(form, "To");
     if (!to) return error{errc::to_missing};
     r.to = std::move(*to);
     auto to_number = core::e164_number::parse(r.to);
     if (!to_number) return error{errc::to_invalid, to_number.err().detail};
     r.to_number = std::move(*to_number);
-    if (const auto d = field(form, "SipDate")) {
+    if (const auto d = value_of(form, "SipDate")) {
         auto parsed = parse_sip_date(*d);
         if (!parsed) return parsed.err();
         r.sip_date = *parsed;
     }
     r.identities = form.all("Identity");
-    r.forwarded_from = field(form, "ForwardedFrom");
-    r.upstream_verstat = field(form, "StirVerstat");
-    r.upstream_calltoken = field(form, "CallToken");
-    r.upstream_passport = field(form, "StirPassportToken");
+    r.forwarded_from = value_of(form, "ForwardedFrom");
+    r.upstream_verstat = value_of(form, "StirVerstat");
+    r.upstream_calltoken = value_of(form, "CallToken");
+    r.upstream_passport = value_of(form, "StirPassportToken");
     return r;
 }
 
