@@ -45,7 +45,7 @@ std::chrono::milliseconds backoff_delay(const backoff_policy& policy, std::int32
 std::string idempotency_token(const store::outbox_item& item)
 {
     if (!item.idempotency_key.empty()) return item.idempotency_key;
-    return "stirgate-outbox-" + std::to_string(item.id);
+    return item.delivery_token;
 }
 
 namespace {
@@ -62,6 +62,17 @@ std::function<double()> default_random_unit()
     // Only called on the worker's strand, so the engine needs no lock.
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
     return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+}
+
+// A name no other gateway picks: 64 random bits.
+std::string random_worker_name()
+{
+    std::random_device device;
+    const std::uint64_t bits = (std::uint64_t{device()} << 32) ^ device();
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string name = "outbox-";
+    for (int shift = 60; shift >= 0; shift -= 4) name += hex[(bits >> shift) & 0xf];
+    return name;
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept
@@ -99,6 +110,8 @@ struct outbox_worker::state {
         if (options.max_concurrent == 0) options.max_concurrent = 1;
         if (!deps.now_ms) deps.now_ms = system_now_ms;
         if (!deps.random_unit) deps.random_unit = default_random_unit();
+        if (options.worker_name.empty()) options.worker_name = random_worker_name();
+        if (options.lease.count() <= 0) options.lease = outbox_options{}.lease;
     }
 
     asio::strand<asio::any_io_executor> strand;
@@ -218,13 +231,33 @@ asio::awaitable<attempt_outcome> attempt_delivery(state_ptr s, const store::outb
     co_return attempt_outcome{false, "HTTP " + std::to_string(reply->status)};
 }
 
+// The store refused to record an attempt's outcome. conflict: the lease ran out and a peer
+// re-claimed the item, which it now sends itself (with the same idempotency token).
+void note_refused_outcome(const state_ptr& s, const store::outbox_item& item,
+                          std::string_view operation, const error& e)
+{
+    if (e.code == errc::conflict) {
+        s->count([](outbox_stats& c) { ++c.lost_claims; });
+        s->log(app::log_level::warn, "outbox claim lost",
+               {{"id", item.id}, {"operation", operation}, {"detail", e.detail}});
+        return;
+    }
+    s->count([](outbox_stats& c) { ++c.store_errors; });
+    s->log(app::log_level::error, "outbox store refused an outcome",
+           {{"id", item.id},
+            {"operation", operation},
+            {"errc", errc_name(e.code)},
+            {"detail", e.detail}});
+}
+
 asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
 {
     const auto outcome = co_await attempt_delivery(s, item);
     const std::string_view kind = store::to_string(item.kind);
     if (outcome.delivered) {
-        auto mark = [&st = s->st, id = item.id](store::store::callback<void> cb) {
-            st.mark_delivered(id, std::move(cb));
+        auto mark = [&st = s->st, id = item.id,
+                     worker = s->options.worker_name](store::store::callback<void> cb) {
+            st.mark_delivered(id, worker, std::move(cb));
         };
         const auto r = co_await net::await_callback<void>(std::move(mark));
         if (r) {
@@ -237,9 +270,7 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
                     {"attempts", item.attempts + 1}});
         } else {
             // The item stays and is sent again: at least once, with the same idempotency token.
-            s->count([](outbox_stats& c) { ++c.store_errors; });
-            s->log(app::log_level::error, "outbox mark_delivered failed",
-                   {{"id", item.id}, {"errc", errc_name(r.code())}, {"detail", r.err().detail}});
+            note_refused_outcome(s, item, "mark_delivered", r.err());
         }
         co_return;
     }
@@ -258,16 +289,12 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
             {"attempts", failures},
             {"error", outcome.error},
             {"retry_in_ms", delay.count()}});
-    auto mark = [&st = s->st, id = item.id, next,
+    auto mark = [&st = s->st, id = item.id, worker = s->options.worker_name, next,
                  err = outcome.error](store::store::callback<void> cb) {
-        st.mark_failed(id, next, err, std::move(cb));
+        st.mark_failed(id, worker, next, err, std::move(cb));
     };
     const auto r = co_await net::await_callback<void>(std::move(mark));
-    if (!r) {
-        s->count([](outbox_stats& c) { ++c.store_errors; });
-        s->log(app::log_level::error, "outbox mark_failed failed",
-               {{"id", item.id}, {"errc", errc_name(r.code())}, {"detail", r.err().detail}});
-    }
+    if (!r) note_refused_outcome(s, item, "mark_failed", r.err());
 }
 
 void release(const state_ptr& s, std::int64_t id)
@@ -295,33 +322,39 @@ asio::awaitable<void> deliver_in_slot(state_ptr s, store::outbox_item item)
     release(s, id);
 }
 
-// Fetches due items and starts deliveries in the free slots. True when every slot is taken and
-// more items may be due (a freed slot should wake the loop rather than the poll timer).
+// Claims due items for the free slots and starts their deliveries. True when more items may be
+// due: every slot was taken, or the claim got all it asked for (the loop then claims again as
+// soon as a slot is free, rather than at the next poll).
 asio::awaitable<bool> fetch_and_dispatch(state_ptr s)
 {
     const std::size_t busy = s->in_flight.size();
     if (busy >= s->options.max_concurrent) co_return true;
-    // Items in flight are still due (not yet marked) and may come back in the answer, so ask for
-    // busy + free = max_concurrent: at least `free` of them are then startable when that many
-    // are due.
-    const std::size_t limit = s->options.max_concurrent;
-    const std::int64_t now = s->deps.now_ms();
-    auto fetch = [&st = s->st, now,
-                  limit](store::store::callback<std::vector<store::outbox_item>> cb) {
-        st.due_items(now, limit, std::move(cb));
+    // Items in flight are leased to us, so the claim skips them: ask for the free slots only.
+    store::outbox_claim claim;
+    claim.worker = s->options.worker_name;
+    claim.now_ms = s->deps.now_ms();
+    claim.lease_ms = s->options.lease.count();
+    claim.limit = s->options.max_concurrent - busy;
+    const std::size_t limit = claim.limit;
+    auto fetch = [&st = s->st, claim = std::move(claim)](
+                     store::store::callback<std::vector<store::outbox_item>> cb) mutable {
+        st.claim_due(std::move(claim), std::move(cb));
     };
     auto items = co_await net::await_callback<std::vector<store::outbox_item>>(std::move(fetch));
     s->count([](outbox_stats& c) { ++c.polls; });
     if (!items) {
         s->count([](outbox_stats& c) { ++c.store_errors; });
-        s->log(app::log_level::error, "outbox due_items failed",
+        s->log(app::log_level::error, "outbox claim_due failed",
                {{"errc", errc_name(items.code())}, {"detail", items.err().detail}});
         co_return false;
     }
+    std::size_t started = 0;
     for (auto& item : *items) {
+        // Claimed but not started (stopping): released at stop, or by the lease's end.
         if (s->stopping) co_return false;
         if (s->in_flight.count(item.id) != 0) continue;  // never twice at the same time
         if (s->in_flight.size() >= s->options.max_concurrent) co_return true;
+        ++started;
         s->in_flight.insert(item.id);
         const auto n = s->in_flight.size();
         s->count([n](outbox_stats& c) {
@@ -331,14 +364,40 @@ asio::awaitable<bool> fetch_and_dispatch(state_ptr s)
         asio::co_spawn(s->strand, deliver_in_slot(s, std::move(item)),
                        log_escape{s, "outbox delivery"});
     }
-    co_return items->size() >= limit && s->in_flight.size() >= s->options.max_concurrent;
+    co_return started > 0 && items->size() >= limit;
+}
+
+// Hands back every item the worker holds under its name: at start, what a previous process of
+// the same name held when it died; at stop, what it claimed and did not finish.
+asio::awaitable<void> release_claims(state_ptr s, std::string_view when)
+{
+    auto hand_back = [&st = s->st, worker = s->options.worker_name](
+                       store::store::callback<std::size_t> cb) {
+        st.release_claims(worker, std::move(cb));
+    };
+    const auto released = co_await net::await_callback<std::size_t>(std::move(hand_back));
+    if (!released) {
+        s->count([](outbox_stats& c) { ++c.store_errors; });
+        s->log(app::log_level::error, "outbox release_claims failed",
+               {{"when", when},
+                {"errc", errc_name(released.code())},
+                {"detail", released.err().detail}});
+    } else if (*released > 0) {
+        s->log(app::log_level::info, "outbox claims released",
+               {{"when", when}, {"worker", s->options.worker_name}, {"items", *released}});
+    }
 }
 
 asio::awaitable<void> run_loop(state_ptr s)
 {
+    const std::string_view at_start = "start";
+    co_await release_claims(s, at_start);
     while (!s->stopping) {
-        const bool saturated = co_await fetch_and_dispatch(s);
+        const bool more_due = co_await fetch_and_dispatch(s);
         if (s->stopping) break;
+        // A slot freed while the claim was out found nobody waiting: claim again now.
+        if (more_due && s->in_flight.size() < s->options.max_concurrent) continue;
+        const bool saturated = more_due;
         if (s->wake_requested) {  // notify() arrived while we were fetching
             s->wake_requested = false;
             continue;
@@ -357,6 +416,13 @@ asio::awaitable<void> run_loop(state_ptr s)
         if (!s->in_flight.empty())
             s->log(app::log_level::warn, "outbox stopped with deliveries in flight",
                    {{"in_flight", s->in_flight.size()}});
+    }
+    // A delivery still running keeps its claim, so no peer sends it while it may yet succeed
+    // here (its lease, or a restart under the same name, frees it if this process exits).
+    // Otherwise hand back what is still held (an outcome the store failed to record).
+    if (s->in_flight.empty()) {
+        const std::string_view at_stop = "stop";
+        co_await release_claims(s, at_stop);
     }
 }
 
@@ -423,6 +489,11 @@ void outbox_worker::stop(std::function<void()> on_stopped)
         }
         s->wake.cancel();
     });
+}
+
+const std::string& outbox_worker::worker_name() const noexcept
+{
+    return state_->options.worker_name;
 }
 
 outbox_stats outbox_worker::stats() const

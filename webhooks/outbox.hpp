@@ -7,6 +7,11 @@
 // the item again, so every request carries an I-Twilio-Idempotency-Token that is the same on
 // every attempt of one item, as Twilio's own webhooks do.
 //
+// Several gateways may share one store: the worker leases the items it sends
+// (store::claim_due), so while a lease runs no other worker sends them; the items of a worker
+// that died are due again when its lease expires, or at once when it restarts under the same
+// worker name.
+//
 // Threads: everything runs on a strand of the executor given at construction; start(), notify(),
 // stop() and stats() may be called from any thread. The store, the http_client and the logger
 // must outlive the executor's io_context::run() (built in main, STYLE.md section 3). Coroutines
@@ -50,8 +55,8 @@ std::chrono::milliseconds backoff_ceiling(const backoff_policy& policy,
 std::chrono::milliseconds backoff_delay(const backoff_policy& policy, std::int32_t failures,
                                         double unit) noexcept;
 
-// The I-Twilio-Idempotency-Token value of an item: its idempotency_key when set, otherwise
-// "stirgate-outbox-<id>" (ids are never reused, so every attempt carries the same value).
+// The I-Twilio-Idempotency-Token value of an item: its idempotency_key when set, otherwise the
+// random delivery_token the store gave it (so every attempt carries the same value).
 std::string idempotency_token(const store::outbox_item& item);
 
 struct outbox_options {
@@ -65,6 +70,13 @@ struct outbox_options {
     std::chrono::milliseconds stop_timeout{10000};
     // X-Twilio-Signature key of edge_dial items ([edge] auth_token).
     std::string edge_auth_token;
+    // The worker's name in the store's claims, unique among the gateways sharing the store and
+    // the same across restarts of one (start() takes back what it held). "" = a random name.
+    std::string worker_name;
+    // How long a claim lasts. Longer than any one delivery (the http_client's timeout), or a
+    // peer may send an item again while it is still in flight; short enough that a dead
+    // gateway's items do not wait long.
+    std::chrono::milliseconds lease{60000};
 };
 
 struct outbox_dependencies {
@@ -87,7 +99,8 @@ struct outbox_stats {
     std::uint64_t delivered = 0;     // items acknowledged with a 2xx (and marked delivered)
     std::uint64_t failed = 0;        // failed attempts (non-2xx, timeout, refused, no key)
     std::uint64_t store_errors = 0;  // due_items / mark_* calls the store refused
-    std::uint64_t polls = 0;         // due_items calls
+    std::uint64_t polls = 0;         // claim_due calls
+    std::uint64_t lost_claims = 0;   // outcomes refused because a peer had re-claimed the item
     std::size_t in_flight = 0;       // deliveries running now
     std::size_t max_in_flight = 0;   // high-water mark of in_flight
 };
@@ -113,10 +126,14 @@ public:
     // Wakes the loop now instead of at the next poll (the Calls API calls it after a 201).
     void notify();
     // Stops fetching, lets in-flight deliveries finish for at most stop_timeout, then calls
-    // `on_stopped` on the worker's strand (at once if the loop never started).
+    // `on_stopped` on the worker's strand (at once if the loop never started). When none is
+    // still running it first releases whatever the worker holds (a peer may send it at once);
+    // a delivery still running keeps its claim and may still record its outcome.
     void stop(std::function<void()> on_stopped = {});
 
     outbox_stats stats() const;
+    // The name the worker claims items under (outbox_options::worker_name or the random one).
+    const std::string& worker_name() const noexcept;
 
     struct state;
 

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <unistd.h>
+
 #include "api/accounts.hpp"
 #include "api/atis_api.hpp"
 #include "api/calls.hpp"
@@ -185,10 +187,22 @@ net::http_client_policy webhook_policy(const config& cfg)
     return p;
 }
 
+// The outbox's name in the store's claims: host and listen port tell the gateways sharing a
+// store apart and stay the same across a restart, which then takes back its claims at once.
+// Port 0 (tests) is no identity: the worker picks a random name.
+std::string outbox_worker_name(const config& cfg)
+{
+    if (cfg.server.listen.port == 0) return {};
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) return {};
+    return std::string(host) + ":" + std::to_string(cfg.server.listen.port);
+}
+
 webhooks::outbox_options outbox_options_from(const config& cfg)
 {
     webhooks::outbox_options o;
     o.edge_auth_token = cfg.edge.auth_token;
+    o.worker_name = outbox_worker_name(cfg);
     o.backoff.base = cfg.webhooks.retry_base;
     o.backoff.cap = cfg.webhooks.retry_cap;
     return o;

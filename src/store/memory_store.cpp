@@ -179,6 +179,20 @@ void memory_store::do_enqueue(std::vector<outbox_item> items,
     done(std::move(r));
 }
 
+template <class Pred>
+std::vector<outbox_item*> memory_store::oldest_due_locked(std::int64_t now_ms, std::size_t limit,
+                                                          Pred take)
+{
+    std::vector<outbox_item*> due;
+    for (auto& [id, item] : outbox_)
+        if (item.next_attempt_at_ms <= now_ms && take(item)) due.push_back(&item);
+    std::sort(due.begin(), due.end(), [](const outbox_item* a, const outbox_item* b) {
+        return std::tie(a->next_attempt_at_ms, a->id) < std::tie(b->next_attempt_at_ms, b->id);
+    });
+    if (due.size() > limit) due.resize(limit);
+    return due;
+}
+
 void memory_store::do_due_items(std::int64_t now_ms, std::size_t limit,
                                 callback<std::vector<outbox_item>> done)
 {
@@ -186,46 +200,87 @@ void memory_store::do_due_items(std::int64_t now_ms, std::size_t limit,
     {
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
-        for (const auto& [id, item] : outbox_)
-            if (item.next_attempt_at_ms <= now_ms) due.push_back(item);
+        for (const auto* item : oldest_due_locked(now_ms, limit, [](const outbox_item&) {
+                 return true;
+             }))
+            due.push_back(*item);
     }
-    std::sort(due.begin(), due.end(), [](const outbox_item& a, const outbox_item& b) {
-        return std::tie(a.next_attempt_at_ms, a.id) < std::tie(b.next_attempt_at_ms, b.id);
-    });
-    if (due.size() > limit) due.resize(limit);
     done(std::move(due));
 }
 
-void memory_store::do_mark_delivered(std::int64_t id, callback<void> done)
+void memory_store::do_claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done)
 {
-    result<void> r;
+    std::vector<outbox_item> claimed;
     {
         const std::lock_guard lock(mutex_);
-        if (outbox_.erase(id) == 0) r = error{errc::not_found, "outbox item " + std::to_string(id)};
+        const auto free = [now = claim.now_ms](const outbox_item& item) {
+            return item.claimed_until_ms <= now;
+        };
+        for (auto* item : oldest_due_locked(claim.now_ms, claim.limit, free)) {
+            item->claimed_by = claim.worker;
+            item->claimed_until_ms = claim.now_ms + claim.lease_ms;
+            claimed.push_back(*item);
+        }
         ++stats_.transactions_committed;
         ++stats_.jobs_completed;
     }
-    done(std::move(r));
+    done(std::move(claimed));
 }
 
-void memory_store::do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
-                                  std::string last_error, callback<void> done)
+void memory_store::do_mark_delivered(std::int64_t id, std::string worker, callback<void> done)
 {
     result<void> r;
     {
         const std::lock_guard lock(mutex_);
         const auto it = outbox_.find(id);
-        if (it == outbox_.end()) {
-            r = error{errc::not_found, "outbox item " + std::to_string(id)};
+        if (it == outbox_.end() || it->second.claimed_by != worker)
+            r = not_held(id, it != outbox_.end(), worker);
+        else
+            outbox_.erase(it);
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_mark_failed(std::int64_t id, std::string worker,
+                                  std::int64_t next_attempt_at_ms, std::string last_error,
+                                  callback<void> done)
+{
+    result<void> r;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = outbox_.find(id);
+        if (it == outbox_.end() || it->second.claimed_by != worker) {
+            r = not_held(id, it != outbox_.end(), worker);
         } else {
             ++it->second.attempts;
             it->second.next_attempt_at_ms = next_attempt_at_ms;
             it->second.last_error = std::move(last_error);
+            it->second.claimed_by.clear();
+            it->second.claimed_until_ms = 0;
         }
         ++stats_.transactions_committed;
         ++stats_.jobs_completed;
     }
     done(std::move(r));
+}
+
+void memory_store::do_release_claims(std::string worker, callback<std::size_t> done)
+{
+    std::size_t released = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        for (auto& [id, item] : outbox_) {
+            if (item.claimed_by != worker) continue;
+            item.claimed_by.clear();
+            item.claimed_until_ms = 0;
+            ++released;
+        }
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(released);
 }
 
 void memory_store::do_depth(callback<std::size_t> done)

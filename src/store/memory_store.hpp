@@ -32,9 +32,11 @@ protected:
                     callback<std::vector<std::int64_t>> done) override;
     void do_due_items(std::int64_t now_ms, std::size_t limit,
                       callback<std::vector<outbox_item>> done) override;
-    void do_mark_delivered(std::int64_t id, callback<void> done) override;
-    void do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::string last_error,
-                        callback<void> done) override;
+    void do_claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done) override;
+    void do_mark_delivered(std::int64_t id, std::string worker, callback<void> done) override;
+    void do_mark_failed(std::int64_t id, std::string worker, std::int64_t next_attempt_at_ms,
+                        std::string last_error, callback<void> done) override;
+    void do_release_claims(std::string worker, callback<std::size_t> done) override;
     void do_depth(callback<std::size_t> done) override;
 
 private:
@@ -42,6 +44,10 @@ private:
     // leaves it unchanged (the SQLite savepoint gives the same all-or-nothing result).
     result<std::vector<std::int64_t>> enqueue_locked(std::vector<outbox_item>& items,
                                                      const std::string& default_call_sid);
+
+    // Caller holds mutex_. Up to `limit` items passing `take`, oldest first.
+    template <class Pred>
+    std::vector<outbox_item*> oldest_due_locked(std::int64_t now_ms, std::size_t limit, Pred take);
 
     mutable std::mutex mutex_;
     std::map<std::string, call_record> calls_;    // by sid

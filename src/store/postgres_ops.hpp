@@ -37,9 +37,14 @@ namespace stirgate::store::pg {
                                                              const std::string& default_call_sid);
 [[nodiscard]] result<std::vector<outbox_item>> due_items(connection& c, std::int64_t now_ms,
                                                          std::size_t limit);
-[[nodiscard]] result<void> mark_delivered(connection& c, std::int64_t id);
-[[nodiscard]] result<void> mark_failed(connection& c, std::int64_t id, std::int64_t next_ms,
-                                       const std::string& last_error);
+// FOR UPDATE SKIP LOCKED: gateways claiming at the same time each take different items
+// instead of queueing behind one another's row locks.
+[[nodiscard]] result<std::vector<outbox_item>> claim_due(connection& c, const outbox_claim& claim);
+[[nodiscard]] result<void> mark_delivered(connection& c, std::int64_t id,
+                                          const std::string& worker);
+[[nodiscard]] result<void> mark_failed(connection& c, std::int64_t id, const std::string& worker,
+                                       std::int64_t next_ms, const std::string& last_error);
+[[nodiscard]] result<std::size_t> release_claims(connection& c, const std::string& worker);
 [[nodiscard]] result<std::size_t> depth(connection& c);
 
 }  // namespace stirgate::store::pg

@@ -68,6 +68,13 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id);
 CREATE UNIQUE INDEX outbox_idempotency ON outbox (idempotency_key) WHERE idempotency_key <> '';
 )sql",
+    // 2: leased outbox items (store::claim_due) and random delivery tokens, as SQLite's 4.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN delivery_token TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;  -- epoch ms
+UPDATE outbox SET delivery_token = 'stirgate-outbox-' || id;
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(schema_version),
               "one migration per schema version");

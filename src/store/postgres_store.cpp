@@ -343,21 +343,42 @@ void postgres_store::do_due_items(std::int64_t now_ms, std::size_t limit,
         std::move(done));
 }
 
-void postgres_store::do_mark_delivered(std::int64_t id, callback<void> done)
+void postgres_store::do_claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done)
 {
-    impl_->submit<void>(
-        "outbox", true, [id](pg::connection& c) { return pg::mark_delivered(c, id); },
+    impl_->submit<std::vector<outbox_item>>(
+        "outbox", true,
+        [claim = std::move(claim)](pg::connection& c) { return pg::claim_due(c, claim); },
         std::move(done));
 }
 
-void postgres_store::do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
-                                    std::string last_error, callback<void> done)
+void postgres_store::do_mark_delivered(std::int64_t id, std::string worker, callback<void> done)
 {
     impl_->submit<void>(
         "outbox", true,
-        [id, next_attempt_at_ms, e = std::move(last_error)](pg::connection& c) {
-            return pg::mark_failed(c, id, next_attempt_at_ms, e);
+        [id, worker = std::move(worker)](pg::connection& c) {
+            return pg::mark_delivered(c, id, worker);
         },
+        std::move(done));
+}
+
+void postgres_store::do_mark_failed(std::int64_t id, std::string worker,
+                                    std::int64_t next_attempt_at_ms, std::string last_error,
+                                    callback<void> done)
+{
+    impl_->submit<void>(
+        "outbox", true,
+        [id, worker = std::move(worker), next_attempt_at_ms,
+         e = std::move(last_error)](pg::connection& c) {
+            return pg::mark_failed(c, id, worker, next_attempt_at_ms, e);
+        },
+        std::move(done));
+}
+
+void postgres_store::do_release_claims(std::string worker, callback<std::size_t> done)
+{
+    impl_->submit<std::size_t>(
+        "outbox", true,
+        [worker = std::move(worker)](pg::connection& c) { return pg::release_claims(c, worker); },
         std::move(done));
 }
 

@@ -104,6 +104,11 @@ void open_database(connection& conn, std::string_view url, const sqlite_options&
     // is bounded by one job's pages (it is emptied at each RELEASE).
     exec_or_throw(db, url, "PRAGMA temp_store = MEMORY", "temp_store");
     migrate(db, url);
+    // A SQLite database serves one gateway, so any claim in it is a previous process's (a
+    // kill -9 leaves them): its items are due again now rather than when the lease runs out.
+    exec_or_throw(db, url,
+                  "UPDATE outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by <> ''",
+                  "release outbox claims");
     if (options.max_page_count > 0) {
         const std::string cap = "PRAGMA max_page_count = " + std::to_string(options.max_page_count);
         pragma_int(db, url, cap.c_str());

@@ -33,9 +33,14 @@ namespace stirgate::store::sqlite {
     connection& c, std::vector<outbox_item>& items, const std::string& default_call_sid);
 [[nodiscard]] result<std::vector<outbox_item>> run_due_items(connection& c, std::int64_t now_ms,
                                                              std::size_t limit);
-[[nodiscard]] result<void> run_mark_delivered(connection& c, std::int64_t id);
-[[nodiscard]] result<void> run_mark_failed(connection& c, std::int64_t id, std::int64_t next_ms,
+[[nodiscard]] result<std::vector<outbox_item>> run_claim_due(connection& c,
+                                                             const outbox_claim& claim);
+[[nodiscard]] result<void> run_mark_delivered(connection& c, std::int64_t id,
+                                              const std::string& worker);
+[[nodiscard]] result<void> run_mark_failed(connection& c, std::int64_t id,
+                                           const std::string& worker, std::int64_t next_ms,
                                            const std::string& last_error);
+[[nodiscard]] result<std::size_t> run_release_claims(connection& c, const std::string& worker);
 [[nodiscard]] result<std::size_t> run_depth(connection& c);
 
 }  // namespace stirgate::store::sqlite

@@ -1,4 +1,5 @@
-// sqlite_store: the outbox table (enqueue with idempotency keys, due items, delivery outcomes).
+// sqlite_store: the outbox table (enqueue with idempotency keys, due items, claims, delivery
+// outcomes).
 
 #include <algorithm>
 #include <limits>
@@ -12,7 +13,7 @@ namespace {
 
 constexpr const char* outbox_columns =
     "id, kind, call_sid, target_url, method, params, headers, attempts, next_attempt_at, "
-    "last_error, idempotency_key, created_at";
+    "last_error, idempotency_key, created_at, delivery_token, claimed_by, claimed_until";
 
 result<outbox_item> read_item(sqlite3_stmt* s)
 {
@@ -35,6 +36,9 @@ result<outbox_item> read_item(sqlite3_stmt* s)
     item.last_error = column_text(s, 9);
     item.idempotency_key = column_text(s, 10);
     item.created_at_ms = column_int(s, 11);
+    item.delivery_token = column_text(s, 12);
+    item.claimed_by = column_text(s, 13);
+    item.claimed_until_ms = column_int(s, 14);
     return item;
 }
 
@@ -43,8 +47,8 @@ result<std::int64_t> insert_item(connection& c, const outbox_item& item)
     error err;
     sqlite3_stmt* s = c.prepare(
         "INSERT INTO outbox (kind, call_sid, target_url, method, params, headers, attempts, "
-        "next_attempt_at, last_error, idempotency_key, created_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+        "next_attempt_at, last_error, idempotency_key, created_at, delivery_token, claimed_by, "
+        "claimed_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
         "ON CONFLICT (idempotency_key) WHERE idempotency_key <> '' DO NOTHING",
         err);
     if (!s) return err;
@@ -59,6 +63,9 @@ result<std::int64_t> insert_item(connection& c, const outbox_item& item)
     bind(s, 9, std::string_view(item.last_error));
     bind(s, 10, std::string_view(item.idempotency_key));
     bind(s, 11, item.created_at_ms);
+    bind(s, 12, std::string_view(item.delivery_token));
+    bind(s, 13, std::string_view(item.claimed_by));
+    bind(s, 14, item.claimed_until_ms);
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) return c.fail(rc, "insert outbox item");
     if (sqlite3_changes(c.handle()) == 1)
@@ -93,17 +100,22 @@ result<std::vector<std::int64_t>> insert_items(connection& c, std::vector<outbox
     return ids;
 }
 
-result<std::vector<outbox_item>> run_due_items(connection& c, std::int64_t now_ms,
-                                               std::size_t limit)
+namespace {
+
+constexpr auto max_limit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+
+// Up to `limit` due items, oldest first; only unheld ones (claimed_until <= now) when `free_only`.
+result<std::vector<outbox_item>> select_due(connection& c, std::int64_t now_ms, std::size_t limit,
+                                            bool free_only)
 {
     error err;
     sqlite3_stmt* s = c.prepare(std::string("SELECT ") + outbox_columns +
-                                    " FROM outbox WHERE next_attempt_at <= ?1 "
-                                    "ORDER BY next_attempt_at, id LIMIT ?2",
+                                    " FROM outbox WHERE next_attempt_at <= ?1" +
+                                    (free_only ? " AND claimed_until <= ?1" : "") +
+                                    " ORDER BY next_attempt_at, id LIMIT ?2",
                                 err);
     if (!s) return err;
     bind(s, 1, now_ms);
-    constexpr auto max_limit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
     bind(s, 2, static_cast<std::int64_t>(std::min(limit, max_limit)));
     std::vector<outbox_item> items;
     for (;;) {
@@ -117,36 +129,90 @@ result<std::vector<outbox_item>> run_due_items(connection& c, std::int64_t now_m
     return items;
 }
 
-result<void> run_mark_delivered(connection& c, std::int64_t id)
+// The answer when a holder-only statement changed nothing: not_found or conflict.
+error not_held_item(connection& c, std::int64_t id, const std::string& worker)
 {
     error err;
-    sqlite3_stmt* s = c.prepare("DELETE FROM outbox WHERE id = ?1", err);
+    sqlite3_stmt* s = c.prepare("SELECT 1 FROM outbox WHERE id = ?1", err);
     if (!s) return err;
     bind(s, 1, id);
     const int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.fail(rc, "outbox item");
+    return not_held(id, rc == SQLITE_ROW, worker);
+}
+
+}  // namespace
+
+result<std::vector<outbox_item>> run_due_items(connection& c, std::int64_t now_ms,
+                                               std::size_t limit)
+{
+    return select_due(c, now_ms, limit, false);
+}
+
+result<std::vector<outbox_item>> run_claim_due(connection& c, const outbox_claim& claim)
+{
+    // One writer thread runs every job, so nothing can claim between the SELECT and the UPDATEs.
+    auto items = select_due(c, claim.now_ms, claim.limit, true);
+    if (!items) return items;
+    const std::int64_t until = claim.now_ms + claim.lease_ms;
+    error err;
+    for (auto& item : *items) {
+        sqlite3_stmt* s =
+            c.prepare("UPDATE outbox SET claimed_by = ?1, claimed_until = ?2 WHERE id = ?3", err);
+        if (!s) return err;
+        bind(s, 1, std::string_view(claim.worker));
+        bind(s, 2, until);
+        bind(s, 3, item.id);
+        const int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE) return c.fail(rc, "claim outbox item");
+        item.claimed_by = claim.worker;
+        item.claimed_until_ms = until;
+    }
+    return items;
+}
+
+result<void> run_mark_delivered(connection& c, std::int64_t id, const std::string& worker)
+{
+    error err;
+    sqlite3_stmt* s = c.prepare("DELETE FROM outbox WHERE id = ?1 AND claimed_by = ?2", err);
+    if (!s) return err;
+    bind(s, 1, id);
+    bind(s, 2, std::string_view(worker));
+    const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) return c.fail(rc, "delete outbox item");
-    if (sqlite3_changes(c.handle()) == 0)
-        return error{errc::not_found, "outbox item " + std::to_string(id)};
+    if (sqlite3_changes(c.handle()) == 0) return not_held_item(c, id, worker);
     return ok();
 }
 
-result<void> run_mark_failed(connection& c, std::int64_t id, std::int64_t next_ms,
-                             const std::string& last_error)
+result<void> run_mark_failed(connection& c, std::int64_t id, const std::string& worker,
+                             std::int64_t next_ms, const std::string& last_error)
 {
     error err;
     sqlite3_stmt* s = c.prepare(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 "
-        "WHERE id = ?3",
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2, "
+        "claimed_by = '', claimed_until = 0 WHERE id = ?3 AND claimed_by = ?4",
         err);
     if (!s) return err;
     bind(s, 1, next_ms);
     bind(s, 2, std::string_view(last_error));
     bind(s, 3, id);
+    bind(s, 4, std::string_view(worker));
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) return c.fail(rc, "update outbox item");
-    if (sqlite3_changes(c.handle()) == 0)
-        return error{errc::not_found, "outbox item " + std::to_string(id)};
+    if (sqlite3_changes(c.handle()) == 0) return not_held_item(c, id, worker);
     return ok();
+}
+
+result<std::size_t> run_release_claims(connection& c, const std::string& worker)
+{
+    error err;
+    sqlite3_stmt* s = c.prepare(
+        "UPDATE outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by = ?1", err);
+    if (!s) return err;
+    bind(s, 1, std::string_view(worker));
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return c.fail(rc, "release outbox claims");
+    return static_cast<std::size_t>(sqlite3_changes(c.handle()));
 }
 
 result<std::size_t> run_depth(connection& c)

@@ -96,6 +96,14 @@ CREATE INDEX calls_by_parent ON calls (parent_call_sid, date_created, sid)
     R"sql(
 ALTER TABLE calls RENAME COLUMN calltoken_claims TO calltoken;
 )sql",
+    // 4: leased outbox items (store::claim_due) and random delivery tokens. Items queued before
+    // keep the token they may already have been sent with.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN delivery_token TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;  -- epoch ms
+UPDATE outbox SET delivery_token = 'stirgate-outbox-' || id;
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(sqlite_store::schema_version),
               "one migration per schema version");

@@ -93,19 +93,43 @@ void sqlite_store::do_due_items(std::int64_t now_ms, std::size_t limit,
         std::move(done));
 }
 
-void sqlite_store::do_mark_delivered(std::int64_t id, callback<void> done)
+void sqlite_store::do_claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done)
 {
-    impl_->writer.submit<void>(
-        true, [id](sqlite::connection& c) { return sqlite::run_mark_delivered(c, id); }, std::move(done));
+    impl_->writer.submit<std::vector<outbox_item>>(
+        true,
+        [claim = std::move(claim)](sqlite::connection& c) { return sqlite::run_claim_due(c, claim); },
+        std::move(done));
 }
 
-void sqlite_store::do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
-                                  std::string last_error, callback<void> done)
+void sqlite_store::do_mark_delivered(std::int64_t id, std::string worker, callback<void> done)
 {
     impl_->writer.submit<void>(
         true,
-        [id, next_attempt_at_ms, e = std::move(last_error)](sqlite::connection& c) {
-            return sqlite::run_mark_failed(c, id, next_attempt_at_ms, e);
+        [id, worker = std::move(worker)](sqlite::connection& c) {
+            return sqlite::run_mark_delivered(c, id, worker);
+        },
+        std::move(done));
+}
+
+void sqlite_store::do_mark_failed(std::int64_t id, std::string worker,
+                                  std::int64_t next_attempt_at_ms, std::string last_error,
+                                  callback<void> done)
+{
+    impl_->writer.submit<void>(
+        true,
+        [id, worker = std::move(worker), next_attempt_at_ms,
+         e = std::move(last_error)](sqlite::connection& c) {
+            return sqlite::run_mark_failed(c, id, worker, next_attempt_at_ms, e);
+        },
+        std::move(done));
+}
+
+void sqlite_store::do_release_claims(std::string worker, callback<std::size_t> done)
+{
+    impl_->writer.submit<std::size_t>(
+        true,
+        [worker = std::move(worker)](sqlite::connection& c) {
+            return sqlite::run_release_claims(c, worker);
         },
         std::move(done));
 }

@@ -39,7 +39,7 @@ struct sqlite_options {
 class sqlite_store final : public store {
 public:
     // Schema version this code writes; a database with a higher PRAGMA user_version is refused.
-    static constexpr int schema_version = 3;
+    static constexpr int schema_version = 4;
 
     // url: sqlite:///ABSOLUTE/PATH or sqlite://:memory:, optionally followed by
     // ?synchronous=full (default) or ?synchronous=normal. Opens (creating the file if needed),
@@ -66,9 +66,11 @@ protected:
                     callback<std::vector<std::int64_t>> done) override;
     void do_due_items(std::int64_t now_ms, std::size_t limit,
                       callback<std::vector<outbox_item>> done) override;
-    void do_mark_delivered(std::int64_t id, callback<void> done) override;
-    void do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::string last_error,
-                        callback<void> done) override;
+    void do_claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done) override;
+    void do_mark_delivered(std::int64_t id, std::string worker, callback<void> done) override;
+    void do_mark_failed(std::int64_t id, std::string worker, std::int64_t next_attempt_at_ms,
+                        std::string last_error, callback<void> done) override;
+    void do_release_claims(std::string worker, callback<std::size_t> done) override;
     void do_depth(callback<std::size_t> done) override;
 
 private:

@@ -4,6 +4,8 @@
 #include <future>
 #include <stdexcept>
 
+#include <openssl/rand.h>
+
 #include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -49,6 +51,39 @@ result<T> wait_for(Start&& start)
     auto future = promise->get_future();
     start([promise](result<T> r) { promise->set_value(std::move(r)); });
     return future.get();
+}
+
+// Items enter the outbox held by nobody, each item without a delivery token with a random one
+// (128 bits, hex). False when the CSPRNG fails: then nothing is enqueued rather than items that
+// could share a token.
+bool prepare_for_enqueue(std::vector<outbox_item>& items)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    for (auto& item : items) {
+        item.claimed_by.clear();
+        item.claimed_until_ms = 0;
+        if (!item.delivery_token.empty()) continue;
+        unsigned char raw[16];
+        if (RAND_bytes(raw, sizeof raw) != 1) return false;
+        std::string token = "stirgate-";
+        for (const unsigned char b : raw) {
+            token += hex[b >> 4];
+            token += hex[b & 0x0f];
+        }
+        item.delivery_token = std::move(token);
+    }
+    return true;
+}
+
+error no_randomness()
+{
+    return error{errc::internal, "no randomness for outbox delivery tokens"};
+}
+
+// "" would match every unclaimed item.
+error no_worker()
+{
+    return error{errc::invalid_parameter, "outbox worker"};
 }
 
 }  // namespace
@@ -132,6 +167,20 @@ result<void> validate(const outbox_item& item)
     return ok();
 }
 
+result<void> validate(const outbox_claim& claim)
+{
+    if (claim.worker.empty()) return no_worker();
+    if (claim.lease_ms <= 0) return error{errc::invalid_parameter, "outbox claim lease_ms"};
+    return ok();
+}
+
+error not_held(std::int64_t id, bool exists, std::string_view worker)
+{
+    if (!exists) return error{errc::not_found, "outbox item " + std::to_string(id)};
+    return error{errc::conflict,
+                 "outbox item " + std::to_string(id) + " is not held by " + std::string(worker)};
+}
+
 std::string make_page_token(std::string_view last_sid)
 {
     return "PA" + std::string(last_sid);
@@ -169,6 +218,7 @@ void store::insert_call(call_record call, callback<void> done)
 void store::insert_call_with_outbox(call_record call, std::vector<outbox_item> items,
                                     callback<std::vector<std::int64_t>> done)
 {
+    if (!prepare_for_enqueue(items)) return done(no_randomness());
     do_insert_call(std::move(call), std::move(items), std::move(done));
 }
 
@@ -192,6 +242,7 @@ void store::update_call_status_with_outbox(std::string call_sid, call_update upd
                                            std::vector<outbox_item> items,
                                            callback<call_record> done)
 {
+    if (!prepare_for_enqueue(items)) return done(no_randomness());
     do_update_call_status(std::move(call_sid), std::move(update), std::move(items),
                           std::move(done));
 }
@@ -205,6 +256,7 @@ void store::list_calls(std::string account_sid, call_filter filter, std::size_t 
 
 void store::enqueue(std::vector<outbox_item> items, callback<std::vector<std::int64_t>> done)
 {
+    if (!prepare_for_enqueue(items)) return done(no_randomness());
     do_enqueue(std::move(items), std::move(done));
 }
 
@@ -214,15 +266,30 @@ void store::due_items(std::int64_t now_ms, std::size_t limit,
     do_due_items(now_ms, limit, std::move(done));
 }
 
-void store::mark_delivered(std::int64_t id, callback<void> done)
+void store::claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done)
 {
-    do_mark_delivered(id, std::move(done));
+    if (auto v = validate(claim); !v) return done(std::move(v).err());
+    do_claim_due(std::move(claim), std::move(done));
 }
 
-void store::mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::string last_error,
-                        callback<void> done)
+void store::mark_delivered(std::int64_t id, std::string worker, callback<void> done)
 {
-    do_mark_failed(id, next_attempt_at_ms, std::move(last_error), std::move(done));
+    if (worker.empty()) return done(no_worker());
+    do_mark_delivered(id, std::move(worker), std::move(done));
+}
+
+void store::mark_failed(std::int64_t id, std::string worker, std::int64_t next_attempt_at_ms,
+                        std::string last_error, callback<void> done)
+{
+    if (worker.empty()) return done(no_worker());
+    do_mark_failed(id, std::move(worker), next_attempt_at_ms, std::move(last_error),
+                   std::move(done));
+}
+
+void store::release_claims(std::string worker, callback<std::size_t> done)
+{
+    if (worker.empty()) return done(no_worker());
+    do_release_claims(std::move(worker), std::move(done));
 }
 
 void store::depth(callback<std::size_t> done)
@@ -296,17 +363,31 @@ result<std::vector<outbox_item>> store::due_items(std::int64_t now_ms, std::size
         [&](callback<std::vector<outbox_item>> cb) { due_items(now_ms, limit, std::move(cb)); });
 }
 
-result<void> store::mark_delivered(std::int64_t id)
+result<std::vector<outbox_item>> store::claim_due(outbox_claim claim)
 {
-    return wait_for<void>([&](callback<void> cb) { mark_delivered(id, std::move(cb)); });
+    return wait_for<std::vector<outbox_item>>(
+        [&](callback<std::vector<outbox_item>> cb) { claim_due(std::move(claim), std::move(cb)); });
 }
 
-result<void> store::mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
-                                std::string last_error)
+result<void> store::mark_delivered(std::int64_t id, std::string worker)
+{
+    return wait_for<void>(
+        [&](callback<void> cb) { mark_delivered(id, std::move(worker), std::move(cb)); });
+}
+
+result<void> store::mark_failed(std::int64_t id, std::string worker,
+                                std::int64_t next_attempt_at_ms, std::string last_error)
 {
     return wait_for<void>([&](callback<void> cb) {
-        mark_failed(id, next_attempt_at_ms, std::move(last_error), std::move(cb));
+        mark_failed(id, std::move(worker), next_attempt_at_ms, std::move(last_error),
+                    std::move(cb));
     });
+}
+
+result<std::size_t> store::release_claims(std::string worker)
+{
+    return wait_for<std::size_t>(
+        [&](callback<std::size_t> cb) { release_claims(std::move(worker), std::move(cb)); });
 }
 
 result<std::size_t> store::depth()

@@ -114,8 +114,23 @@ struct outbox_item {
     // returns the existing id (a retried edge webhook must not send a callback twice).
     std::string idempotency_key;
     std::int64_t created_at_ms = 0;
+    // The I-Twilio-Idempotency-Token of an item without an idempotency_key: the store gives every
+    // enqueued item that has none a random one, so it is the same on each attempt and never
+    // repeats (an id may: a restored or rebuilt database counts again).
+    std::string delivery_token;
+    // The worker holding the item ("" = none) and until when (epoch ms); see claim_due.
+    std::string claimed_by;
+    std::int64_t claimed_until_ms = 0;
 
     friend bool operator==(const outbox_item&, const outbox_item&) = default;
+};
+
+// store::claim_due: `worker` takes up to `limit` due items for `lease_ms`.
+struct outbox_claim {
+    std::string worker;  // a name unique among the gateways sharing the store; not empty
+    std::int64_t now_ms = 0;
+    std::int64_t lease_ms = 0;  // > 0: the items are the worker's until now_ms + lease_ms
+    std::size_t limit = 0;
 };
 
 // Twilio list filters (spec/TWILIO-API.md section 3.2); unset = not filtered.
@@ -195,14 +210,26 @@ public:
     // GET/POST.
     void enqueue(std::vector<outbox_item> items, callback<std::vector<std::int64_t>> done);
     // Up to `limit` items with next_attempt_at_ms <= now_ms, oldest first (next_attempt_at_ms,
-    // then id). Items are not leased: one dispatcher per store is assumed.
+    // then id), claimed or not. A look for tests and operators: nothing is claimed.
     void due_items(std::int64_t now_ms, std::size_t limit, callback<std::vector<outbox_item>> done);
-    // Delivery acknowledged: deletes the item. errc::not_found for an unknown id.
-    void mark_delivered(std::int64_t id, callback<void> done);
-    // Delivery failed: attempts + 1, the next attempt time and the error are recorded.
-    // errc::not_found for an unknown id.
-    void mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms, std::string last_error,
-                     callback<void> done);
+    // Leases up to `limit` items that are due (next_attempt_at_ms <= now_ms) and held by nobody
+    // (never claimed, released, or claimed_until_ms <= now_ms: an expired lease, e.g. of a
+    // gateway that died), oldest first, to claim.worker until now_ms + lease_ms, and returns them
+    // as claimed. Gateways sharing one store never get the same item while its lease runs.
+    // errc::invalid_parameter for an empty worker or lease_ms <= 0.
+    void claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done);
+    // Delivery acknowledged: deletes the item. errc::not_found for an unknown id,
+    // errc::conflict when `worker` does not hold it (another gateway re-claimed it after the
+    // lease expired, or it was never claimed); the item is then left alone.
+    void mark_delivered(std::int64_t id, std::string worker, callback<void> done);
+    // Delivery failed: attempts + 1, the next attempt time and the error are recorded and the
+    // claim is released. Errors as mark_delivered.
+    void mark_failed(std::int64_t id, std::string worker, std::int64_t next_attempt_at_ms,
+                     std::string last_error, callback<void> done);
+    // Every item `worker` holds is released (due again at its next_attempt_at_ms, attempts
+    // unchanged): a worker stopping, or a restarted gateway taking back what it held under the
+    // same name. Returns how many.
+    void release_claims(std::string worker, callback<std::size_t> done);
     // Number of items in the outbox (stirgate_outbox_depth).
     void depth(callback<std::size_t> done);
 
@@ -226,9 +253,12 @@ public:
     [[nodiscard]] result<std::vector<std::int64_t>> enqueue(std::vector<outbox_item> items);
     [[nodiscard]] result<std::vector<outbox_item>> due_items(std::int64_t now_ms,
                                                              std::size_t limit);
-    [[nodiscard]] result<void> mark_delivered(std::int64_t id);
-    [[nodiscard]] result<void> mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
+    [[nodiscard]] result<std::vector<outbox_item>> claim_due(outbox_claim claim);
+    [[nodiscard]] result<void> mark_delivered(std::int64_t id, std::string worker);
+    [[nodiscard]] result<void> mark_failed(std::int64_t id, std::string worker,
+                                           std::int64_t next_attempt_at_ms,
                                            std::string last_error);
+    [[nodiscard]] result<std::size_t> release_claims(std::string worker);
     [[nodiscard]] result<std::size_t> depth();
 
 protected:
@@ -247,9 +277,12 @@ protected:
                             callback<std::vector<std::int64_t>> done) = 0;
     virtual void do_due_items(std::int64_t now_ms, std::size_t limit,
                               callback<std::vector<outbox_item>> done) = 0;
-    virtual void do_mark_delivered(std::int64_t id, callback<void> done) = 0;
-    virtual void do_mark_failed(std::int64_t id, std::int64_t next_attempt_at_ms,
-                                std::string last_error, callback<void> done) = 0;
+    virtual void do_claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done) = 0;
+    virtual void do_mark_delivered(std::int64_t id, std::string worker, callback<void> done) = 0;
+    virtual void do_mark_failed(std::int64_t id, std::string worker,
+                                std::int64_t next_attempt_at_ms, std::string last_error,
+                                callback<void> done) = 0;
+    virtual void do_release_claims(std::string worker, callback<std::size_t> done) = 0;
     virtual void do_depth(callback<std::size_t> done) = 0;
 };
 
@@ -261,6 +294,11 @@ std::string make_page_token(std::string_view last_sid);
 [[nodiscard]] result<std::string> parse_page_token(std::string_view token);
 // Outbox item checks of enqueue (see there).
 [[nodiscard]] result<void> validate(const outbox_item& item);
+// Checks of claim_due (see there).
+[[nodiscard]] result<void> validate(const outbox_claim& claim);
+// The answer of mark_delivered / mark_failed when no item `id` held by `worker` was changed:
+// not_found when there is no such item (`exists` false), conflict otherwise.
+[[nodiscard]] error not_held(std::int64_t id, bool exists, std::string_view worker);
 bool is_call_sid(std::string_view s) noexcept;
 bool is_account_sid(std::string_view s) noexcept;
 

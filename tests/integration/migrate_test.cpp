@@ -41,15 +41,15 @@ TEST_CASE("stirgate migrate applies the schema of either engine and prints its v
 
     const auto sqlite = run_stirgate({"migrate", "--config", config});
     CHECK(sqlite.code == 0);
-    CHECK(sqlite.out == "schema version 3\n");
+    CHECK(sqlite.out == "schema version 4\n");
 
     const std::string url = stirgate::test::shared_postgres().create_database();
     const auto pg = run_stirgate({"migrate", "--config", config}, {"STIRGATE_STORAGE_URL=" + url});
     CHECK(pg.code == 0);
-    CHECK(pg.out == "schema version 1\n");
+    CHECK(pg.out == "schema version 2\n");
     const auto again = run_stirgate({"migrate", "--config", config}, {"STIRGATE_STORAGE_URL=" + url});
     CHECK(again.code == 0);
-    CHECK(again.out == "schema version 1\n");
+    CHECK(again.out == "schema version 2\n");
 
     // Nothing listens on port 1: one line, exit 1, no password.
     const auto down = run_stirgate({"migrate", "--config", config},

@@ -2,7 +2,7 @@
 
 #include "store/memory_store.hpp"
 
-#include "unit/store/store_behaviour.hpp"
+#include "unit/store/outbox_behaviour.hpp"
 
 namespace {
 
@@ -28,6 +28,11 @@ TEST_CASE("memory store: lists are newest first, filtered and paged by keyset", 
 TEST_CASE("memory store: the outbox orders, retries, deletes and deduplicates", "[store]")
 {
     stirgate::test::store_outbox_behaviour(make_memory_store);
+}
+
+TEST_CASE("memory store: outbox leases keep workers sharing the store apart", "[store]")
+{
+    stirgate::test::store_lease_behaviour(make_memory_store);
 }
 
 TEST_CASE("memory store: a call and its outbox items are stored atomically", "[store]")

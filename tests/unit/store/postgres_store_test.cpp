@@ -12,8 +12,9 @@
 #include <thread>
 
 #include "store/postgres_connection.hpp"
+#include "store/postgres_schema.hpp"
 #include "support/postgres_server.hpp"
-#include "unit/store/store_behaviour.hpp"
+#include "unit/store/outbox_behaviour.hpp"
 
 namespace {
 
@@ -70,6 +71,11 @@ TEST_CASE("postgres store: the outbox orders, retries, deletes and deduplicates"
     stirgate::test::store_outbox_behaviour(make_postgres_store);
 }
 
+TEST_CASE("postgres store: outbox leases keep workers sharing the store apart", "[store]")
+{
+    stirgate::test::store_lease_behaviour(make_postgres_store);
+}
+
 TEST_CASE("postgres store: a call and its outbox items are stored atomically", "[store]")
 {
     stirgate::test::store_atomic_behaviour(make_postgres_store);
@@ -108,13 +114,43 @@ TEST_CASE("postgres store: the schema version is recorded and reopening keeps th
     const std::string url = server.create_database();
     {
         postgres_store s(url);
-        CHECK(s.schema_version() == 1);
+        CHECK(s.schema_version() == pg::schema_version);
         REQUIRE(s.insert_call_with_outbox(make_call(1), {make_item({}, 100)}));
     }
     postgres_store again(url);  // migrating an up-to-date database is a no-op
-    CHECK(again.schema_version() == 1);
+    CHECK(again.schema_version() == pg::schema_version);
     CHECK(again.find_call(make_sid("CA", 1)).value().has_value());
     CHECK(again.depth().value() == 1);
+}
+
+TEST_CASE("postgres store: a version 1 outbox upgrades in place; its items keep their tokens",
+          "[store]")
+{
+    auto& server = shared_postgres();
+    const std::string url = server.create_database();
+    { postgres_store s(url); }
+    // Back to what version 1 created, with an item queued by it (id 7, retried twice).
+    const std::string name = url.substr(url.rfind('/') + 1);
+    server.exec(name,
+                "ALTER TABLE outbox DROP COLUMN delivery_token, DROP COLUMN claimed_by, "
+                "DROP COLUMN claimed_until; DELETE FROM stirgate_schema_version WHERE version > 1; "
+                "INSERT INTO outbox (id, kind, call_sid, target_url, method, params, headers, "
+                "attempts, next_attempt_at, last_error, idempotency_key, created_at) "
+                "OVERRIDING SYSTEM VALUE VALUES (7, 'edge_dial', "
+                "'CA00000000000000000000000000000002', 'http://edge.test/dial', 'POST', "
+                "'{CallSid,CA00000000000000000000000000000002}', '{}', 2, 100, 'HTTP 503', '', 1)");
+    postgres_store s(url);
+    CHECK(s.schema_version() == pg::schema_version);
+    auto due = s.due_items(100, 10);
+    REQUIRE(due);
+    REQUIRE(due->size() == 1);
+    CHECK(due->front().id == 7);
+    CHECK(due->front().attempts == 2);
+    CHECK(due->front().delivery_token == "stirgate-outbox-7");
+    auto claimed = s.claim_due(stirgate::test::claim_for("gw-a:8080", 100));
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 1);
+    CHECK(s.mark_delivered(7, "gw-a:8080"));
 }
 
 TEST_CASE("postgres store: a database newer than the code, or no database, fails with one line",

@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "unit/store/store_behaviour.hpp"
+#include "unit/store/outbox_behaviour.hpp"
 
 namespace {
 
@@ -113,6 +113,11 @@ TEST_CASE("sqlite store: the outbox orders, retries, deletes and deduplicates", 
     stirgate::test::store_outbox_behaviour(make_memory_sqlite);
 }
 
+TEST_CASE("sqlite store: outbox leases keep workers sharing the store apart", "[store]")
+{
+    stirgate::test::store_lease_behaviour(make_memory_sqlite);
+}
+
 TEST_CASE("sqlite store: a call and its outbox items are stored atomically", "[store]")
 {
     stirgate::test::store_atomic_behaviour(make_memory_sqlite);
@@ -150,6 +155,29 @@ TEST_CASE("sqlite store: calls and outbox items survive closing and reopening", 
     REQUIRE(due);
     REQUIRE(due->size() == 1);
     CHECK(due->front().id == id);
+}
+
+TEST_CASE("sqlite store: claims a killed gateway left are released when the file is opened",
+          "[store]")
+{
+    // One gateway owns a SQLite file, so whatever is claimed in it at open belongs to a process
+    // that is gone; its items must not wait for their lease to run out.
+    temp_dir dir;
+    std::int64_t id = 0;
+    {
+        sqlite_store s(dir.url());
+        auto ids = s.enqueue({make_item(make_sid("CA", 1), 100)});
+        REQUIRE(ids);
+        id = ids->front();
+        REQUIRE(s.claim_due(stirgate::test::claim_for("dead", 100, 3'600'000)).value().size() ==
+                1);
+    }
+    sqlite_store again(dir.url());
+    auto claimed = again.claim_due(stirgate::test::claim_for("alive", 101));
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 1);
+    CHECK(claimed->front().id == id);
+    CHECK(again.mark_delivered(id, "alive"));
 }
 
 TEST_CASE("sqlite store: the schema version is recorded, WAL is on, integrity holds", "[store]")
@@ -318,12 +346,15 @@ INSERT INTO outbox VALUES (7, 'status_callback', 'CA0000000000000000000000000000
     // The parent index has no account column: another account's list must still not see it.
     CHECK(s.list_calls(account_b, by_parent, 10, "").value().calls.empty());
 
-    // The outbox item is still due, and its key still deduplicates.
+    // The outbox item is still due, unclaimed, with the token it was already sent with, and its
+    // key still deduplicates.
     auto due = s.due_items(1767225700000, 10);
     REQUIRE(due);
     REQUIRE(due->size() == 1);
     CHECK(due->front().id == 7);
     CHECK(due->front().attempts == 2);
+    CHECK(due->front().delivery_token == "stirgate-outbox-7");
+    CHECK(due->front().claimed_by.empty());
     auto again = make_item(make_sid("CA", 2), 0, "CA00000000000000000000000000000002:completed");
     CHECK(s.enqueue({again}).value() == std::vector<std::int64_t>{7});
     // And the upgraded file takes new calls.

@@ -1,6 +1,7 @@
 #pragma once
 // Behaviour every store implementation must show, run against each of them by
-// memory_store_test.cpp and sqlite_store_test.cpp (one factory each). Each function is the body
+// memory_store_test.cpp, sqlite_store_test.cpp and postgres_store_test.cpp (one factory each;
+// the outbox's part is in outbox_behaviour.hpp). Each function is the body
 // of one TEST_CASE: Catch2 re-enters it once per SECTION, so every SECTION gets a fresh store.
 
 #include <algorithm>
@@ -434,133 +435,6 @@ inline void store_list_behaviour(const store_factory& make)
         REQUIRE(second);
         CHECK(sids_of(*second) == expected({1}));
         CHECK_FALSE(second->next_page_token);
-    }
-}
-
-inline void store_outbox_behaviour(const store_factory& make)
-{
-    using namespace stirgate::store;
-    auto s = make();
-    const std::string sid = make_sid("CA", 1);
-
-    SECTION("due items come oldest first, only once due, up to the limit")
-    {
-        auto ids = s->enqueue({make_item(sid, 300), make_item(sid, 100), make_item(sid, 200)});
-        REQUIRE(ids);
-        REQUIRE(ids->size() == 3);
-        CHECK((*ids)[0] < (*ids)[1]);
-        CHECK((*ids)[1] < (*ids)[2]);
-        CHECK(s->depth().value() == 3);
-
-        auto early = s->due_items(99, 10);
-        REQUIRE(early);
-        CHECK(early->empty());
-        auto some = s->due_items(200, 10);
-        REQUIRE(some);
-        REQUIRE(some->size() == 2);
-        CHECK((*some)[0].id == (*ids)[1]);
-        CHECK((*some)[1].id == (*ids)[2]);
-        auto limited = s->due_items(1000, 2);
-        REQUIRE(limited);
-        REQUIRE(limited->size() == 2);
-        CHECK((*limited)[0].next_attempt_at_ms == 100);
-        CHECK((*limited)[1].next_attempt_at_ms == 200);
-    }
-
-    SECTION("equal due times come in id order")
-    {
-        auto ids = s->enqueue({make_item(sid, 100), make_item(sid, 100), make_item(sid, 100)});
-        REQUIRE(ids);
-        auto due = s->due_items(100, 10);
-        REQUIRE(due);
-        REQUIRE(due->size() == 3);
-        for (std::size_t i = 0; i < 3; ++i) CHECK((*due)[i].id == (*ids)[i]);
-    }
-
-    SECTION("an item reads back as enqueued")
-    {
-        outbox_item item = make_item(sid, 100, "dial:" + sid);
-        item.kind = outbox_kind::edge_dial;
-        item.method = "GET";
-        item.params = {{"CallSid", sid},
-                       {"Identity", "eyJ.a.b;info=<https://x/a.pem>;ppt=shaken"},
-                       {"Identity", "eyJ.c.d;ppt=\"div\""},
-                       {"Note", "caf\xc3\xa9 & \"quotes\"\nnewline"}};
-        item.headers = {{"X-Twilio-Signature", "abc+/="}};
-        auto ids = s->enqueue({item});
-        REQUIRE(ids);
-        item.id = ids->front();
-        auto due = s->due_items(100, 1);
-        REQUIRE(due);
-        REQUIRE(due->size() == 1);
-        CHECK(due->front() == item);
-    }
-
-    SECTION("a failed delivery counts the attempt and moves the item back")
-    {
-        auto ids = s->enqueue({make_item(sid, 100), make_item(sid, 150)});
-        REQUIRE(ids);
-        REQUIRE(s->mark_failed((*ids)[0], 400, "upstream_timeout"));
-        auto due = s->due_items(399, 10);
-        REQUIRE(due);
-        REQUIRE(due->size() == 1);
-        CHECK(due->front().id == (*ids)[1]);
-        REQUIRE(s->mark_failed((*ids)[0], 500, "upstream_bad_response: 503"));
-        auto later = s->due_items(500, 10);
-        REQUIRE(later);
-        REQUIRE(later->size() == 2);
-        CHECK(later->back().id == (*ids)[0]);
-        CHECK(later->back().attempts == 2);
-        CHECK(later->back().last_error == "upstream_bad_response: 503");
-        CHECK(later->back().next_attempt_at_ms == 500);
-        CHECK(s->mark_failed(987654, 1, "x").code() == errc::not_found);
-    }
-
-    SECTION("a delivered item is deleted and its id is not reused")
-    {
-        auto ids = s->enqueue({make_item(sid, 100), make_item(sid, 100)});
-        REQUIRE(ids);
-        REQUIRE(s->mark_delivered((*ids)[1]));
-        CHECK(s->depth().value() == 1);
-        CHECK(s->mark_delivered((*ids)[1]).code() == errc::not_found);
-        auto next = s->enqueue({make_item(sid, 100)});
-        REQUIRE(next);
-        CHECK(next->front() > (*ids)[1]);
-        REQUIRE(s->mark_delivered((*ids)[0]));
-        REQUIRE(s->mark_delivered(next->front()));
-        CHECK(s->depth().value() == 0);
-        auto none = s->due_items(1000, 10);
-        REQUIRE(none);
-        CHECK(none->empty());
-    }
-
-    SECTION("an idempotency key already queued yields the queued item")
-    {
-        auto first = s->enqueue({make_item(sid, 100, "status:" + sid + ":ringing")});
-        REQUIRE(first);
-        auto again = s->enqueue({make_item(sid, 200, "status:" + sid + ":ringing"),
-                                 make_item(sid, 200, "status:" + sid + ":completed")});
-        REQUIRE(again);
-        CHECK((*again)[0] == first->front());
-        CHECK((*again)[1] != first->front());
-        CHECK(s->depth().value() == 2);
-        REQUIRE(s->mark_delivered(first->front()));
-        auto after = s->enqueue({make_item(sid, 300, "status:" + sid + ":ringing")});
-        REQUIRE(after);
-        CHECK(after->front() > (*again)[1]);
-    }
-
-    SECTION("invalid items are refused, together with the rest of their batch")
-    {
-        auto no_url = make_item(sid, 100);
-        no_url.target_url.clear();
-        auto no_call = make_item({}, 100);
-        auto bad_method = make_item(sid, 100);
-        bad_method.method = "DELETE";
-        CHECK(s->enqueue({make_item(sid, 100), no_url}).code() == errc::invalid_parameter);
-        CHECK(s->enqueue({no_call}).code() == errc::invalid_parameter);
-        CHECK(s->enqueue({bad_method}).code() == errc::invalid_parameter);
-        CHECK(s->depth().value() == 0);
     }
 }
 

@@ -25,166 +25,18 @@
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/test_tls.hpp"
+#include "unit/webhooks/outbox_fixture.hpp"
 #include "webhooks/outbox.hpp"
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using namespace std::chrono_literals;
+using namespace stirgate::test::outbox_fixture;
 using stirgate::errc;
 using stirgate::error;
-using stirgate::result;
-using stirgate::net::http_reply;
-using stirgate::net::http_request_spec;
-using stirgate::store::outbox_item;
-using stirgate::store::outbox_kind;
 using stirgate::webhooks::backoff_ceiling;
 using stirgate::webhooks::backoff_delay;
 using stirgate::webhooks::backoff_policy;
-using stirgate::webhooks::outbox_dependencies;
-using stirgate::webhooks::outbox_options;
 using stirgate::webhooks::outbox_worker;
-
-namespace {
-
-constexpr const char* edge_token = "edge-shared-secret";
-constexpr const char* account_sid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* account_token = "0123456789abcdef0123456789abcdef";
-constexpr const char* call_sid = "CA0123456789abcdef0123456789abcdef";
-constexpr const char* dial_url = "http://127.0.0.1:5070/dial";
-constexpr const char* shaken_identity =
-    "eyJhbGciOiJFUzI1NiJ9.shaken.sig;info=<https://c.test/a.pem>";
-constexpr const char* div_identity = "eyJhbGciOiJFUzI1NiJ9.div.sig;info=<https://c.test/b.pem>";
-
-// The recording HTTP client of STYLE.md section 4: canned replies in order (200 once they run
-// out); while `gated`, each request waits until the test releases it.
-class scripted_client final : public stirgate::net::http_client {
-public:
-    std::vector<http_request_spec> requests;
-    std::deque<result<http_reply>> replies;
-    bool gated = false;
-    std::size_t active = 0;
-    std::size_t max_active = 0;
-
-    asio::awaitable<result<http_reply>> request(http_request_spec spec) override
-    {
-        requests.push_back(std::move(spec));
-        ++active;
-        max_active = std::max(max_active, active);
-        if (gated) {
-            asio::steady_timer gate(co_await asio::this_coro::executor,
-                                    asio::steady_timer::time_point::max());
-            gates_.push_back(&gate);
-            boost::system::error_code ec;
-            co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-        --active;
-        if (replies.empty()) co_return http_reply{200, {}, {}};
-        auto r = std::move(replies.front());
-        replies.pop_front();
-        co_return r;
-    }
-
-    // Lets every request waiting now go on (later ones wait again while gated).
-    void release_waiting()
-    {
-        auto gates = std::move(gates_);
-        gates_.clear();
-        for (auto* g : gates) g->cancel();
-    }
-
-private:
-    std::vector<asio::steady_timer*> gates_;
-};
-
-std::optional<std::string> header(const http_request_spec& spec, std::string_view name)
-{
-    std::optional<std::string> found;
-    for (const auto& [n, v] : spec.headers)
-        if (beast::iequals(n, name)) {
-            REQUIRE_FALSE(found);  // each header once
-            found = v;
-        }
-    return found;
-}
-
-outbox_item dial_item(std::string target = dial_url)
-{
-    outbox_item item;
-    item.kind = outbox_kind::edge_dial;
-    item.call_sid = call_sid;
-    item.target_url = std::move(target);
-    item.params = {{"CallSid", call_sid},         {"AccountSid", account_sid},
-                   {"From", "+14155550101"},      {"To", "+13105550100"},
-                   {"Identity", shaken_identity}, {"Identity", div_identity}};
-    return item;
-}
-
-outbox_item status_item(std::string key = {})
-{
-    outbox_item item;
-    item.kind = outbox_kind::status_callback;
-    item.call_sid = call_sid;
-    item.target_url = "https://app.example.com/status?tenant=acme";
-    item.params = {{"CallSid", call_sid},
-                   {"AccountSid", account_sid},
-                   {"CallStatus", "completed"},
-                   {"StirStatus", "A"}};
-    item.idempotency_key = std::move(key);
-    return item;
-}
-
-// Runs every handler that is ready, including those that become ready meanwhile; timers that
-// are not due (the poll interval) do not fire.
-void pump(asio::io_context& io)
-{
-    io.restart();
-    io.poll();
-}
-
-struct fixture {
-    asio::io_context io;
-    stirgate::store::memory_store st;
-    scripted_client client;
-    std::int64_t now = 1'700'000'000'000;
-    double unit = 0.5;
-
-    outbox_options options()
-    {
-        outbox_options o;
-        o.poll_interval = 1h;  // nothing here waits for it: start() and notify() drive the loop
-        o.edge_auth_token = edge_token;
-        return o;
-    }
-
-    outbox_dependencies deps()
-    {
-        outbox_dependencies d;
-        d.now_ms = [this] { return now; };
-        d.random_unit = [this] { return unit; };
-        d.account_auth_token = [](std::string_view sid) -> std::optional<std::string> {
-            if (sid == account_sid) return std::string(account_token);
-            return std::nullopt;
-        };
-        return d;
-    }
-
-    std::int64_t enqueue(outbox_item item)
-    {
-        auto ids = st.enqueue({std::move(item)});
-        REQUIRE(ids);
-        return ids->front();
-    }
-
-    std::vector<outbox_item> pending()
-    {
-        auto items = st.due_items(std::numeric_limits<std::int64_t>::max(), 100);
-        REQUIRE(items);
-        return *items;
-    }
-};
-
-}  // namespace
 
 TEST_CASE("a delivered outbox item is posted as a form in parameter order and deleted",
           "[webhooks][outbox]")
@@ -374,6 +226,8 @@ TEST_CASE("every attempt of an item carries the same I-Twilio-Idempotency-Token"
     f.client.replies.push_back(http_reply{500, {}, {}});
     const auto id = f.enqueue(status_item());
     f.enqueue(status_item("CA0123456789abcdef0123456789abcdef-completed"));
+    const auto token = f.token_of(id);
+    CHECK(token.size() == 9 + 32);  // "stirgate-" and 128 random bits: no id to guess or reuse
     outbox_worker worker(f.io.get_executor(), f.st, f.client, f.client, f.options(), f.deps());
     worker.start();
     pump(f.io);
@@ -381,7 +235,6 @@ TEST_CASE("every attempt of an item carries the same I-Twilio-Idempotency-Token"
     worker.notify();
     pump(f.io);
     REQUIRE(f.client.requests.size() == 4);
-    const auto token = "stirgate-outbox-" + std::to_string(id);
     CHECK(header(f.client.requests[0], "I-Twilio-Idempotency-Token") == token);
     CHECK(header(f.client.requests[1], "I-Twilio-Idempotency-Token") ==
           "CA0123456789abcdef0123456789abcdef-completed");
@@ -436,6 +289,8 @@ TEST_CASE("deliveries run concurrently up to the limit and an item is never in f
     f.client.gated = true;
     std::vector<std::int64_t> ids;
     for (int i = 0; i < 5; ++i) ids.push_back(f.enqueue(dial_item()));
+    std::vector<std::string> expected;
+    for (auto id : ids) expected.push_back(f.token_of(id));
     auto o = f.options();
     o.max_concurrent = 2;
     outbox_worker worker(f.io.get_executor(), f.st, f.client, f.client, o, f.deps());
@@ -462,8 +317,6 @@ TEST_CASE("deliveries run concurrently up to the limit and an item is never in f
     std::vector<std::string> tokens;
     for (const auto& r : f.client.requests)
         tokens.push_back(header(r, "I-Twilio-Idempotency-Token").value_or(""));
-    std::vector<std::string> expected;
-    for (auto id : ids) expected.push_back("stirgate-outbox-" + std::to_string(id));
     CHECK(tokens == expected);  // oldest first, each exactly once
 }
 
@@ -607,20 +460,6 @@ std::uint16_t closed_port(asio::io_context& io)
     return probe.local_endpoint().port();  // closed again when probe goes
 }
 
-// Runs the io_context in short slices until `done` holds (real sockets and the store's writer
-// thread complete on their own time); false after `limit`.
-bool run_until(asio::io_context& io, const std::function<bool()>& done,
-               std::chrono::milliseconds limit = 15s)
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        io.restart();
-        io.run_for(5ms);
-    }
-    return true;
-}
-
 std::vector<outbox_item> pending(stirgate::store::store& st)
 {
     auto items = st.due_items(std::numeric_limits<std::int64_t>::max(), 100);
@@ -729,8 +568,8 @@ TEST_CASE(
         CHECK(restarted_edge->connections() == 1);
         const auto seen = restarted_edge->last_request();
         CHECK(seen.find("X-Twilio-Signature: ") != std::string::npos);
-        CHECK(seen.find("I-Twilio-Idempotency-Token: stirgate-outbox-" +
-                        std::to_string(items.front().id)) != std::string::npos);
+        CHECK(seen.find("I-Twilio-Idempotency-Token: " + items.front().delivery_token) !=
+              std::string::npos);
         bool stopped = false;
         worker.stop([&stopped] { stopped = true; });
         REQUIRE(run_until(io, [&] { return stopped; }));
