@@ -311,6 +311,9 @@ struct gateway::impl {
     net::beast_http_client edge_client;
     net::beast_http_client webhook_client;
     webhooks::outbox_worker outbox;
+    // Wakes the outbox when another gateway sharing the store queued items (PostgreSQL);
+    // released before the worker goes.
+    std::shared_ptr<void> outbox_watch;
     net::router routes;
     // SIGHUP is caught from construction on, not only once run() started: a reload signal
     // sent right after "listening" would otherwise take the default action and kill us.
@@ -337,6 +340,7 @@ struct gateway::impl {
           outbox(background.get_executor(), *calls, edge_client, webhook_client,
                  outbox_options_from(cfg), outbox_dependencies_for(accounts, log, metrics))
     {
+        outbox_watch = calls->watch_outbox([this] { outbox.notify(); });
         // Unmatched paths under an API's prefix still get that API's error shape.
         routes.set_error_style("/2010-04-01/", net::error_style::twilio);
         routes.set_error_style("/stir/", net::error_style::atis);

@@ -267,6 +267,23 @@ bool connection::check_idle() noexcept
     return connected();
 }
 
+result<std::size_t> connection::wait_for_notifications(std::chrono::milliseconds timeout)
+{
+    if (!connected()) return error{errc::store_unavailable, "not connected"};
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    if (ready < 0) return std::size_t{0};  // EINTR: the caller simply waits again
+    if (ready > 0 && PQconsumeInput(conn_) == 0)
+        return error{errc::store_unavailable, one_line(PQerrorMessage(conn_))};
+    std::size_t count = 0;
+    while (PGnotify* n = PQnotifies(conn_)) {
+        PQfreemem(n);
+        ++count;
+    }
+    if (!connected()) return error{errc::store_unavailable, "connection closed by the server"};
+    return count;
+}
+
 result<rows> connection::exec(const char* sql, const params& p)
 {
     if (!conn_) return error{errc::store_unavailable, "not connected"};

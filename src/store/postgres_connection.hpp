@@ -93,6 +93,10 @@ public:
     // without a round trip: reads what the socket holds. False when the connection is gone.
     bool check_idle() noexcept;
 
+    // Waits up to `timeout` for notifications (LISTEN) and returns how many arrived, draining
+    // them. store_unavailable when the connection broke meanwhile.
+    [[nodiscard]] result<std::size_t> wait_for_notifications(std::chrono::milliseconds timeout);
+
     // Runs one statement. Errors: conflict (unique violation), invalid_parameter (check, not
     // null, bad text), not_found never; store_unavailable for everything else (lost connection,
     // shutdown, resources), with the server's message in the detail.

@@ -203,7 +203,11 @@ result<std::size_t> release_claims(connection& c, const std::string& worker)
     auto r = c.exec("UPDATE outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by = $1",
                     params().add(worker));
     if (!r) return std::move(r).err();
-    return static_cast<std::size_t>(r->affected());
+    const auto released = static_cast<std::size_t>(r->affected());
+    // Due again now: tell the other gateways, as the insert trigger does for new items.
+    if (released > 0)
+        if (auto n = c.run("SELECT pg_notify('stirgate_outbox', '')"); !n) return std::move(n).err();
+    return released;
 }
 
 result<std::size_t> depth(connection& c)

@@ -68,12 +68,23 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id);
 CREATE UNIQUE INDEX outbox_idempotency ON outbox (idempotency_key) WHERE idempotency_key <> '';
 )sql",
-    // 2: leased outbox items (store::claim_due) and random delivery tokens, as SQLite's 4.
+    // 2: leased outbox items (store::claim_due) and random delivery tokens, as SQLite's 4, and
+    // a NOTIFY on channel stirgate_outbox when items are queued, delivered to every listening
+    // gateway at commit (a statement trigger: no extra round trip per call; notifications of
+    // one transaction are merged).
     R"sql(
 ALTER TABLE outbox ADD COLUMN delivery_token TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;  -- epoch ms
 UPDATE outbox SET delivery_token = 'stirgate-outbox-' || id;
+CREATE FUNCTION stirgate_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('stirgate_outbox', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER outbox_queued AFTER INSERT ON outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION stirgate_outbox_notify();
 )sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(schema_version),

@@ -72,6 +72,16 @@ struct postgres_store::impl {
     int schema = 0;
     std::vector<std::unique_ptr<worker>> workers;
 
+    // watch_outbox(): the listening connection's thread and whom it tells.
+    struct wake_slot {
+        std::mutex mutex;
+        std::function<void()> wake;  // guarded by mutex; empty once the handle is gone
+    };
+    std::shared_ptr<wake_slot> outbox_watcher = std::make_shared<wake_slot>();
+    std::thread listener;
+    std::atomic<bool> closing{false};
+    void listen_loop();
+
     std::atomic<bool> healthy{true};
     // Successful reconnects of any worker: one proves the database is back, so the others
     // retry at once instead of waiting out their backoff.
@@ -212,6 +222,60 @@ void postgres_store::impl::loop(worker& w)
     }
 }
 
+void postgres_store::impl::listen_loop()
+{
+    const auto outbox_wake = [slot = outbox_watcher] {
+        const std::lock_guard lock(slot->mutex);
+        if (slot->wake) slot->wake();
+    };
+    pg::connection conn;
+    auto backoff = options.reconnect_min;
+    // Short waits so closing is noticed quickly without a second wake-up channel.
+    constexpr std::chrono::milliseconds slice{200};
+    while (!closing) {
+        if (!conn.connected()) {
+            if (conn.connect(libpq_uri) && conn.run("LISTEN stirgate_outbox")) {
+                backoff = options.reconnect_min;
+                outbox_wake();  // whatever was queued while we were not listening
+            } else {
+                conn.close();
+                for (auto waited = std::chrono::milliseconds{0}; waited < backoff && !closing;
+                     waited += slice)
+                    std::this_thread::sleep_for(slice);
+                backoff = std::min(backoff * 2, options.reconnect_max);
+                continue;
+            }
+        }
+        auto heard = conn.wait_for_notifications(slice);
+        if (!heard)
+            conn.close();
+        else if (*heard > 0)
+            outbox_wake();
+    }
+}
+
+std::shared_ptr<void> postgres_store::watch_outbox(std::function<void()> wake)
+{
+    auto slot = impl_->outbox_watcher;
+    {
+        const std::lock_guard lock(slot->mutex);
+        slot->wake = std::move(wake);
+    }
+    if (!impl_->listener.joinable())
+        impl_->listener = std::thread([p = impl_.get()] { p->listen_loop(); });
+    struct watch {
+        std::shared_ptr<impl::wake_slot> slot;
+        ~watch()
+        {
+            const std::lock_guard lock(slot->mutex);
+            slot->wake = nullptr;
+        }
+    };
+    auto handle = std::make_shared<watch>();
+    handle->slot = std::move(slot);
+    return handle;
+}
+
 postgres_store::postgres_store(std::string_view url, postgres_options options)
     : impl_(std::make_unique<impl>())
 {
@@ -246,6 +310,8 @@ postgres_store::postgres_store(std::string_view url, postgres_options options)
 
 postgres_store::~postgres_store()
 {
+    impl_->closing = true;
+    if (impl_->listener.joinable()) impl_->listener.join();
     for (auto& w : impl_->workers) {
         {
             const std::lock_guard lock(w->mutex);

@@ -13,9 +13,13 @@
 // turning readable; it is reconnected with backoff (100 ms doubling to 2 s). Jobs arriving while
 // it is down, and jobs refused by a full queue, complete at once with errc::store_unavailable.
 // healthy() is false from a lost connection until a reconnect or a statement succeeds.
+//
+// New outbox items NOTIFY channel stirgate_outbox (a trigger of the schema); watch_outbox()
+// listens there, so every gateway's worker hears of items any gateway queued.
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -43,6 +47,10 @@ public:
 
     // The schema version in the database after opening (this code's version).
     int schema_version() const noexcept;
+
+    // LISTEN stirgate_outbox on a connection of its own, on a thread of its own (reconnected with
+    // the pool's backoff; `wake` is called after every reconnect too, for what it missed).
+    [[nodiscard]] std::shared_ptr<void> watch_outbox(std::function<void()> wake) override;
 
     bool healthy() const noexcept override;
     store_stats stats() const override;

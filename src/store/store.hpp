@@ -233,6 +233,17 @@ public:
     // Number of items in the outbox (stirgate_outbox_depth).
     void depth(callback<std::size_t> done);
 
+    // Calls `wake` (on a thread of the store's, maybe more often than needed) when another
+    // gateway sharing the store queued or released outbox items, so an idle worker sends them
+    // at once rather than at its next poll, until the returned handle is destroyed (it waits
+    // for a call in progress). Stores one gateway owns (memory, SQLite) never call it: that
+    // gateway's handlers wake its worker themselves. `wake` must be thread-safe.
+    [[nodiscard]] virtual std::shared_ptr<void> watch_outbox(std::function<void()> wake)
+    {
+        (void)wake;
+        return {};
+    }
+
     // False after a database failure until a transaction commits again (/readyz).
     virtual bool healthy() const noexcept = 0;
     virtual store_stats stats() const = 0;

@@ -132,6 +132,7 @@ TEST_CASE("postgres store: a version 1 outbox upgrades in place; its items keep 
     // Back to what version 1 created, with an item queued by it (id 7, retried twice).
     const std::string name = url.substr(url.rfind('/') + 1);
     server.exec(name,
+                "DROP TRIGGER outbox_queued ON outbox; DROP FUNCTION stirgate_outbox_notify(); "
                 "ALTER TABLE outbox DROP COLUMN delivery_token, DROP COLUMN claimed_by, "
                 "DROP COLUMN claimed_until; DELETE FROM stirgate_schema_version WHERE version > 1; "
                 "INSERT INTO outbox (id, kind, call_sid, target_url, method, params, headers, "
@@ -151,6 +152,44 @@ TEST_CASE("postgres store: a version 1 outbox upgrades in place; its items keep 
     REQUIRE(claimed);
     REQUIRE(claimed->size() == 1);
     CHECK(s.mark_delivered(7, "gw-a:8080"));
+}
+
+TEST_CASE("postgres store: items queued or released by another instance wake a watcher at once",
+          "[store]")
+{
+    auto& server = shared_postgres();
+    const std::string url = server.create_database();
+    postgres_store watching(url);
+    postgres_store other(url);
+    std::atomic<int> wakes{0};
+    auto handle = watching.watch_outbox([&wakes] { ++wakes; });
+    REQUIRE(handle);
+    // The listener's first wake follows its LISTEN: from then on nothing is missed.
+    REQUIRE(eventually([&] { return wakes.load() >= 1; }, std::chrono::seconds(5)));
+
+    int seen = wakes.load();
+    REQUIRE(other.enqueue({make_item(make_sid("CA", 1), 100)}));
+    CHECK(eventually([&] { return wakes.load() > seen; }, std::chrono::seconds(1)));
+
+    seen = wakes.load();
+    REQUIRE(other.claim_due(stirgate::test::claim_for("gw-b:8080", 100, 3'600'000)));
+    REQUIRE(other.release_claims("gw-b:8080").value() == 1);
+    CHECK(eventually([&] { return wakes.load() > seen; }, std::chrono::seconds(1)));
+
+    // A claim or a failure wakes nobody (else idle workers would wake each other for ever).
+    REQUIRE(other.claim_due(stirgate::test::claim_for("gw-b:8080", 100, 3'600'000)));
+    REQUIRE(other.mark_failed(1, "gw-b:8080", 200, "HTTP 503"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    seen = wakes.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(wakes.load() == seen);
+
+    // Once the handle is gone, nothing is called.
+    handle.reset();
+    seen = wakes.load();
+    REQUIRE(other.enqueue({make_item(make_sid("CA", 1), 100)}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    CHECK(wakes.load() == seen);
 }
 
 TEST_CASE("postgres store: a database newer than the code, or no database, fails with one line",
