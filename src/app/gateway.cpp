@@ -383,6 +383,16 @@ struct gateway::impl {
         server.emplace(std::move(server_opts), routes, log);
     }
 
+    // The store's writer thread may still hold a callback into the outbox's strand, which lives
+    // on `background`, declared (and so destroyed) after the store would be: join the writer
+    // while `background` is still alive, or the strand dies under it (a use-after-free ASan saw
+    // at exit under load).
+    ~impl()
+    {
+        outbox_watch.reset();
+        calls.reset();
+    }
+
     // Re-reads the config file and swaps in its accounts and numbers; requests in flight keep
     // the account they authenticated with. A config that does not load changes nothing.
     void reload()

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 #include <stdexcept>
@@ -150,7 +151,18 @@ std::optional<int> gateway_process::wait(std::chrono::milliseconds timeout)
 std::optional<int> gateway_process::stop(std::chrono::milliseconds limit)
 {
     send_signal(SIGTERM);
-    return wait(limit);
+    const auto code = wait(limit);
+    // A test only sees the exit code; the reason (a sanitizer report, an exception) is in the
+    // gateway's stderr, which CI would otherwise never show.
+    if (code != std::optional<int>(0)) {
+        const std::string err = stderr_text();
+        constexpr std::size_t tail = 8000;
+        std::cerr << "stirgate serve (pid " << pid_ << ") stopped with "
+                  << (code ? "exit code " + std::to_string(*code) : std::string("no exit"))
+                  << "; the end of its stderr:\n"
+                  << (err.size() > tail ? err.substr(err.size() - tail) : err) << std::endl;
+    }
+    return code;
 }
 
 std::optional<std::string> gateway_process::wait_for_line(
