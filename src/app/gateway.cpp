@@ -304,10 +304,12 @@ struct gateway::impl {
     sti::cert_cache certificates;
     sti::call_verifier verifier;
     api::account_directory accounts;
-    std::unique_ptr<store::store> calls;
     // Background work that is not request handling (the outbox) runs on its own thread, so a
-    // slow edge never takes time from the I/O threads.
+    // slow edge never takes time from the I/O threads. Declared before the store: the store's
+    // writer thread may still hold a callback into the outbox's strand on this context, so the
+    // store (and its thread) must go first (ASan saw a use-after-free at exit under load).
     boost::asio::io_context background;
+    std::unique_ptr<store::store> calls;
     net::beast_http_client edge_client;
     net::beast_http_client webhook_client;
     webhooks::outbox_worker outbox;
@@ -381,16 +383,6 @@ struct gateway::impl {
         auto server_opts = server_options_from(cfg);
         server_opts.observer = &metrics;
         server.emplace(std::move(server_opts), routes, log);
-    }
-
-    // The store's writer thread may still hold a callback into the outbox's strand, which lives
-    // on `background`, declared (and so destroyed) after the store would be: join the writer
-    // while `background` is still alive, or the strand dies under it (a use-after-free ASan saw
-    // at exit under load).
-    ~impl()
-    {
-        outbox_watch.reset();
-        calls.reset();
     }
 
     // Re-reads the config file and swaps in its accounts and numbers; requests in flight keep
