@@ -188,7 +188,8 @@ int run_migrate_verb(int argc, char** argv)
     if (!args->options.count("config")) return usage_error("--config is required", migrate_usage);
     try {
         const config cfg = load_config(args->options["config"], process_environment());
-        const int version = store::migrate_schema(cfg.storage.url);
+        const int version =
+            store::migrate_schema(cfg.storage.url, storage_password(cfg.storage));
         std::cout << "schema version " << version << "\n";
         return 0;
     } catch (const std::exception& e) {

@@ -384,7 +384,21 @@ std::string normalise_storage_url(const section& s, std::string_view key, const 
 void read_storage(section& s, storage_config& out)
 {
     if (auto v = s.string("url")) out.url = normalise_storage_url(s, "url", *v, s.context());
+    if (auto v = s.boolean("migrate")) out.migrate = *v;
+    if (auto v = s.path("password_file")) out.password_file = *v;
     s.finish();
+}
+
+// After the environment, which may replace the URL: a password file is for PostgreSQL only,
+// and one password source at a time (which one would win is not obvious to a reader).
+void check_storage(const storage_config& storage, const std::string& where)
+{
+    if (storage.password_file.empty()) return;
+    if (storage.url.rfind("sqlite://", 0) == 0)
+        fail(where, "storage.password_file", "is for postgresql:// URLs; SQLite has no password");
+    if (core::redact_url_password(storage.url) != storage.url)
+        fail(where, "storage.password_file",
+             "the url has a password too: keep it in one place (the file)");
 }
 
 signing_config read_signing(section& s)
@@ -763,7 +777,24 @@ config parse_config(std::string_view toml_text, const std::string& source_name,
     top.finish();
     check_cross_references(cfg, ctx);
     apply_environment(cfg, env, base_dir);
+    check_storage(cfg.storage, source_name);
     return cfg;
+}
+
+std::string storage_password(const storage_config& storage)
+{
+    if (storage.password_file.empty()) return {};
+    std::ifstream in(storage.password_file, std::ios::binary);
+    if (!in)
+        throw std::runtime_error("storage.password_file " + storage.password_file.string() +
+                                 ": cannot read the file");
+    std::string password;
+    std::getline(in, password);  // the first line; a trailing newline is an editor's
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty())
+        throw std::runtime_error("storage.password_file " + storage.password_file.string() +
+                                 ": the first line is empty");
+    return password;
 }
 
 config load_config(const fs::path& file, const env_lookup& env)

@@ -77,6 +77,12 @@ struct storage_config {
     // sqlite://PATH (relative paths resolved against the config folder, so the stored form is
     // always sqlite:///ABSOLUTE), sqlite://:memory:, or postgresql://...
     std::string url = "sqlite://stirgate.db";
+    // Apply missing schema migrations at start. false: a database behind the code is refused
+    // until `stirgate migrate` has run (operators who migrate in a release step).
+    bool migrate = true;
+    // PostgreSQL password, the file's first line (read at start, never logged); "" = none
+    // (the URL's, PGPASSWORD or ~/.pgpass, as libpq reads them).
+    std::filesystem::path password_file;
 };
 
 struct signing_config {
@@ -168,6 +174,10 @@ config parse_config(std::string_view toml_text, const std::string& source_name,
 // Reads and parses `file` (relative paths resolve against its folder). Throws as parse_config,
 // and when the file cannot be read.
 config load_config(const std::filesystem::path& file, const env_lookup& env);
+
+// [storage] password_file's first line (trailing CR removed); "" when no file is set. Throws
+// std::runtime_error naming the file, never its contents, when it cannot be read or is empty.
+std::string storage_password(const storage_config& storage);
 
 // --listen: replaces server.listen; throws std::runtime_error naming --listen when malformed.
 void apply_listen_override(config& cfg, std::string_view listen);

@@ -146,8 +146,15 @@ core::verify_policy verify_policy_from(const config& cfg)
 
 std::unique_ptr<store::store> open_calls_store(const config& cfg)
 {
+    store::open_options options;
+    options.migrate = cfg.storage.migrate;
     try {
-        return store::open_store(cfg.storage.url);
+        options.password = storage_password(cfg.storage);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(cfg.source.string() + ": " + e.what());
+    }
+    try {
+        return store::open_store(cfg.storage.url, options);
     } catch (const std::exception& e) {
         throw std::runtime_error(cfg.source.string() + ": storage.url: " + e.what());
     }

@@ -7,9 +7,11 @@
 
 namespace stirgate::store {
 
-int migrate_schema(std::string_view url)
+int migrate_schema(std::string_view url, const std::string& password)
 {
-    const auto opened = open_store(url);
+    open_options options;
+    options.password = password;  // migrate stays true: applying the schema is the point
+    const auto opened = open_store(url, options);
     if (const auto* pg = dynamic_cast<const postgres_store*>(opened.get()))
         return pg->schema_version();
     if (dynamic_cast<const sqlite_store*>(opened.get())) return sqlite_store::schema_version;

@@ -230,12 +230,14 @@ void connection::close() noexcept
     conn_ = nullptr;
 }
 
-result<void> connection::connect(const std::string& libpq_uri)
+result<void> connection::connect(const std::string& libpq_uri, const std::string& password)
 {
     close();
-    // Keywords before "dbname" are defaults the URI may override (libpq's expand_dbname rule).
-    const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
-    const char* values[] = {"5", "stirgate", libpq_uri.c_str(), nullptr};
+    // Keywords before "dbname" are defaults the URI may override (libpq's expand_dbname rule);
+    // the password comes after it, so it wins (the config refuses a URL that has one too).
+    const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+                          password.empty() ? nullptr : "password", nullptr};
+    const char* values[] = {"5", "stirgate", libpq_uri.c_str(), password.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, 1);
     if (!conn_) return error{errc::store_unavailable, "out of memory for a connection"};
     // libpq prints notices (and the server's goodbye on an idle connection) to stderr by

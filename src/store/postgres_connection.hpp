@@ -85,7 +85,9 @@ public:
 
     // Connects (blocking, bounded by connect_timeout, default 5 s). On failure returns
     // store_unavailable with libpq's message; the old connection, if any, is closed first.
-    [[nodiscard]] result<void> connect(const std::string& libpq_uri);
+    // A non-empty `password` is libpq's password keyword (before PGPASSWORD and ~/.pgpass).
+    [[nodiscard]] result<void> connect(const std::string& libpq_uri,
+                                       const std::string& password = {});
     void close() noexcept;
     // False when never connected or when libpq saw the connection break.
     bool connected() const noexcept;

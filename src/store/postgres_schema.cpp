@@ -3,6 +3,8 @@
 #include <iterator>
 #include <string>
 
+#include "store/store.hpp"
+
 namespace stirgate::store::pg {
 namespace {
 
@@ -105,11 +107,18 @@ result<void> step(connection& c, const char* sql, const std::string& what)
 
 }  // namespace
 
-result<int> migrate(connection& c)
+result<int> migrate(connection& c, bool apply)
 {
     if (auto r = step(c, "BEGIN", "migration"); !r) return std::move(r).err();
     if (auto r = step(c, lock_sql, "migration lock"); !r) return std::move(r).err();
-    if (auto r = step(c,
+    if (!apply) {  // only look: a database never migrated has no version table yet
+        auto exists = c.exec("SELECT to_regclass('stirgate_schema_version') IS NOT NULL");
+        if (!exists || exists->text(0, 0) != "t") {
+            (void)c.run("ROLLBACK");
+            if (!exists) return std::move(exists).err();
+            return error{errc::conflict, *schema_refusal(0, schema_version, false)};
+        }
+    } else if (auto r = step(c,
                       "CREATE TABLE IF NOT EXISTS stirgate_schema_version ("
                       "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                       "schema version table");
@@ -121,12 +130,9 @@ result<int> migrate(connection& c)
         return std::move(found).err();
     }
     const auto version = static_cast<int>(found->integer(0, 0));
-    if (version > schema_version) {
+    if (auto refused = schema_refusal(version, schema_version, apply)) {
         (void)c.run("ROLLBACK");
-        return error{errc::conflict, "database schema version " + std::to_string(version) +
-                                         " is newer than this stirgate supports (" +
-                                         std::to_string(schema_version) +
-                                         "); run a newer stirgate or restore a backup"};
+        return error{errc::conflict, *refused};
     }
     for (int v = version; v < schema_version; ++v) {
         const std::string what = "migration to schema version " + std::to_string(v + 1);

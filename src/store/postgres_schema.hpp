@@ -14,6 +14,8 @@ inline constexpr int schema_version = 2;
 // advisory lock so instances starting together migrate once. Returns the version now in place.
 // errc::store_unavailable with the server's message when a step fails; errc::conflict when the
 // database is newer than this code.
-[[nodiscard]] result<int> migrate(connection& c);
+// With `apply` false nothing is changed and a database behind this code is refused too
+// (errc::conflict).
+[[nodiscard]] result<int> migrate(connection& c, bool apply = true);
 
 }  // namespace stirgate::store::pg

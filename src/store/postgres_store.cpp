@@ -128,7 +128,7 @@ void postgres_store::impl::reconnect(worker& w)
     const std::uint64_t seen = reconnects.load();
     if (now < w.next_connect && seen == w.reconnects_seen) return;
     w.reconnects_seen = seen;
-    auto r = w.conn.connect(libpq_uri);
+    auto r = w.conn.connect(libpq_uri, options.password);
     if (r) {
         w.backoff = options.reconnect_min;
         w.reconnects_seen = ++reconnects;
@@ -234,7 +234,7 @@ void postgres_store::impl::listen_loop()
     constexpr std::chrono::milliseconds slice{200};
     while (!closing) {
         if (!conn.connected()) {
-            if (conn.connect(libpq_uri) && conn.run("LISTEN stirgate_outbox")) {
+            if (conn.connect(libpq_uri, options.password) && conn.run("LISTEN stirgate_outbox")) {
                 backoff = options.reconnect_min;
                 outbox_wake();  // whatever was queued while we were not listening
             } else {
@@ -300,8 +300,9 @@ postgres_store::postgres_store(std::string_view url, postgres_options options)
     // The first connection is made here, so a wrong URL or an unreachable database fails the
     // start with one line; the others connect on their threads.
     impl::worker& first = *impl_->workers.front();
-    if (auto c = first.conn.connect(impl_->libpq_uri); !c) fail(c.err().detail);
-    auto version = pg::migrate(first.conn);
+    if (auto c = first.conn.connect(impl_->libpq_uri, options.password); !c)
+        fail(c.err().detail);
+    auto version = pg::migrate(first.conn, options.migrate);
     if (!version) fail(version.err().detail);
     impl_->schema = *version;
     for (auto& w : impl_->workers)

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "store/store.hpp"
@@ -31,6 +32,8 @@ struct postgres_options {
     std::chrono::milliseconds reconnect_min{100};
     std::chrono::milliseconds reconnect_max{2000};
     std::chrono::milliseconds idle_check{500};  // how often an idle connection checks its socket
+    bool migrate = true;   // false: a database behind this code is refused (store.hpp)
+    std::string password;  // "" = libpq's own sources (the URI, PGPASSWORD, ~/.pgpass)
 };
 
 class postgres_store final : public store {

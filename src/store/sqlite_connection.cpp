@@ -103,7 +103,7 @@ void open_database(connection& conn, std::string_view url, const sqlite_options&
     // 64 KiB into a temporary file, opened, written and unlinked once per batch. In memory it
     // is bounded by one job's pages (it is emptied at each RELEASE).
     exec_or_throw(db, url, "PRAGMA temp_store = MEMORY", "temp_store");
-    migrate(db, url);
+    migrate(db, url, options.migrate);
     // A SQLite database serves one gateway, so any claim in it is a previous process's (a
     // kill -9 leaves them): its items are due again now rather than when the lease runs out.
     exec_or_throw(db, url,

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "store/sqlite_connection.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace stirgate::store::sqlite {
 namespace {
@@ -110,14 +111,11 @@ static_assert(std::size(migrations) == static_cast<std::size_t>(sqlite_store::sc
 
 }  // namespace
 
-void migrate(sqlite3* db, std::string_view url)
+void migrate(sqlite3* db, std::string_view url, bool apply)
 {
     const std::int64_t found = pragma_int(db, url, "PRAGMA user_version");
-    if (found > sqlite_store::schema_version)
-        open_failure(url, "database schema version " + std::to_string(found) +
-                              " is newer than this stirgate supports (" +
-                              std::to_string(sqlite_store::schema_version) +
-                              "); run a newer stirgate or restore a backup");
+    if (auto refused = schema_refusal(static_cast<int>(found), sqlite_store::schema_version, apply))
+        open_failure(url, *refused);
     for (auto v = found; v < sqlite_store::schema_version; ++v) {
         // Each step with its version bump in one transaction: a crash leaves a whole version.
         exec_or_throw(db, url, "BEGIN IMMEDIATE", "migration");

@@ -34,6 +34,7 @@ struct sqlite_options {
     // Cap on the database size in pages (PRAGMA max_page_count), 0 = none. A disk quota;
     // tests use it to provoke SQLITE_FULL.
     std::int64_t max_page_count = 0;
+    bool migrate = true;  // false: a database behind this code is refused (store.hpp)
 };
 
 class sqlite_store final : public store {

@@ -193,11 +193,34 @@ result<std::string> parse_page_token(std::string_view token)
     return std::string(token.substr(2));
 }
 
-std::unique_ptr<store> open_store(std::string_view url)
+std::optional<std::string> schema_refusal(int found, int current, bool apply)
 {
-    if (url.rfind("sqlite://", 0) == 0) return std::make_unique<sqlite_store>(url);
-    if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-        return std::make_unique<postgres_store>(url);
+    if (found > current)
+        return "database schema version " + std::to_string(found) +
+               " is newer than this stirgate supports (" + std::to_string(current) +
+               "); run a newer stirgate or restore a backup";
+    if (found < current && !apply)
+        return "database schema version " + std::to_string(found) + " is older than this "
+               "stirgate's (" + std::to_string(current) +
+               ") and [storage] migrate = false: run `stirgate migrate --config FILE` first";
+    return std::nullopt;
+}
+
+std::unique_ptr<store> open_store(std::string_view url, const open_options& options)
+{
+    if (url.rfind("sqlite://", 0) == 0) {
+        if (!options.password.empty())
+            throw std::runtime_error("storage url: a password is for postgresql:// only");
+        sqlite_options o;
+        o.migrate = options.migrate;
+        return std::make_unique<sqlite_store>(url, o);
+    }
+    if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+        postgres_options o;
+        o.migrate = options.migrate;
+        o.password = options.password;
+        return std::make_unique<postgres_store>(url, o);
+    }
     throw std::runtime_error(
         "storage url: expected sqlite:///PATH, sqlite://:memory: or postgresql://...");
 }

@@ -313,9 +313,24 @@ std::string make_page_token(std::string_view last_sid);
 bool is_call_sid(std::string_view s) noexcept;
 bool is_account_sid(std::string_view s) noexcept;
 
+// The text of a schema a store cannot open: newer than this code (always refused) or older
+// while migrations are not to be applied ([storage] migrate = false). nullopt when the
+// database's `found` version may be opened (and migrated up to `current` when `apply`).
+std::optional<std::string> schema_refusal(int found, int current, bool apply);
+
+// How a store is opened, beyond its URL ([storage] keys).
+struct open_options {
+    // Apply missing schema migrations at open. false: a database behind this code is refused
+    // with one line asking for `stirgate migrate` (operators who migrate in a release step).
+    bool migrate = true;
+    // PostgreSQL password ([storage] password_file's contents); "" = the URL's, PGPASSWORD's
+    // or ~/.pgpass's (libpq's own order). Never logged.
+    std::string password;
+};
+
 // Opens the store a [storage] url names: sqlite:///ABS/PATH, sqlite://:memory: or
 // postgresql://... (postgres_store.hpp). Throws std::runtime_error with one line on failure
 // (startup failure, STYLE.md section 2); a password in the URL is never shown.
-std::unique_ptr<store> open_store(std::string_view url);
+std::unique_ptr<store> open_store(std::string_view url, const open_options& options = {});
 
 }  // namespace stirgate::store

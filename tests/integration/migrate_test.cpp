@@ -2,11 +2,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "support/fixtures.hpp"
+#include "support/gateway_process.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -61,4 +65,38 @@ TEST_CASE("stirgate migrate applies the schema of either engine and prints its v
     CHECK(down.err.find("s3cret") == std::string::npos);
 
     CHECK(run_stirgate({"migrate"}).code == 2);
+}
+
+TEST_CASE("with [storage] migrate = false serve waits for stirgate migrate; password_file logs in",
+          "[integration]")
+{
+    auto& server = stirgate::test::shared_postgres();
+    const std::string db_url = server.create_database();
+    const std::string database = db_url.substr(db_url.rfind('/') + 1);
+    const std::string role_url = server.add_password_user(database, "stirgate_release", "r3l-pw");
+    const stirgate::test::temp_dir dir;
+    std::ofstream(dir.path() / "db-password") << "r3l-pw\n";
+    std::string text = stirgate::test::forwarding_config(9, role_url);
+    const std::string storage = "[storage]\n";
+    text.replace(text.find(storage), storage.size(),
+                 storage + "migrate = false\npassword_file = \"db-password\"\n");
+    const std::string config = dir.write("stirgate.toml", text);
+
+    const auto refused = run_stirgate({"serve", "--config", config, "--listen", "127.0.0.1:0"});
+    CHECK(refused.code == 2);  // serve's start-up failures exit 2 (cli.cpp)
+    CHECK_THAT(refused.err, Catch::Contains("schema version 0 is older") &&
+                                Catch::Contains("stirgate migrate"));
+    CHECK(refused.err.find("r3l-pw") == std::string::npos);
+
+    const auto migrated = run_stirgate({"migrate", "--config", config});
+    CHECK(migrated.code == 0);
+    CHECK(migrated.out == "schema version 2\n");
+
+    auto gw = stirgate::test::gateway_process::start(config);
+    const auto ready =
+        stirgate::test::http_exchange(gw.port(), "GET /readyz HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+    REQUIRE(ready);
+    CHECK(ready->status == 200);
+    CHECK(gw.stop() == std::optional<int>(0));
+    CHECK(gw.stdout_text().find("r3l-pw") == std::string::npos);
 }

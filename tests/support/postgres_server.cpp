@@ -9,9 +9,11 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <stdexcept>
 #include <vector>
 
@@ -158,6 +160,34 @@ void postgres_server::exec(const std::string& database, const std::string& sql) 
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
         throw std::runtime_error("test server: " + sql + ": " +
                                  std::string(PQresultErrorMessage(r.get())));
+}
+
+std::string postgres_server::add_password_user(const std::string& database,
+                                               const std::string& user,
+                                               const std::string& password)
+{
+    exec("postgres", "CREATE ROLE " + user + " LOGIN PASSWORD '" + password + "'");
+    exec(database, "GRANT ALL ON SCHEMA public TO " + user);
+    // pg_hba.conf is read top down: this line comes before initdb's trust lines.
+    const fs::path hba = dir_ / "data" / "pg_hba.conf";
+    std::string rules;
+    {
+        std::ifstream in(hba);
+        rules.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::ofstream(hba, std::ios::trunc)
+        << "host all " << user << " 127.0.0.1/32 scram-sha-256\n" << rules;
+    exec("postgres", "SELECT pg_reload_conf()");
+    const std::string role_url =
+        "postgresql://" + user + "@127.0.0.1:" + std::to_string(port_) + "/" + database;
+    // The reload is a signal: wait until a connection without the password is refused.
+    for (int i = 0; i < 100; ++i) {
+        const std::unique_ptr<PGconn, decltype(&PQfinish)> conn(
+            PQconnectdb((role_url + "?connect_timeout=2").c_str()), &PQfinish);
+        if (PQstatus(conn.get()) != CONNECTION_OK) return role_url;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("test server: pg_hba.conf reload did not take effect");
 }
 
 std::string postgres_server::create_database()

@@ -30,6 +30,13 @@ public:
     // Runs one SQL statement on the given database (test setup and checks); throws on failure.
     void exec(const std::string& database, const std::string& sql) const;
 
+    // Creates login role `user` (owner of nothing, allowed to connect and create tables in
+    // `database`) that must give `password` (scram-sha-256) on 127.0.0.1, while every other
+    // user keeps trust authentication: the password tests. Returns the role's URL for
+    // `database`, without the password.
+    std::string add_password_user(const std::string& database, const std::string& user,
+                                  const std::string& password);
+
     // pg_ctl stop -m fast / start again on the same port and folder (outage tests).
     void stop();
     void start();

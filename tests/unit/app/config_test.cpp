@@ -245,6 +245,42 @@ TEST_CASE("a refused storage URL is named without its password", "[app]")
     }
 }
 
+TEST_CASE("storage migrate and password_file: parsed, checked against the URL, read at start",
+          "[app]")
+{
+    const std::string pg = "[storage]\nurl = \"postgresql://gw@db.example:5432/stirgate\"\n";
+    const config defaults = parse(pg);
+    CHECK(defaults.storage.migrate);
+    CHECK(defaults.storage.password_file.empty());
+    CHECK(stirgate::app::storage_password(defaults.storage).empty());
+
+    const config cfg = parse(pg + "migrate = false\npassword_file = \"secrets/db\"\n");
+    CHECK_FALSE(cfg.storage.migrate);
+    CHECK(cfg.storage.password_file == fs::path("/etc/stirgate/secrets/db"));
+
+    CHECK_THAT(parse_error(pg + "migrate = \"no\"\n"), Catch::Contains("storage.migrate"));
+    CHECK_THAT(parse_error("[storage]\npassword_file = \"db\"\n"),
+               Catch::Contains("storage.password_file"));
+    const std::string both =
+        parse_error("[storage]\nurl = \"postgresql://gw:s3cret@db.example/x\"\n"
+                    "password_file = \"db\"\n");
+    CHECK_THAT(both, Catch::Contains("storage.password_file"));
+    CHECK(both.find("s3cret") == std::string::npos);
+
+    char tmpl[] = "/tmp/stirgate-password-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    const fs::path dir = tmpl;
+    stirgate::app::storage_config storage;
+    storage.password_file = dir / "db";
+    std::ofstream(storage.password_file) << "pw with spaces\r\nsecond line\n";
+    CHECK(stirgate::app::storage_password(storage) == "pw with spaces");
+    std::ofstream(storage.password_file, std::ios::trunc) << "\n";
+    CHECK_THROWS_WITH(stirgate::app::storage_password(storage), Catch::Contains("empty"));
+    storage.password_file = dir / "missing";
+    CHECK_THROWS_WITH(stirgate::app::storage_password(storage), Catch::Contains("cannot read"));
+    fs::remove_all(dir);
+}
+
 TEST_CASE("environment variables override the file; bad ones are rejected by name", "[app]")
 {
     const std::string text = "[server]\nlisten = \"127.0.0.1:8080\"\nthreads = 2\n";

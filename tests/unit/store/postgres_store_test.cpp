@@ -44,10 +44,10 @@ bool eventually(Pred pred, std::chrono::milliseconds limit)
     return true;
 }
 
-std::string open_failure(const std::string& url)
+std::string open_failure(const std::string& url, const postgres_options& options = {})
 {
     try {
-        postgres_store s(url);
+        postgres_store s(url, options);
     } catch (const std::runtime_error& e) {
         return e.what();
     }
@@ -315,7 +315,57 @@ TEST_CASE("postgres store: a full queue refuses at once with store_unavailable",
     CHECK_THAT(refused.err().detail, Catch::Contains("queue is full"));
     release.set_value();
     CHECK(queued.get_future().get());
-    CHECK(s.find_call(make_sid("CA", 2)).value().has_value());
+    CHECK(s.find_call(make_call(2).sid).value().has_value());
     CHECK_FALSE(s.find_call(make_sid("CA", 3)).value().has_value());
     CHECK(s.healthy());  // a full queue is load, not an outage
+}
+
+TEST_CASE("postgres store: with migrate off a database behind the code is refused, not changed",
+          "[store]")
+{
+    auto& server = shared_postgres();
+    const std::string url = server.create_database();
+    postgres_options no_migrate;
+    no_migrate.migrate = false;
+    const std::string fresh = open_failure(url, no_migrate);
+    CHECK_THAT(fresh, Catch::Contains("schema version 0 is older"));
+    CHECK_THAT(fresh, Catch::Contains("stirgate migrate"));
+    CHECK(fresh.find('\n') == std::string::npos);
+    // Nothing was created: the first real open still starts from version 0.
+    const std::string name = url.substr(url.rfind('/') + 1);
+    CHECK_THROWS(server.exec(name, "SELECT 1 FROM stirgate_schema_version"));
+
+    { postgres_store migrated(url); }
+    postgres_store current(url, no_migrate);
+    CHECK(current.schema_version() == pg::schema_version);
+    CHECK(current.insert_call(make_call(1)));
+
+    server.exec(name, "DELETE FROM stirgate_schema_version WHERE version = 2");
+    CHECK_THAT(open_failure(url, no_migrate), Catch::Contains("schema version 1 is older"));
+}
+
+TEST_CASE("postgres store: the password option authenticates; without it the server refuses",
+          "[store]")
+{
+    auto& server = shared_postgres();
+    const std::string url = server.create_database();
+    const std::string name = url.substr(url.rfind('/') + 1);
+    const std::string role_url = server.add_password_user(name, "stirgate_pw", "pw-8c1f3e");
+
+    const std::string missing = open_failure(role_url);
+    CHECK_THAT(missing, Catch::Contains("cannot connect"));
+    postgres_options wrong;
+    wrong.password = "not-it";
+    const std::string refused = open_failure(role_url, wrong);
+    CHECK_THAT(refused, Catch::Contains("password authentication failed"));
+    CHECK(refused.find("not-it") == std::string::npos);
+
+    postgres_options right;
+    right.password = "pw-8c1f3e";
+    postgres_store s(role_url, right);
+    REQUIRE(s.insert_call(make_call(2)));
+    auto found = s.find_call(make_call(2).sid);
+    REQUIRE(found);
+    CHECK(found->has_value());
+    CHECK(s.healthy());
 }

@@ -86,10 +86,10 @@ std::unique_ptr<store> make_memory_sqlite()
 }
 
 // What open failures say: one line naming the URL.
-std::string open_error(const std::string& url)
+std::string open_error(const std::string& url, const sqlite_options& options = {})
 {
     try {
-        sqlite_store s(url);
+        sqlite_store s(url, options);
     } catch (const std::runtime_error& e) {
         return e.what();
     }
@@ -391,6 +391,27 @@ TEST_CASE("sqlite store: a database newer than the code is refused with one clea
     CHECK(message.find('\n') == std::string::npos);
 }
 
+TEST_CASE("sqlite store: with migrate off a database behind the code is refused", "[store]")
+{
+    temp_dir dir;
+    sqlite_options no_migrate;
+    no_migrate.migrate = false;
+    const std::string fresh = open_error(dir.url(), no_migrate);
+    CHECK_THAT(fresh, Catch::Contains("schema version 0 is older"));
+    CHECK_THAT(fresh, Catch::Contains("stirgate migrate"));
+    CHECK(fresh.find('\n') == std::string::npos);
+    CHECK(raw_db(dir.file()).text("PRAGMA user_version") == "0");
+
+    { sqlite_store migrated(dir.url()); }
+    {
+        sqlite_store current(dir.url(), no_migrate);
+        CHECK(current.insert_call(make_call(1)));
+    }
+    raw_db(dir.file()).exec("PRAGMA user_version = 3");
+    CHECK_THAT(open_error(dir.url(), no_migrate), Catch::Contains("schema version 3 is older"));
+    CHECK(raw_db(dir.file()).text("PRAGMA user_version") == "3");
+}
+
 TEST_CASE("sqlite store: a file that is not a database fails to open with one clear line",
           "[store]")
 {
@@ -500,7 +521,7 @@ TEST_CASE("sqlite store: a failing job in a batch undoes only itself", "[store]"
     CHECK(third);
     CHECK(s.stats().transactions_committed - before == 1);
     CHECK(s.find_call(make_sid("CA", 1)).value().has_value());
-    CHECK(s.find_call(make_sid("CA", 2)).value().has_value());
+    CHECK(s.find_call(make_call(2).sid).value().has_value());
 }
 
 TEST_CASE(
