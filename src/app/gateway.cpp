@@ -383,7 +383,8 @@ struct gateway::impl {
             routes, webhooks::call_status_dependencies{
                         *calls, cfg.edge.auth_token, cfg.server.public_url,
                         cfg.server.trusted_proxies, now, [this] { outbox.notify(); }});
-        metrics.add_route(routes, *calls);
+        metrics.add_route(routes, *calls, now);
+        metrics.watch_store(*calls);
         metrics.watch_cert_cache(certificates);
         metrics.watch_connections([this] { return server ? server->open_connections() : 0; });
         metrics.watch_log(log);

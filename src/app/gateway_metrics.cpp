@@ -1,5 +1,6 @@
 #include "app/gateway_metrics.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -77,6 +78,10 @@ gateway_metrics::gateway_metrics()
     outbox_depth_ = &registry_.add_gauge(
         "stirgate_outbox_depth",
         "Items in the outbox (queued or waiting for a retry), read from the store at scrape time.");
+    outbox_lag_ = &registry_.add_gauge(
+        "stirgate_outbox_lag_seconds",
+        "Age of the oldest outbox item that is due (0 when none is): how far delivery is behind, "
+        "across every gateway sharing the store. Read at scrape time.");
 }
 
 void gateway_metrics::on_request(const net::request_context& ctx, unsigned status,
@@ -180,14 +185,63 @@ void gateway_metrics::watch_log(const logger& log)
         });
 }
 
-void gateway_metrics::add_route(net::router& routes, store::store& calls)
+void gateway_metrics::watch_store(const store::store& calls)
+{
+    const auto one = [&calls](auto field) {
+        return [&calls, field] {
+            return std::vector<obs::sample>{{{}, static_cast<double>(field(calls.stats()))}};
+        };
+    };
+    registry_.add_callback("stirgate_store_connections",
+                           "Database connections the store keeps (PostgreSQL: pool_size; SQLite: "
+                           "its one writer).",
+                           obs::metric_type::gauge, {},
+                           one([](const store::store_stats& s) { return s.connections; }));
+    registry_.add_callback("stirgate_store_connections_up",
+                           "Of stirgate_store_connections, those connected now.",
+                           obs::metric_type::gauge, {},
+                           one([](const store::store_stats& s) { return s.connections_up; }));
+    registry_.add_callback("stirgate_store_jobs_waiting",
+                           "Store operations queued for a connection now.", obs::metric_type::gauge,
+                           {}, one([](const store::store_stats& s) { return s.jobs_waiting; }));
+    registry_.add_callback(
+        "stirgate_store_queue_wait_seconds_total",
+        "Time store operations spent queued before a connection took them; divided by "
+        "stirgate_store_jobs_total it is the mean wait (a pool too small shows here first).",
+        obs::metric_type::counter, {},
+        one([](const store::store_stats& s) { return s.queue_wait_seconds; }));
+    registry_.add_callback("stirgate_store_jobs_total", "Store operations completed.",
+                           obs::metric_type::counter, {},
+                           one([](const store::store_stats& s) { return s.jobs_completed; }));
+    registry_.add_callback(
+        "stirgate_store_errors_total",
+        "Store operations that failed because the database did (unreachable, disk full, server "
+        "error), by kind: database, or refused (queue full or store closing, never sent).",
+        obs::metric_type::counter, {"kind"}, [&calls] {
+            const auto s = calls.stats();
+            return std::vector<obs::sample>{
+                {{"database"}, static_cast<double>(s.database_errors)},
+                {{"refused"}, static_cast<double>(s.jobs_refused)}};
+        });
+}
+
+void gateway_metrics::add_route(net::router& routes, store::store& calls, core::clock_fn now)
 {
     routes.add(
         http::verb::get, "/metrics", net::error_style::plain,
-        [this, &calls](net::request_context& ctx) -> net::awaitable<net::http_response> {
-            auto depth = co_await net::await_callback<std::size_t>(
-                [&calls](store::store::callback<std::size_t> cb) { calls.depth(std::move(cb)); });
-            if (depth) outbox_depth_->set(static_cast<double>(*depth));
+        [this, &calls, now = std::move(now)](
+            net::request_context& ctx) -> net::awaitable<net::http_response> {
+            const std::int64_t now_ms = now() * 1000;
+            auto summary = co_await net::await_callback<store::outbox_summary>(
+                [&calls, now_ms](store::store::callback<store::outbox_summary> cb) {
+                    calls.summarise_outbox(now_ms, std::move(cb));
+                });
+            if (summary) {
+                outbox_depth_->set(static_cast<double>(summary->items));
+                const std::int64_t lag_ms =
+                    summary->oldest_due_at_ms ? now_ms - *summary->oldest_due_at_ms : 0;
+                outbox_lag_->set(static_cast<double>(std::max<std::int64_t>(0, lag_ms)) / 1000.0);
+            }
             net::http_response res{http::status::ok, ctx.request.version()};
             res.set(http::field::content_type, obs::content_type);
             res.set(http::field::cache_control, "no-store");

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 
+#include "core/clock.hpp"
 #include "core/passport.hpp"
 #include "app/log.hpp"
 #include "core/verifier.hpp"
@@ -45,9 +46,13 @@ public:
     // stirgate_log_lines_dropped_total: info lines the logger dropped while its output was slow.
     void watch_log(const logger& log);
 
-    // GET /metrics: reads the outbox depth from `calls` (kept at its last value when the
-    // store fails), then renders. No authentication: meant for the private network.
-    void add_route(net::router& routes, store::store& calls);
+    // stirgate_store_*: the store's connections, queue and database errors (store::stats()).
+    void watch_store(const store::store& calls);
+
+    // GET /metrics: reads the outbox depth and lag from `calls` (kept at their last values when
+    // the store fails), then renders. `now` (epoch seconds) dates the lag. No authentication:
+    // meant for the private network.
+    void add_route(net::router& routes, store::store& calls, core::clock_fn now);
 
     const obs::registry& registry() const noexcept { return registry_; }
     // The exposition text with the outbox depth as last read.
@@ -61,6 +66,7 @@ private:
     obs::counter_family& signatures_;
     obs::counter_family& deliveries_;
     obs::gauge* outbox_depth_ = nullptr;
+    obs::gauge* outbox_lag_ = nullptr;
 };
 
 }  // namespace stirgate::app

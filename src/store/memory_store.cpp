@@ -283,15 +283,20 @@ void memory_store::do_release_claims(std::string worker, callback<std::size_t> d
     done(released);
 }
 
-void memory_store::do_depth(callback<std::size_t> done)
+void memory_store::do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done)
 {
-    std::size_t n = 0;
+    outbox_summary summary;
     {
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
-        n = outbox_.size();
+        summary.items = outbox_.size();
+        for (const auto& [id, item] : outbox_) {
+            if (item.next_attempt_at_ms > now_ms) continue;
+            if (!summary.oldest_due_at_ms || item.next_attempt_at_ms < *summary.oldest_due_at_ms)
+                summary.oldest_due_at_ms = item.next_attempt_at_ms;
+        }
     }
-    done(n);
+    done(summary);
 }
 
 }  // namespace stirgate::store

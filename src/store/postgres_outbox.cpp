@@ -210,11 +210,17 @@ result<std::size_t> release_claims(connection& c, const std::string& worker)
     return released;
 }
 
-result<std::size_t> depth(connection& c)
+result<outbox_summary> summarise_outbox(connection& c, std::int64_t now_ms)
 {
-    auto r = c.exec("SELECT count(*) FROM outbox");
+    auto r = c.exec(
+        "SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1) "
+        "FROM outbox",
+        params().add(now_ms));
     if (!r) return std::move(r).err();
-    return static_cast<std::size_t>(r->integer(0, 0));
+    outbox_summary summary;
+    summary.items = static_cast<std::size_t>(r->integer(0, 0));
+    summary.oldest_due_at_ms = r->opt_integer(0, 1);
+    return summary;
 }
 
 }  // namespace stirgate::store::pg

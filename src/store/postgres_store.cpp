@@ -13,6 +13,7 @@
 #include "store/postgres_connection.hpp"
 #include "store/postgres_ops.hpp"
 #include "store/postgres_schema.hpp"
+#include "store/store_counters.hpp"
 
 namespace stirgate::store {
 namespace {
@@ -24,6 +25,7 @@ using clock = std::chrono::steady_clock;
 // (or the job never ran).
 struct job {
     bool writes = false;
+    store_counters::clock::time_point queued_at;
     std::function<std::optional<error>(pg::connection&)> run;
     std::function<void(std::optional<error> instead)> complete;
 };
@@ -62,6 +64,7 @@ struct postgres_store::impl {
         std::chrono::milliseconds backoff{};
         std::uint64_t reconnects_seen = 0;  // impl::reconnects at this worker's last attempt
         std::string down_reason = "not connected yet";
+        std::atomic<bool> up{false};  // conn.connected() as of the thread's last look
         std::thread thread;
     };
 
@@ -86,8 +89,7 @@ struct postgres_store::impl {
     // Successful reconnects of any worker: one proves the database is back, so the others
     // retry at once instead of waiting out their backoff.
     std::atomic<std::uint64_t> reconnects{0};
-    std::atomic<std::uint64_t> transactions_committed{0};
-    std::atomic<std::uint64_t> jobs_completed{0};
+    store_counters counters;
 
     void loop(worker& w);
     void reconnect(worker& w);
@@ -111,10 +113,13 @@ struct postgres_store::impl {
                 refused = error{errc::store_unavailable, "store is closed"};
             else if (w.queue.size() >= queue_limit)
                 refused = error{errc::store_unavailable, "store queue is full"};
-            else
+            else {
+                j.queued_at = counters.queued();
                 w.queue.push_back(std::move(j));
+            }
         }
         if (refused) {
+            counters.refused();
             j.complete(std::move(refused));
             return;
         }
@@ -143,6 +148,7 @@ void postgres_store::impl::reconnect(worker& w)
 
 void postgres_store::impl::run_job(worker& w, job& j)
 {
+    counters.started(j.queued_at);
     std::optional<error> failure;  // the transaction as a whole failed (or never started)
     std::optional<error> own;      // the operation's own error (constraint, not found, ...)
     // A connection the server dropped unnoticed (restarted between two idle checks) fails the
@@ -176,6 +182,7 @@ void postgres_store::impl::run_job(worker& w, job& j)
     }
     const std::optional<error>& seen = failure ? failure : own;
     if (seen && pg::is_outage(*seen)) {
+        counters.database_errors();
         healthy = false;
         if (!w.conn.connected()) {
             w.down_reason = seen->detail;
@@ -183,14 +190,14 @@ void postgres_store::impl::run_job(worker& w, job& j)
         }
     } else {
         healthy = true;
-        if (j.writes && !own) ++transactions_committed;
+        if (j.writes && !own) counters.committed();
     }
     // A callback that throws must not end the thread (and with it every later callback).
     try {
         j.complete(std::move(failure));
     } catch (...) {
     }
-    ++jobs_completed;
+    counters.completed();
 }
 
 void postgres_store::impl::loop(worker& w)
@@ -215,10 +222,12 @@ void postgres_store::impl::loop(worker& w)
             } else {
                 reconnect(w);
             }
+            w.up = w.conn.connected();
             continue;
         }
         for (auto& j : batch) run_job(w, j);
         batch.clear();
+        w.up = w.conn.connected();
     }
 }
 
@@ -305,6 +314,7 @@ postgres_store::postgres_store(std::string_view url, postgres_options options)
     auto version = pg::migrate(first.conn, options.migrate);
     if (!version) fail(version.err().detail);
     impl_->schema = *version;
+    first.up = true;
     for (auto& w : impl_->workers)
         w->thread = std::thread([p = impl_.get(), wp = w.get()] { p->loop(*wp); });
 }
@@ -336,7 +346,9 @@ bool postgres_store::healthy() const noexcept
 
 store_stats postgres_store::stats() const
 {
-    return {impl_->transactions_committed.load(), impl_->jobs_completed.load()};
+    std::size_t up = 0;
+    for (const auto& w : impl_->workers) up += w->up.load() ? 1 : 0;
+    return impl_->counters.snapshot(impl_->workers.size(), up);
 }
 
 void postgres_store::do_insert_call(call_record call, std::vector<outbox_item> items,
@@ -449,10 +461,11 @@ void postgres_store::do_release_claims(std::string worker, callback<std::size_t>
         std::move(done));
 }
 
-void postgres_store::do_depth(callback<std::size_t> done)
+void postgres_store::do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done)
 {
-    impl_->submit<std::size_t>(
-        "outbox", false, [](pg::connection& c) { return pg::depth(c); }, std::move(done));
+    impl_->submit<outbox_summary>(
+        "outbox", false, [now_ms](pg::connection& c) { return pg::summarise_outbox(c, now_ms); },
+        std::move(done));
 }
 
 }  // namespace stirgate::store

@@ -41,6 +41,6 @@ namespace stirgate::store::sqlite {
                                            const std::string& worker, std::int64_t next_ms,
                                            const std::string& last_error);
 [[nodiscard]] result<std::size_t> run_release_claims(connection& c, const std::string& worker);
-[[nodiscard]] result<std::size_t> run_depth(connection& c);
+[[nodiscard]] result<outbox_summary> run_summarise_outbox(connection& c, std::int64_t now_ms);
 
 }  // namespace stirgate::store::sqlite

@@ -215,14 +215,21 @@ result<std::size_t> run_release_claims(connection& c, const std::string& worker)
     return static_cast<std::size_t>(sqlite3_changes(c.handle()));
 }
 
-result<std::size_t> run_depth(connection& c)
+result<outbox_summary> run_summarise_outbox(connection& c, std::int64_t now_ms)
 {
     error err;
-    sqlite3_stmt* s = c.prepare("SELECT count(*) FROM outbox", err);
+    sqlite3_stmt* s = c.prepare(
+        "SELECT count(*), min(CASE WHEN next_attempt_at <= ?1 THEN next_attempt_at END) "
+        "FROM outbox",
+        err);
     if (!s) return err;
+    bind(s, 1, now_ms);
     const int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) return c.fail(rc, "outbox depth");
-    return static_cast<std::size_t>(column_int(s, 0));
+    if (rc != SQLITE_ROW) return c.fail(rc, "outbox summary");
+    outbox_summary summary;
+    summary.items = static_cast<std::size_t>(column_int(s, 0));
+    if (sqlite3_column_type(s, 1) != SQLITE_NULL) summary.oldest_due_at_ms = column_int(s, 1);
+    return summary;
 }
 
 }  // namespace stirgate::store::sqlite

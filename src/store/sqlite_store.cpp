@@ -134,10 +134,11 @@ void sqlite_store::do_release_claims(std::string worker, callback<std::size_t> d
         std::move(done));
 }
 
-void sqlite_store::do_depth(callback<std::size_t> done)
+void sqlite_store::do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done)
 {
-    impl_->writer.submit<std::size_t>(
-        false, [](sqlite::connection& c) { return sqlite::run_depth(c); }, std::move(done));
+    impl_->writer.submit<outbox_summary>(
+        false, [now_ms](sqlite::connection& c) { return sqlite::run_summarise_outbox(c, now_ms); },
+        std::move(done));
 }
 
 }  // namespace stirgate::store

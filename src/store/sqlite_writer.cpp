@@ -24,7 +24,8 @@ void writer::start()
 
 store_stats writer::stats() const
 {
-    return {transactions_committed_.load(), jobs_completed_.load()};
+    // One connection, always open; a failing disk shows in healthy() and database_errors.
+    return counters_.snapshot(1, 1);
 }
 
 void writer::loop()
@@ -38,6 +39,7 @@ void writer::loop()
             const std::size_t n =
                 std::min(queue_.size(), std::max<std::size_t>(1, max_batch_));
             for (std::size_t i = 0; i < n; ++i) {
+                counters_.started(queue_.front()->queued_at);
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
@@ -84,9 +86,10 @@ void writer::run_batch(std::vector<std::unique_ptr<job>>& batch)
             sqlite3_exec(conn_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
         conn_.clear_fatal();
         healthy_ = false;
+        counters_.database_errors(batch.size());
         for (auto& j : batch) j->abort(error{errc::store_unavailable, failure->detail});
     } else {
-        ++transactions_committed_;
+        counters_.committed();
         // Reads commit even when the disk is full: only a committed write proves recovery.
         if (wrote) healthy_ = true;
     }
@@ -97,7 +100,7 @@ void writer::run_batch(std::vector<std::unique_ptr<job>>& batch)
             j->complete();
         } catch (...) {
         }
-        ++jobs_completed_;
+        counters_.completed();
     }
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "store/sqlite_connection.hpp"
+#include "store/store_counters.hpp"
 
 namespace stirgate::store::sqlite {
 
@@ -26,6 +27,7 @@ public:
     job& operator=(const job&) = delete;
 
     bool writes() const noexcept { return writes_; }
+    store_counters::clock::time_point queued_at;
     virtual void run(connection& c) = 0;
     virtual bool failed() const noexcept = 0;
     virtual void abort(error e) = 0;  // the batch was rolled back: report e instead
@@ -77,10 +79,12 @@ public:
         {
             const std::lock_guard lock(mutex_);
             if (!stopping_) {
+                j->queued_at = counters_.queued();
                 queue_.push_back(std::move(j));
             }
         }
         if (j) {  // refused: the store is closing
+            counters_.refused();
             j->abort(error{errc::store_unavailable, "store is closed"});
             j->complete();
             return;
@@ -104,8 +108,7 @@ private:
     bool stopping_ = false;                   // guarded by mutex_
 
     std::atomic<bool> healthy_{true};
-    std::atomic<std::uint64_t> transactions_committed_{0};
-    std::atomic<std::uint64_t> jobs_completed_{0};
+    store_counters counters_;
     std::thread thread_;
 };
 

@@ -315,9 +315,9 @@ void store::release_claims(std::string worker, callback<std::size_t> done)
     do_release_claims(std::move(worker), std::move(done));
 }
 
-void store::depth(callback<std::size_t> done)
+void store::summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done)
 {
-    do_depth(std::move(done));
+    do_summarise_outbox(now_ms, std::move(done));
 }
 
 // --- blocking forms -------------------------------------------------------------------------
@@ -413,9 +413,17 @@ result<std::size_t> store::release_claims(std::string worker)
         [&](callback<std::size_t> cb) { release_claims(std::move(worker), std::move(cb)); });
 }
 
+result<outbox_summary> store::summarise_outbox(std::int64_t now_ms)
+{
+    return wait_for<outbox_summary>(
+        [&](callback<outbox_summary> cb) { summarise_outbox(now_ms, std::move(cb)); });
+}
+
 result<std::size_t> store::depth()
 {
-    return wait_for<std::size_t>([&](callback<std::size_t> cb) { depth(std::move(cb)); });
+    auto summary = summarise_outbox(0);
+    if (!summary) return std::move(summary).err();
+    return summary->items;
 }
 
 }  // namespace stirgate::store

@@ -164,6 +164,27 @@ struct call_update {
 struct store_stats {
     std::uint64_t transactions_committed = 0;
     std::uint64_t jobs_completed = 0;
+    // Jobs that ended with a database error (store_unavailable: the database unreachable, a
+    // full disk, a statement the server failed); not the client's (constraint, not found).
+    std::uint64_t database_errors = 0;
+    // Jobs refused at once, before reaching the database: queue full or connection down.
+    std::uint64_t jobs_refused = 0;
+    // Time jobs spent queued before their connection (or the writer) took them, in total, and
+    // the jobs waiting now: together they tell a pool too small from a slow database.
+    double queue_wait_seconds = 0;
+    std::size_t jobs_waiting = 0;
+    // Database connections the store keeps (PostgreSQL pool_size; 1 for SQLite's writer; 0 for
+    // memory) and how many are up now.
+    std::size_t connections = 0;
+    std::size_t connections_up = 0;
+};
+
+// What /metrics reports of the outbox, read in one statement.
+struct outbox_summary {
+    std::size_t items = 0;  // queued or waiting for a retry, claimed or not
+    // next_attempt_at_ms of the longest-waiting item that is due at the time asked about
+    // (next_attempt_at_ms <= now); nullopt when nothing is due. now - this = the outbox's lag.
+    std::optional<std::int64_t> oldest_due_at_ms;
 };
 
 class store {
@@ -230,8 +251,9 @@ public:
     // unchanged): a worker stopping, or a restarted gateway taking back what it held under the
     // same name. Returns how many.
     void release_claims(std::string worker, callback<std::size_t> done);
-    // Number of items in the outbox (stirgate_outbox_depth).
-    void depth(callback<std::size_t> done);
+    // The outbox's size and its oldest item due at `now_ms` (stirgate_outbox_depth and
+    // stirgate_outbox_lag_seconds).
+    void summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done);
 
     // Calls `wake` (on a thread of the store's, maybe more often than needed) when another
     // gateway sharing the store queued or released outbox items, so an idle worker sends them
@@ -270,6 +292,8 @@ public:
                                            std::int64_t next_attempt_at_ms,
                                            std::string last_error);
     [[nodiscard]] result<std::size_t> release_claims(std::string worker);
+    [[nodiscard]] result<outbox_summary> summarise_outbox(std::int64_t now_ms);
+    // Number of items in the outbox.
     [[nodiscard]] result<std::size_t> depth();
 
 protected:
@@ -294,7 +318,7 @@ protected:
                                 std::int64_t next_attempt_at_ms, std::string last_error,
                                 callback<void> done) = 0;
     virtual void do_release_claims(std::string worker, callback<std::size_t> done) = 0;
-    virtual void do_depth(callback<std::size_t> done) = 0;
+    virtual void do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done) = 0;
 };
 
 // --- helpers shared by the implementations, so both behave the same -----------------------

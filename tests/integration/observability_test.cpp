@@ -283,6 +283,14 @@ TEST_CASE("GET /metrics exposes the counters that real traffic moved", "[integra
     CHECK(sample(m, R"(stirgate_cert_cache_total{result="miss"})") == 1);
     CHECK(sample(m, R"(stirgate_cert_fetch_failures_total{reason="fetch"})") == 1);
     CHECK(sample(m, "stirgate_outbox_depth") == 2);
+    CHECK(sample(m, "stirgate_outbox_lag_seconds") >= 0);  // due now or waiting for a retry
+    CHECK(sample(m, "stirgate_store_connections") == 1);    // SQLite's writer
+    CHECK(sample(m, "stirgate_store_connections_up") == 1);
+    CHECK(sample(m, "stirgate_store_jobs_total") >= 4);  // two inserts, claims, this scrape's
+    CHECK(sample(m, "stirgate_store_jobs_waiting") >= 0);
+    CHECK(sample(m, "stirgate_store_queue_wait_seconds_total") >= 0);
+    CHECK(sample(m, R"(stirgate_store_errors_total{kind="database"})") == 0);
+    CHECK(sample(m, R"(stirgate_store_errors_total{kind="refused"})") == 0);
     CHECK(sample(m, "stirgate_open_connections") >= 1);  // the scrape's own connection
     CHECK(sample(m, "stirgate_log_lines_dropped_total") == 0);
     CHECK(m.find("# TYPE stirgate_http_request_duration_seconds histogram\n") != std::string::npos);

@@ -67,6 +67,27 @@ inline void store_outbox_behaviour(const store_factory& make)
         CHECK((*limited)[1].next_attempt_at_ms == 200);
     }
 
+    SECTION("the summary counts every item and dates the oldest one due (the lag)")
+    {
+        auto empty = s->summarise_outbox(1000);
+        REQUIRE(empty);
+        CHECK(empty->items == 0);
+        CHECK_FALSE(empty->oldest_due_at_ms);
+        REQUIRE(s->enqueue({make_item(sid, 300), make_item(sid, 100), make_item(sid, 200)}));
+        auto none_due = s->summarise_outbox(99);
+        REQUIRE(none_due);
+        CHECK(none_due->items == 3);
+        CHECK_FALSE(none_due->oldest_due_at_ms);
+        auto later = s->summarise_outbox(250);
+        REQUIRE(later);
+        CHECK(later->items == 3);
+        CHECK(later->oldest_due_at_ms == std::optional<std::int64_t>(100));
+        // A claimed item still waits for its delivery: it still counts.
+        auto claimed = s->claim_due(claim_for(worker, 250));
+        REQUIRE(claimed);
+        CHECK(s->summarise_outbox(250)->oldest_due_at_ms == std::optional<std::int64_t>(100));
+    }
+
     SECTION("equal due times come in id order")
     {
         auto ids = s->enqueue({make_item(sid, 100), make_item(sid, 100), make_item(sid, 100)});

@@ -272,6 +272,9 @@ TEST_CASE("postgres store: a server restart is an outage the store reports and r
     postgres_store s(server.create_database() + "?pool_size=2");
     REQUIRE(s.insert_call(make_call(1)));
     CHECK(s.healthy());
+    CHECK(eventually([&] { return s.stats().connections_up == 2; }, std::chrono::seconds(5)));
+    CHECK(s.stats().connections == 2);
+    CHECK(s.stats().database_errors == 0);
 
     server.stop();
     // Idle connections notice the server went away: unhealthy without any request.
@@ -282,6 +285,9 @@ TEST_CASE("postgres store: a server restart is an outage the store reports and r
     CHECK(s.find_call(make_sid("CA", 1)).code() == errc::store_unavailable);
     CHECK(clock_type::now() - started < std::chrono::seconds(2));
     CHECK_FALSE(s.healthy());
+    // /metrics: the outage shows as database errors and no connection up.
+    CHECK(s.stats().database_errors >= 5);
+    CHECK(s.stats().connections_up == 0);
 
     server.start();
     // Reconnected by itself (backoff at most 2 s), then every operation works again.
@@ -289,6 +295,7 @@ TEST_CASE("postgres store: a server restart is an outage the store reports and r
     CHECK(eventually([&] { return static_cast<bool>(s.insert_call(make_call(7))); },
                      std::chrono::seconds(5)));
     for (unsigned n = 8; n < 12; ++n) CHECK(s.insert_call(make_call(n)));
+    CHECK(s.stats().connections_up >= 1);
     auto first = s.find_call(make_sid("CA", 1));  // written before the outage
     REQUIRE(first);
     CHECK(first->has_value());
@@ -313,11 +320,17 @@ TEST_CASE("postgres store: a full queue refuses at once with store_unavailable",
     s.insert_call(make_call(3), [&](stirgate::result<void> r) { refused = std::move(r); });
     CHECK(refused.code() == errc::store_unavailable);
     CHECK_THAT(refused.err().detail, Catch::Contains("queue is full"));
+    CHECK(s.stats().jobs_refused == 1);
+    CHECK(s.stats().jobs_waiting == 1);  // job 2, behind the held connection
     release.set_value();
     CHECK(queued.get_future().get());
     CHECK(s.find_call(make_call(2).sid).value().has_value());
     CHECK_FALSE(s.find_call(make_sid("CA", 3)).value().has_value());
     CHECK(s.healthy());  // a full queue is load, not an outage
+    const auto stats = s.stats();
+    CHECK(stats.database_errors == 0);
+    CHECK(stats.jobs_waiting == 0);
+    CHECK(stats.queue_wait_seconds > 0);  // job 2 waited for job 1's callback
 }
 
 TEST_CASE("postgres store: with migrate off a database behind the code is refused, not changed",

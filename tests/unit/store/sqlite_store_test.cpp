@@ -447,7 +447,7 @@ TEST_CASE("sqlite store: 1000 concurrent inserts from 8 threads share few transa
     // Hold the writer in a callback until every insert is queued, so batching does not depend
     // on scheduling: the writer then finds all 1000 jobs waiting.
     std::latch all_queued(threads);
-    s.depth([&](result<std::size_t>) { all_queued.wait(); });
+    s.summarise_outbox(0, [&](result<outbox_summary>) { all_queued.wait(); });
     const auto before = s.stats().transactions_committed;
 
     std::atomic<unsigned> succeeded{0};
@@ -492,7 +492,7 @@ TEST_CASE("sqlite store: a failing job in a batch undoes only itself", "[store]"
     sqlite_store s("sqlite://:memory:");
     std::latch queued(1);
     std::latch holding(1);  // the writer is inside the callback: its own batch has committed
-    s.depth([&](result<std::size_t>) {
+    s.summarise_outbox(0, [&](result<outbox_summary>) {
         holding.count_down();
         queued.wait();
     });
