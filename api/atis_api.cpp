@@ -124,7 +124,6 @@ void add_atis_routes(net::router& routes, const atis_dependencies& deps)
     routes.add(http::verb::post, "/stir/v1/verification", net::error_style::atis, handler);
     auto sign_handler = [shared](net::request_context& ctx) { return sign(shared, ctx); };
     routes.add(http::verb::post, "/stir/v1/signing", net::error_style::atis, sign_handler);
-    routes.set_error_style("/stir/", net::error_style::atis);
 }
 
 }  // namespace stirgate::api

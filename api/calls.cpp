@@ -380,7 +380,6 @@ void add_calls_routes(net::router& routes, const calls_dependencies& deps)
     routes.add(http::verb::get, "/2010-04-01/Accounts/{AccountSid}/Calls.json", style, list);
     routes.add(http::verb::get, "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json", style,
                fetch);
-    routes.set_error_style("/2010-04-01/", style);
 }
 
 }  // namespace stirgate::api

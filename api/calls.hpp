@@ -60,9 +60,9 @@ struct calls_dependencies {
     std::function<void()> on_queued;
 };
 
-// Registers the three routes (Twilio error style) and the Twilio style for the /2010-04-01/
-// prefix. The dependencies are copied into the handlers; the references in them must outlive
-// the router.
+// Registers the three routes (Twilio error style); the gateway's route table gives the
+// /2010-04-01/ prefix its error style. The dependencies are copied into the handlers; the
+// references in them must outlive the router.
 void add_calls_routes(net::router& routes, const calls_dependencies& deps);
 
 // "CA" + 32 lower-case hex from `random`.

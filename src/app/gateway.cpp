@@ -350,7 +350,8 @@ struct gateway::impl {
                  outbox_options_from(cfg), outbox_dependencies_for(accounts, log, metrics))
     {
         outbox_watch = calls->watch_outbox([this] { outbox.notify(); });
-        // Unmatched paths under an API's prefix still get that API's error shape.
+        // The route table: every prefix and path the gateway answers, in one place. Unmatched
+        // paths under an API's prefix still get that API's error shape.
         routes.set_error_style("/2010-04-01/", net::error_style::twilio);
         routes.set_error_style("/stir/", net::error_style::atis);
         routes.add(http::verb::get, "/healthz", net::error_style::plain, healthz);
