@@ -79,20 +79,23 @@ constexpr std::array rows{
     error_row{errc::tn_invalid, 400, 21217, "SVC4005", 438,
               "Phone number does not appear to be valid"},
 
-    error_row{errc::calltoken_malformed, 400, 20001, "SVC4005", 0,
+    // Every refused CallToken is Twilio's 21210 ('From' phone number not verified), with a
+    // message naming the defect: apps fall back to their own number on exactly this code
+    // (spec/TWILIO-API.md, DESIGN.md "Twilio API details").
+    error_row{errc::calltoken_malformed, 400, 21210, "SVC4005", 0,
               "Invalid CallToken: not a CallToken"},
-    error_row{errc::calltoken_bad_signature, 400, 20001, "SVC4005", 0,
+    error_row{errc::calltoken_bad_signature, 400, 21210, "SVC4005", 0,
               "Invalid CallToken: signature not trusted"},
-    error_row{errc::calltoken_missing_claim, 400, 20001, "SVC4005", 0,
+    error_row{errc::calltoken_missing_claim, 400, 21210, "SVC4005", 0,
               "Invalid CallToken: required claim missing"},
-    error_row{errc::calltoken_expired, 400, 20001, "SVC4005", 0, "Invalid CallToken: expired"},
-    error_row{errc::calltoken_account_mismatch, 400, 20001, "SVC4005", 0,
+    error_row{errc::calltoken_expired, 400, 21210, "SVC4005", 0, "Invalid CallToken: expired"},
+    error_row{errc::calltoken_account_mismatch, 400, 21210, "SVC4005", 0,
               "Invalid CallToken: issued to another account"},
-    error_row{errc::calltoken_hash_mismatch, 400, 20001, "SVC4005", 0,
+    error_row{errc::calltoken_hash_mismatch, 400, 21210, "SVC4005", 0,
               "Invalid CallToken: identityHeaderTokens do not match"},
-    error_row{errc::calltoken_from_mismatch, 400, 21212, "SVC4005", 0,
+    error_row{errc::calltoken_from_mismatch, 400, 21210, "SVC4005", 0,
               "The 'From' number does not match the CallToken"},
-    error_row{errc::calltoken_call_mismatch, 400, 20001, "SVC4005", 0,
+    error_row{errc::calltoken_call_mismatch, 400, 21210, "SVC4005", 0,
               "Invalid CallToken: does not describe this call"},
 
     error_row{errc::signature_missing, 403, 20003, "POL4030", 0,

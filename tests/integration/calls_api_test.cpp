@@ -191,14 +191,14 @@ TEST_CASE("bad CallTokens are refused with Twilio codes and nothing is stored or
         int code;
     };
     const std::vector<row> rows = {
-        {"From differs from the token's caller", forward_form(good, "+13105550199"), 400, 21212},
-        {"tampered identityHeaderTokens", forward_form(tampered), 400, 20001},
-        {"stale token", forward_form(mint({g1_identity()}, now - 7200)), 400, 20001},
+        {"From differs from the token's caller", forward_form(good, "+13105550199"), 400, 21210},
+        {"tampered identityHeaderTokens", forward_form(tampered), 400, 21210},
+        {"stale token", forward_form(mint({g1_identity()}, now - 7200)), 400, 21210},
         {"another account's token", forward_form(mint({g1_identity()}, now, other_account_sid)),
-         400, 20001},
+         400, 21210},
         {"untrusted signing key",
-         forward_form(mint({g1_identity()}, now, account_sid, "orig-sp-1234.key.pem")), 400, 20001},
-        {"garbage token", forward_form("%7Bnot-json"), 400, 20001},
+         forward_form(mint({g1_identity()}, now, account_sid, "orig-sp-1234.key.pem")), 400, 21210},
+        {"garbage token", forward_form("%7Bnot-json"), 400, 21210},
     };
     for (const auto& r : rows) {
         INFO(r.name);

@@ -384,19 +384,19 @@ TEST_CASE("a CallToken without a SHAKEN PASSporT gets SHAKEN C plus a DIV", "[ap
     CHECK(core::to_string(outcome.twilio) == "TN-Validation-Passed-C-Diverted");
 }
 
-TEST_CASE("a From that is not the CallToken's caller is refused with 21212, nothing stored",
+TEST_CASE("a From that is not the CallToken's caller is refused with 21210, nothing stored",
           "[api][calls]")
 {
     fixture f;
     const auto token = mint(test::vector_private_key("pki/platform-calltoken.key.pem"), g1_identities(), f.now);
     const auto r = f.create(forward(token, "+14155550101"));
-    check_twilio_error(r, 400, 21212);
+    check_twilio_error(r, 400, 21210);
     CHECK(str(r.json, "message") == "The 'From' number does not match the CallToken");
     CHECK(f.calls_stored() == 0);
     CHECK(f.outbox_depth() == 0);
 }
 
-TEST_CASE("every other bad CallToken is refused with 20001 naming the reason, nothing stored",
+TEST_CASE("every other bad CallToken is refused with 21210 naming the reason, nothing stored",
           "[api][calls]")
 {
     const auto platform = test::vector_private_key("pki/platform-calltoken.key.pem");
@@ -423,7 +423,7 @@ TEST_CASE("every other bad CallToken is refused with 20001 naming the reason, no
         INFO(name);
         fixture f;
         const auto r = f.create(forward(token));
-        check_twilio_error(r, 400, 20001);
+        check_twilio_error(r, 400, 21210);
         const std::string message = str(r.json, "message");
         CHECK(message.find("Invalid CallToken") == 0);
         CHECK(message.find(reason) != std::string::npos);
