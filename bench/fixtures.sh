@@ -7,12 +7,13 @@ warmup=${WARMUP:-3s}
 connections=${CONNECTIONS:-32}
 paced_share=${PACED_SHARE:-0.8}
 idle_n=${IDLE_CONNECTIONS:-10000}
-scenarios=${SCENARIOS:-verify sign forward forward_normal webhook}
+scenarios=${SCENARIOS:-verify sign forward forward_normal forward_pg webhook}
 two_core=${TWO_CORE:-1}
 out_dir=${OUT_DIR:-bench}
 build=${BUILD_DIR:-build/release}
 storage_sync=${STORAGE_SYNC:-}  # "" = the gateway's default (full)
 gw_sync=$storage_sync
+gw_store=sqlite  # or postgres: the scenario's database (forward_pg)
 started=$(date +%s)
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -46,9 +47,12 @@ fi
 
 work=$(mktemp -d)
 pids=()
+pg_dir=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ -n "$pg_dir" ] && pg_run pg_ctl -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  [ -n "$pg_dir" ] && rm -rf "$pg_dir"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -79,11 +83,45 @@ app_port=$(free_port)
 taskset -c 1 "$build/bench_app_stub" "$app_port" &
 pids+=($!)
 
+# ---- PostgreSQL 15 for forward_pg: on CPU 1 (the load's core), durable as in production -----
+# (fsync on, synchronous_commit on: a 201 means the commit reached the WAL on disk, as SQLite's
+# synchronous=FULL). As root the server runs as the user postgres (initdb refuses root).
+pg_bin=/usr/lib/postgresql/15/bin
+pg_run() {
+  local tool=$1; shift
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$pg_bin/$tool" "$@"
+  else "$pg_bin/$tool" "$@"; fi
+}
+pg_databases=0
+start_postgres() {
+  [ -n "$pg_dir" ] && return
+  pg_dir=$(mktemp -d /tmp/stirgate-bench-pg-XXXXXX)
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$pg_dir"
+  pg_port=$(free_port)
+  pg_run initdb -D "$pg_dir/data" -U stirgate -A trust -E UTF8 --locale=C >/dev/null
+  if [ "$(id -u)" -eq 0 ]; then
+    taskset -c 1 runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir -c synchronous_commit=on -c fsync=on" start >/dev/null
+  else
+    taskset -c 1 "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir -c synchronous_commit=on -c fsync=on" start >/dev/null
+  fi
+  log "PostgreSQL 15 on 127.0.0.1:$pg_port (CPU 1, synchronous_commit=on, fsync=on)"
+}
+# A fresh, empty database for each gateway start; its URL in pg_url.
+new_pg_database() {
+  pg_databases=$((pg_databases + 1))
+  pg_run psql -q -h "$pg_dir" -p "$pg_port" -U stirgate -d postgres \
+    -c "CREATE DATABASE bench_$pg_databases" >/dev/null
+  pg_url="postgresql://stirgate@127.0.0.1:$pg_port/bench_$pg_databases"
+}
+
 # write_config THREADS: the bench configuration (tokens signed once stay valid for the whole
 # run: iat window 1 h; no edge dial URL, so the outbox adds no deliveries to the forward).
 write_config() {
   local db_url="sqlite://$work/bench.db"
   [ -n "${gw_sync:-}" ] && db_url="$db_url?synchronous=$gw_sync"
+  if [ "$gw_store" = postgres ]; then start_postgres; new_pg_database; db_url=$pg_url; fi
   sed -e "s|^threads = .*|threads = $1|" \
       -e "s|^iat_window_s = .*|iat_window_s = 3600|" \
       -e "s|^fetch_timeout_ms = .*|fetch_timeout_ms = ${FETCH_TIMEOUT_MS:-2000}|" \
@@ -172,6 +210,12 @@ lua[forward_normal]=${lua[forward]}; path[forward_normal]=${path[forward]}
 body[forward_normal]=$forward_body;  ctype[forward_normal]=${ctype[forward]}
 expect[forward_normal]=${expect[forward]}; ceiling[forward_normal]=both
 title[forward_normal]="Calls API forward, synchronous=normal"
+# The forward on PostgreSQL (issue #13): the same requests, the store on a database server on
+# the other core with synchronous_commit=on, the gateway's default pool (4 connections).
+lua[forward_pg]=${lua[forward]}; path[forward_pg]=${path[forward]}
+body[forward_pg]=$forward_body;  ctype[forward_pg]=${ctype[forward]}
+expect[forward_pg]=${expect[forward]}; ceiling[forward_pg]=both
+title[forward_pg]="Calls API forward, PostgreSQL"
 lua[webhook]=bench/incoming_call.lua; path[webhook]=/webhooks/incoming-call; body[webhook]=$webhook_body
 ctype[webhook]=application/x-www-form-urlencoded; expect[webhook]='<Say>verified</Say>'
 ceiling[webhook]=both

@@ -9,12 +9,14 @@ TITLES = {
     "sign": "ATIS signing",
     "forward": "Calls API forward (CallToken)",
     "forward_normal": "Calls API forward, synchronous=normal",
+    "forward_pg": "Calls API forward, PostgreSQL (synchronous_commit=on)",
     "webhook": "Incoming-call webhook",
 }
 SHORT = {"verify": "verify", "sign": "sign", "forward": "forward",
-         "forward_normal": "fwd sync=normal", "webhook": "webhook"}
+         "forward_normal": "fwd sync=normal", "forward_pg": "fwd postgres", "webhook": "webhook"}
 CEILING = {"verify": "verifies/s", "sign": "signs/s",
            "forward": "1/(1/sign+1/verify)", "forward_normal": "1/(1/sign+1/verify)",
+           "forward_pg": "1/(1/sign+1/verify)",
            "webhook": "1/(1/sign+1/verify)"}
 
 
