@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "api/twilio_request.hpp"
 #include "core/atis.hpp"
 #include "core/error_table.hpp"
 #include "core/identity_header.hpp"
@@ -35,7 +36,7 @@ void echo_request_id(const net::request_context& ctx, net::http_response& res)
 net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencies> deps,
                                           net::request_context& ctx)
 {
-    auto account = deps->accounts.authenticate(ctx.request[http::field::authorization]);
+    auto account = authenticate(deps->accounts, ctx.request);
     if (!account) co_return atis_fail(ctx, account.err());
     if (auto ok = check_json_exchange(ctx.request); !ok) co_return atis_fail(ctx, ok.err());
     if (ctx.request.body().empty()) co_return atis_fail(ctx, error{errc::body_missing});
@@ -63,7 +64,7 @@ net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencie
 net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies> deps,
                                         net::request_context& ctx)
 {
-    auto account = deps->accounts.authenticate(ctx.request[http::field::authorization]);
+    auto account = authenticate(deps->accounts, ctx.request);
     if (!account) co_return atis_fail(ctx, account.err());
     if (!deps->signing_key)
         co_return atis_fail(ctx, error{errc::service_unavailable, "no [signing] configured"});

@@ -46,15 +46,13 @@ struct create_params {
     std::optional<std::string> calltoken;
 };
 
-// A validation failure: the error and, where one errc covers several parameters, the message.
-struct param_error {
-    error e;
-    std::string message;
-};
-
 // Checks in Twilio's order of importance: the numbers, then what to run, then callbacks.
 std::variant<create_params, param_error> parse_create(const core::form_params& form)
 {
+    if (auto repeated = find_repeated(form, {"To", "From", "Url", "Twiml", "Method", "FallbackUrl",
+                                             "FallbackMethod", "StatusCallback",
+                                             "StatusCallbackMethod", "Timeout", "CallToken"}))
+        return *std::move(repeated);
     create_params p;
     const auto to = value_of(form, "To");
     if (!to) return param_error{errc::to_missing, {}};
@@ -269,6 +267,9 @@ struct list_request {
 
 std::variant<list_request, param_error> parse_list(const core::form_params& query)
 {
+    if (auto repeated = find_repeated(query, {"To", "From", "ParentCallSid", "Status", "PageSize",
+                                              "Page", "PageToken"}))
+        return *std::move(repeated);
     list_request r;
     // Phone numbers are matched in the E.164 form calls are stored in.
     auto number = [](const std::string& v) {

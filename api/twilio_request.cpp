@@ -14,9 +14,16 @@ net::http_response twilio_fail(net::request_context& ctx, const error& e, std::s
     return res;
 }
 
+result<account_ptr> authenticate(const account_directory& accounts, const net::http_request& req)
+{
+    if (req.count(http::field::authorization) > 1)
+        return error{errc::bad_request, "more than one Authorization header"};
+    return accounts.authenticate(req[http::field::authorization]);
+}
+
 result<account_ptr> authorize(const account_directory& accounts, const net::request_context& ctx)
 {
-    auto account = accounts.authenticate(ctx.request[http::field::authorization]);
+    auto account = authenticate(accounts, ctx.request);
     if (!account) return account;
     if (ctx.param("AccountSid") != (*account)->sid)
         return error{errc::forbidden, "path AccountSid is not the authenticated account"};
@@ -36,6 +43,19 @@ result<void> check_form_body(const net::http_request& req)
     if (media != "application/x-www-form-urlencoded")
         return error{errc::unsupported_media_type, type};
     return {};
+}
+
+std::optional<param_error> find_repeated(const core::form_params& form,
+                                         std::initializer_list<std::string_view> names)
+{
+    for (const std::string_view name : names) {
+        std::size_t seen = 0;
+        for (const auto& p : form) seen += p.name == name ? 1 : 0;
+        if (seen > 1)
+            return param_error{{errc::invalid_parameter, std::string(name) + " repeated"},
+                                      std::string(name) + " may be given only once"};
+    }
+    return std::nullopt;
 }
 
 std::optional<std::string> value_of(const core::form_params& form, std::string_view name)

@@ -5,6 +5,7 @@
 // (api/async_calls.hpp is the store's side). One copy, so the Calls API, Conference
 // Participants and the webhooks answer the same input the same way.
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,7 +23,12 @@ namespace stirgate::api {
 net::http_response twilio_fail(net::request_context& ctx, const error& e,
                                std::string_view message = {});
 
-// Basic auth, then the path's AccountSid must be the authenticated account (403 20003
+// Basic auth from the request's one Authorization header. Two or more are refused
+// (errc::bad_request): a proxy in front may read another one than we do, so neither is chosen.
+// Shared by the ATIS API.
+result<account_ptr> authenticate(const account_directory& accounts, const net::http_request& req);
+
+// authenticate(), then the path's AccountSid must be the authenticated account (403 20003
 // otherwise: stirgate has no subaccounts).
 result<account_ptr> authorize(const account_directory& accounts, const net::request_context& ctx);
 
@@ -33,6 +39,19 @@ result<void> check_form_body(const net::http_request& req);
 // A form value, with "" treated as absent (helper libraries send every parameter they were
 // given; an empty one means "not set").
 std::optional<std::string> value_of(const core::form_params& form, std::string_view name);
+
+// A parameter's validation failure: the error and, where one errc covers several parameters,
+// the message twilio_fail shows.
+struct param_error {
+    error e;
+    std::string message;
+};
+
+// Twilio's parameters are single-valued (StatusCallbackEvent aside): each of `names` given more
+// than once is refused with invalid_parameter and `message` set to "<Name> may be given only
+// once", rather than one value winning silently. The form parser keeps every value in order.
+std::optional<param_error> find_repeated(const core::form_params& form,
+                                         std::initializer_list<std::string_view> names);
 
 // Twilio accepts GET/POST in any case; stored upper-case. Absent means POST.
 result<std::string> parse_method(const std::optional<std::string>& v);

@@ -375,6 +375,10 @@ TEST_CASE("the ATIS endpoint answers bad requests with ATIS error bodies", "[int
          400, "SVC4005", "from.tn"},
         {"GET /stir/v1/verification HTTP/1.1\r\nHost: gw.test\r\n\r\n", 405, "POL4050", nullptr},
         {post("/stir/v1/nothing-here", good), 404, "SVC4003", nullptr},
+        // Two Authorization headers, the first one valid: refused, neither is chosen.
+        {post("/stir/v1/verification", good, "application/json", basic_auth(account_sid, auth_token),
+              "Authorization: Basic eDp5\r\n"),
+         400, "SVC4006", nullptr},
     };
     for (const auto& r : rows) {
         INFO(r.raw.substr(0, r.raw.find("\r\n\r\n")));

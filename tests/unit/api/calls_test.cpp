@@ -667,3 +667,39 @@ TEST_CASE("every create validation error has Twilio's code", "[api][calls]")
     CHECK(f.create(with({{"To", to}, {"From", from}, {"Twiml", std::string(4000, 'x')}})).status ==
           201);
 }
+
+TEST_CASE("ambiguous requests are refused: two Authorization headers, a repeated parameter",
+          "[api][calls]")
+{
+    fixture f;
+    // Both credentials valid, for two accounts: which one a proxy in front read is unknown.
+    net::request_context ctx;
+    ctx.request = net::http_request{http::verb::post, calls_path, 11};
+    ctx.request.insert(http::field::authorization, basic(account_sid, account_token));
+    ctx.request.insert(http::field::authorization, basic(other_sid, other_token));
+    ctx.request.set(http::field::content_type, "application/x-www-form-urlencoded");
+    ctx.request.body() = core::format_form(simple_call());
+    ctx.request.prepare_payload();
+    check_twilio_error(test::parse_reply(test::dispatch(f.routes, ctx)), 400, 20001);
+
+    for (const char* name : {"From", "To", "CallToken", "Url", "StatusCallback", "Timeout"}) {
+        INFO(name);
+        core::form_params form = simple_call();
+        form.add(name, name == std::string("Timeout") ? "30" : "+14155550101");
+        if (!simple_call().contains(name)) form.add(name, "x");  // twice, whatever the base has
+        const auto r = f.create(form);
+        check_twilio_error(r, 400, 20001);
+        CHECK(str(r.json, "message") == std::string(name) + " may be given only once");
+    }
+    // StatusCallbackEvent is a list on Twilio: repeating it is how it is sent.
+    core::form_params events = simple_call();
+    events.add("StatusCallback", "https://app.example.com/status");
+    events.add("StatusCallbackEvent", "initiated");
+    events.add("StatusCallbackEvent", "completed");
+    CHECK(f.create(events).status == 201);
+    CHECK(f.calls_stored() == 1);
+
+    const auto listed = f.send(http::verb::get, calls_path + "?To=%2B14155550101&To=%2B14155550102");
+    check_twilio_error(listed, 400, 20001);
+    CHECK(str(listed.json, "message") == "To may be given only once");
+}
