@@ -23,19 +23,26 @@ using clock = std::chrono::steady_clock;
 // One operation for a connection thread. run() executes it and keeps its result; complete()
 // calls the callback with that result, or with `instead` when the transaction around it failed
 // (or the job never ran).
+// What a job does to the database: reads run as they are; writes inside BEGIN ... COMMIT; a
+// write that is one statement (a call without outbox items) runs on its own, which
+// PostgreSQL commits atomically, saving two round trips to the server.
+enum class work { read, write, one_statement_write };
+
 struct job {
     bool writes = false;
+    bool in_transaction = false;  // BEGIN before, COMMIT (or ROLLBACK) after
     store_counters::clock::time_point queued_at;
     std::function<std::optional<error>(pg::connection&)> run;
     std::function<void(std::optional<error> instead)> complete;
 };
 
 template <class T>
-job make_job(bool writes, std::function<result<T>(pg::connection&)> body, store::callback<T> done)
+job make_job(work kind, std::function<result<T>(pg::connection&)> body, store::callback<T> done)
 {
     auto outcome = std::make_shared<result<T>>();
     job j;
-    j.writes = writes;
+    j.writes = kind != work::read;
+    j.in_transaction = kind == work::write;
     j.run = [outcome, body = std::move(body)](pg::connection& c) -> std::optional<error> {
         *outcome = body(c);
         if (*outcome) return std::nullopt;
@@ -101,11 +108,11 @@ struct postgres_store::impl {
     }
 
     template <class T>
-    void submit(std::string_view key, bool writes,
+    void submit(std::string_view key, work kind,
                 std::function<result<T>(pg::connection&)> body, store::callback<T> done)
     {
         worker& w = route(key);
-        job j = make_job<T>(writes, std::move(body), std::move(done));
+        job j = make_job<T>(kind, std::move(body), std::move(done));
         std::optional<error> refused;
         {
             const std::lock_guard lock(w.mutex);
@@ -161,7 +168,7 @@ void postgres_store::impl::run_job(worker& w, job& j)
         bool retry = false;
         if (!w.conn.connected()) {
             failure = error{errc::store_unavailable, "database unreachable: " + w.down_reason};
-        } else if (j.writes) {
+        } else if (j.in_transaction) {
             if (auto begun = w.conn.run("BEGIN"); !begun) {
                 failure = std::move(begun).err();
                 retry = !w.conn.connected();
@@ -171,6 +178,9 @@ void postgres_store::impl::run_job(worker& w, job& j)
             own = j.run(w.conn);
             if (!j.writes) {
                 retry = own && pg::is_outage(*own) && !w.conn.connected();
+            } else if (!j.in_transaction) {
+                // Committed or not by the statement itself; a broken connection leaves that
+                // unknown, so it is never retried (as a failed COMMIT).
             } else if (own) {
                 (void)w.conn.run("ROLLBACK");
             } else if (auto committed = w.conn.run("COMMIT"); !committed) {
@@ -355,8 +365,9 @@ void postgres_store::do_insert_call(call_record call, std::vector<outbox_item> i
                                     callback<std::vector<std::int64_t>> done)
 {
     const std::string key = call.sid;
+    const work kind = items.empty() ? work::one_statement_write : work::write;
     impl_->submit<std::vector<std::int64_t>>(
-        key, true,
+        key, kind,
         [call = std::move(call), items = std::move(items)](pg::connection& c) mutable {
             return pg::insert_call(c, call, items);
         },
@@ -368,7 +379,7 @@ void postgres_store::do_get_call(std::optional<std::string> account_sid, std::st
 {
     const std::string key = call_sid;
     impl_->submit<std::optional<call_record>>(
-        key, false,
+        key, work::read,
         [account = std::move(account_sid), sid = std::move(call_sid)](pg::connection& c) {
             return pg::select_call(c, account, sid);
         },
@@ -381,7 +392,7 @@ void postgres_store::do_update_call_status(std::string call_sid, call_update upd
 {
     const std::string key = call_sid;
     impl_->submit<call_record>(
-        key, true,
+        key, work::write,
         [sid = std::move(call_sid), update = std::move(update), items = std::move(items)](
             pg::connection& c) mutable { return pg::update_call(c, sid, update, items); },
         std::move(done));
@@ -393,7 +404,7 @@ void postgres_store::do_list_calls(std::string account_sid, call_filter filter,
 {
     const std::string key = account_sid;
     impl_->submit<call_page>(
-        key, false,
+        key, work::read,
         [account = std::move(account_sid), filter = std::move(filter), page_size,
          token = std::move(page_token)](pg::connection& c) {
             return pg::list_calls(c, account, filter, page_size, token);
@@ -406,7 +417,7 @@ void postgres_store::do_enqueue(std::vector<outbox_item> items,
 {
     const std::string key = items.empty() ? std::string() : items.front().call_sid;
     impl_->submit<std::vector<std::int64_t>>(
-        key, true,
+        key, work::write,
         [items = std::move(items)](pg::connection& c) mutable {
             return pg::insert_items(c, items, {});
         },
@@ -417,7 +428,7 @@ void postgres_store::do_due_items(std::int64_t now_ms, std::size_t limit,
                                   callback<std::vector<outbox_item>> done)
 {
     impl_->submit<std::vector<outbox_item>>(
-        "outbox", false,
+        "outbox", work::read,
         [now_ms, limit](pg::connection& c) { return pg::due_items(c, now_ms, limit); },
         std::move(done));
 }
@@ -425,7 +436,7 @@ void postgres_store::do_due_items(std::int64_t now_ms, std::size_t limit,
 void postgres_store::do_claim_due(outbox_claim claim, callback<std::vector<outbox_item>> done)
 {
     impl_->submit<std::vector<outbox_item>>(
-        "outbox", true,
+        "outbox", work::write,
         [claim = std::move(claim)](pg::connection& c) { return pg::claim_due(c, claim); },
         std::move(done));
 }
@@ -433,7 +444,7 @@ void postgres_store::do_claim_due(outbox_claim claim, callback<std::vector<outbo
 void postgres_store::do_mark_delivered(std::int64_t id, std::string worker, callback<void> done)
 {
     impl_->submit<void>(
-        "outbox", true,
+        "outbox", work::write,
         [id, worker = std::move(worker)](pg::connection& c) {
             return pg::mark_delivered(c, id, worker);
         },
@@ -445,7 +456,7 @@ void postgres_store::do_mark_failed(std::int64_t id, std::string worker,
                                     callback<void> done)
 {
     impl_->submit<void>(
-        "outbox", true,
+        "outbox", work::write,
         [id, worker = std::move(worker), next_attempt_at_ms,
          e = std::move(last_error)](pg::connection& c) {
             return pg::mark_failed(c, id, worker, next_attempt_at_ms, e);
@@ -456,7 +467,7 @@ void postgres_store::do_mark_failed(std::int64_t id, std::string worker,
 void postgres_store::do_release_claims(std::string worker, callback<std::size_t> done)
 {
     impl_->submit<std::size_t>(
-        "outbox", true,
+        "outbox", work::write,
         [worker = std::move(worker)](pg::connection& c) { return pg::release_claims(c, worker); },
         std::move(done));
 }
@@ -464,7 +475,7 @@ void postgres_store::do_release_claims(std::string worker, callback<std::size_t>
 void postgres_store::do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done)
 {
     impl_->submit<outbox_summary>(
-        "outbox", false, [now_ms](pg::connection& c) { return pg::summarise_outbox(c, now_ms); },
+        "outbox", work::read, [now_ms](pg::connection& c) { return pg::summarise_outbox(c, now_ms); },
         std::move(done));
 }
 
