@@ -266,6 +266,31 @@ void memory_store::do_mark_failed(std::int64_t id, std::string worker,
     done(std::move(r));
 }
 
+void memory_store::do_mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                                std::string last_error, callback<void> done)
+{
+    result<void> r;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = outbox_.find(id);
+        if (it == outbox_.end() || it->second.claimed_by != worker) {
+            r = not_held(id, it != outbox_.end(), worker);
+        } else {
+            outbox_item dead = std::move(it->second);
+            outbox_.erase(it);
+            ++dead.attempts;
+            dead.last_error = std::move(last_error);
+            dead.claimed_by.clear();
+            dead.claimed_until_ms = 0;
+            dead.next_attempt_at_ms = now_ms;  // here: when it died
+            dead_.push_back(std::move(dead));
+        }
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
 void memory_store::do_release_claims(std::string worker, callback<std::size_t> done)
 {
     std::size_t released = 0;
@@ -290,6 +315,7 @@ void memory_store::do_summarise_outbox(std::int64_t now_ms, callback<outbox_summ
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
         summary.items = outbox_.size();
+        summary.dead_letters = dead_.size();
         for (const auto& [id, item] : outbox_) {
             if (item.next_attempt_at_ms > now_ms) continue;
             if (!summary.oldest_due_at_ms || item.next_attempt_at_ms < *summary.oldest_due_at_ms)

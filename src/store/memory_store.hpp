@@ -36,6 +36,8 @@ protected:
     void do_mark_delivered(std::int64_t id, std::string worker, callback<void> done) override;
     void do_mark_failed(std::int64_t id, std::string worker, std::int64_t next_attempt_at_ms,
                         std::string last_error, callback<void> done) override;
+    void do_mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                      std::string last_error, callback<void> done) override;
     void do_release_claims(std::string worker, callback<std::size_t> done) override;
     void do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done) override;
 
@@ -52,6 +54,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, call_record> calls_;    // by sid
     std::map<std::int64_t, outbox_item> outbox_;  // by id
+    std::vector<outbox_item> dead_;  // mark_dead: next_attempt_at_ms holds when it died
     std::int64_t last_id_ = 0;                    // ids are never reused, as SQLite AUTOINCREMENT
     store_stats stats_;
 };

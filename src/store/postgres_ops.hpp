@@ -44,6 +44,8 @@ namespace stirgate::store::pg {
                                           const std::string& worker);
 [[nodiscard]] result<void> mark_failed(connection& c, std::int64_t id, const std::string& worker,
                                        std::int64_t next_ms, const std::string& last_error);
+[[nodiscard]] result<void> mark_dead(connection& c, std::int64_t id, const std::string& worker,
+                                     std::int64_t now_ms, const std::string& last_error);
 [[nodiscard]] result<std::size_t> release_claims(connection& c, const std::string& worker);
 [[nodiscard]] result<outbox_summary> summarise_outbox(connection& c, std::int64_t now_ms);
 

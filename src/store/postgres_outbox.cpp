@@ -198,6 +198,21 @@ result<void> mark_failed(connection& c, std::int64_t id, const std::string& work
     return ok();
 }
 
+result<void> mark_dead(connection& c, std::int64_t id, const std::string& worker,
+                       std::int64_t now_ms, const std::string& last_error)
+{
+    auto r = c.exec(
+        "WITH dead AS (DELETE FROM outbox WHERE id = $3 AND claimed_by = $4 RETURNING *) "
+        "INSERT INTO outbox_dead (id, kind, call_sid, target_url, method, params, headers, "
+        "attempts, last_error, idempotency_key, created_at, delivery_token, dead_at) "
+        "SELECT id, kind, call_sid, target_url, method, params, headers, attempts + 1, $1, "
+        "idempotency_key, created_at, delivery_token, $2 FROM dead",
+        params().add(last_error).add(now_ms).add(id).add(worker));
+    if (!r) return std::move(r).err();
+    if (r->affected() == 0) return not_held_item(c, id, worker);
+    return ok();
+}
+
 result<std::size_t> release_claims(connection& c, const std::string& worker)
 {
     auto r = c.exec("UPDATE outbox SET claimed_by = '', claimed_until = 0 WHERE claimed_by = $1",
@@ -213,13 +228,14 @@ result<std::size_t> release_claims(connection& c, const std::string& worker)
 result<outbox_summary> summarise_outbox(connection& c, std::int64_t now_ms)
 {
     auto r = c.exec(
-        "SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1) "
-        "FROM outbox",
+        "SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1), "
+        "(SELECT count(*) FROM outbox_dead) FROM outbox",
         params().add(now_ms));
     if (!r) return std::move(r).err();
     outbox_summary summary;
     summary.items = static_cast<std::size_t>(r->integer(0, 0));
     summary.oldest_due_at_ms = r->opt_integer(0, 1);
+    summary.dead_letters = static_cast<std::size_t>(r->integer(0, 2));
     return summary;
 }
 

@@ -88,6 +88,24 @@ $$;
 CREATE TRIGGER outbox_queued AFTER INSERT ON outbox
     FOR EACH STATEMENT EXECUTE FUNCTION stirgate_outbox_notify();
 )sql",
+    // 3: dead letters, items given up on (store::mark_dead), as SQLite's 5.
+    R"sql(
+CREATE TABLE outbox_dead (
+    id              BIGINT NOT NULL PRIMARY KEY,  -- the outbox item's id
+    kind            TEXT NOT NULL,
+    call_sid        TEXT NOT NULL,
+    target_url      TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    params          TEXT[] NOT NULL,
+    headers         TEXT[] NOT NULL,
+    attempts        INTEGER NOT NULL,
+    last_error      TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,  -- epoch ms
+    delivery_token  TEXT NOT NULL,
+    dead_at         BIGINT NOT NULL   -- epoch ms
+);
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(schema_version),
               "one migration per schema version");

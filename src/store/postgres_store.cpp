@@ -464,6 +464,16 @@ void postgres_store::do_mark_failed(std::int64_t id, std::string worker,
         std::move(done));
 }
 
+void postgres_store::do_mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                                  std::string last_error, callback<void> done)
+{
+    impl_->submit<void>(
+        "outbox", work::write,
+        [id, worker = std::move(worker), now_ms, last_error = std::move(last_error)](
+            pg::connection& c) { return pg::mark_dead(c, id, worker, now_ms, last_error); },
+        std::move(done));
+}
+
 void postgres_store::do_release_claims(std::string worker, callback<std::size_t> done)
 {
     impl_->submit<std::size_t>(

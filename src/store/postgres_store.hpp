@@ -75,6 +75,8 @@ protected:
     void do_mark_delivered(std::int64_t id, std::string worker, callback<void> done) override;
     void do_mark_failed(std::int64_t id, std::string worker, std::int64_t next_attempt_at_ms,
                         std::string last_error, callback<void> done) override;
+    void do_mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                      std::string last_error, callback<void> done) override;
     void do_release_claims(std::string worker, callback<std::size_t> done) override;
     void do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done) override;
 

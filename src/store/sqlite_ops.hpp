@@ -40,6 +40,8 @@ namespace stirgate::store::sqlite {
 [[nodiscard]] result<void> run_mark_failed(connection& c, std::int64_t id,
                                            const std::string& worker, std::int64_t next_ms,
                                            const std::string& last_error);
+[[nodiscard]] result<void> run_mark_dead(connection& c, std::int64_t id, const std::string& worker,
+                                         std::int64_t now_ms, const std::string& last_error);
 [[nodiscard]] result<std::size_t> run_release_claims(connection& c, const std::string& worker);
 [[nodiscard]] result<outbox_summary> run_summarise_outbox(connection& c, std::int64_t now_ms);
 

@@ -203,6 +203,33 @@ result<void> run_mark_failed(connection& c, std::int64_t id, const std::string& 
     return ok();
 }
 
+result<void> run_mark_dead(connection& c, std::int64_t id, const std::string& worker,
+                           std::int64_t now_ms, const std::string& last_error)
+{
+    error err;
+    sqlite3_stmt* s = c.prepare(
+        "INSERT INTO outbox_dead (id, kind, call_sid, target_url, method, params, headers, "
+        "attempts, last_error, idempotency_key, created_at, delivery_token, dead_at) "
+        "SELECT id, kind, call_sid, target_url, method, params, headers, attempts + 1, ?1, "
+        "idempotency_key, created_at, delivery_token, ?2 FROM outbox "
+        "WHERE id = ?3 AND claimed_by = ?4",
+        err);
+    if (!s) return err;
+    bind(s, 1, std::string_view(last_error));
+    bind(s, 2, now_ms);
+    bind(s, 3, id);
+    bind(s, 4, std::string_view(worker));
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return c.fail(rc, "move outbox item to the dead letters");
+    if (sqlite3_changes(c.handle()) == 0) return not_held_item(c, id, worker);
+    sqlite3_stmt* d = c.prepare("DELETE FROM outbox WHERE id = ?1", err);
+    if (!d) return err;
+    bind(d, 1, id);
+    const int drc = sqlite3_step(d);
+    if (drc != SQLITE_DONE) return c.fail(drc, "delete dead outbox item");
+    return ok();
+}
+
 result<std::size_t> run_release_claims(connection& c, const std::string& worker)
 {
     error err;
@@ -219,8 +246,8 @@ result<outbox_summary> run_summarise_outbox(connection& c, std::int64_t now_ms)
 {
     error err;
     sqlite3_stmt* s = c.prepare(
-        "SELECT count(*), min(CASE WHEN next_attempt_at <= ?1 THEN next_attempt_at END) "
-        "FROM outbox",
+        "SELECT count(*), min(CASE WHEN next_attempt_at <= ?1 THEN next_attempt_at END), "
+        "(SELECT count(*) FROM outbox_dead) FROM outbox",
         err);
     if (!s) return err;
     bind(s, 1, now_ms);
@@ -229,6 +256,7 @@ result<outbox_summary> run_summarise_outbox(connection& c, std::int64_t now_ms)
     outbox_summary summary;
     summary.items = static_cast<std::size_t>(column_int(s, 0));
     if (sqlite3_column_type(s, 1) != SQLITE_NULL) summary.oldest_due_at_ms = column_int(s, 1);
+    summary.dead_letters = static_cast<std::size_t>(column_int(s, 2));
     return summary;
 }
 

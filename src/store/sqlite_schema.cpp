@@ -105,6 +105,24 @@ ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;  -- epoch ms
 UPDATE outbox SET delivery_token = 'stirgate-outbox-' || id;
 )sql",
+    // 5: dead letters, items given up on (store::mark_dead): kept, never deleted silently.
+    R"sql(
+CREATE TABLE outbox_dead (
+    id              INTEGER NOT NULL PRIMARY KEY,  -- the outbox item's id
+    kind            TEXT NOT NULL,
+    call_sid        TEXT NOT NULL,
+    target_url      TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    params          TEXT NOT NULL,
+    headers         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    last_error      TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,  -- epoch ms
+    delivery_token  TEXT NOT NULL,
+    dead_at         INTEGER NOT NULL   -- epoch ms
+);
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(sqlite_store::schema_version),
               "one migration per schema version");

@@ -124,6 +124,16 @@ void sqlite_store::do_mark_failed(std::int64_t id, std::string worker,
         std::move(done));
 }
 
+void sqlite_store::do_mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                                std::string last_error, callback<void> done)
+{
+    impl_->writer.submit<void>(
+        true,
+        [id, worker = std::move(worker), now_ms, last_error = std::move(last_error)](
+            sqlite::connection& c) { return sqlite::run_mark_dead(c, id, worker, now_ms, last_error); },
+        std::move(done));
+}
+
 void sqlite_store::do_release_claims(std::string worker, callback<std::size_t> done)
 {
     impl_->writer.submit<std::size_t>(

@@ -40,7 +40,7 @@ struct sqlite_options {
 class sqlite_store final : public store {
 public:
     // Schema version this code writes; a database with a higher PRAGMA user_version is refused.
-    static constexpr int schema_version = 4;
+    static constexpr int schema_version = 5;
 
     // url: sqlite:///ABSOLUTE/PATH or sqlite://:memory:, optionally followed by
     // ?synchronous=full (default) or ?synchronous=normal. Opens (creating the file if needed),
@@ -71,6 +71,8 @@ protected:
     void do_mark_delivered(std::int64_t id, std::string worker, callback<void> done) override;
     void do_mark_failed(std::int64_t id, std::string worker, std::int64_t next_attempt_at_ms,
                         std::string last_error, callback<void> done) override;
+    void do_mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                      std::string last_error, callback<void> done) override;
     void do_release_claims(std::string worker, callback<std::size_t> done) override;
     void do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done) override;
 

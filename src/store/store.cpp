@@ -309,6 +309,13 @@ void store::mark_failed(std::int64_t id, std::string worker, std::int64_t next_a
                    std::move(done));
 }
 
+void store::mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                      std::string last_error, callback<void> done)
+{
+    if (worker.empty()) return done(no_worker());
+    do_mark_dead(id, std::move(worker), now_ms, std::move(last_error), std::move(done));
+}
+
 void store::release_claims(std::string worker, callback<std::size_t> done)
 {
     if (worker.empty()) return done(no_worker());
@@ -404,6 +411,14 @@ result<void> store::mark_failed(std::int64_t id, std::string worker,
     return wait_for<void>([&](callback<void> cb) {
         mark_failed(id, std::move(worker), next_attempt_at_ms, std::move(last_error),
                     std::move(cb));
+    });
+}
+
+result<void> store::mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                              std::string last_error)
+{
+    return wait_for<void>([&](callback<void> cb) {
+        mark_dead(id, std::move(worker), now_ms, std::move(last_error), std::move(cb));
     });
 }
 

@@ -185,6 +185,7 @@ struct outbox_summary {
     // next_attempt_at_ms of the longest-waiting item that is due at the time asked about
     // (next_attempt_at_ms <= now); nullopt when nothing is due. now - this = the outbox's lag.
     std::optional<std::int64_t> oldest_due_at_ms;
+    std::size_t dead_letters = 0;  // items given up on (mark_dead), kept for the operator
 };
 
 class store {
@@ -247,6 +248,11 @@ public:
     // claim is released. Errors as mark_delivered.
     void mark_failed(std::int64_t id, std::string worker, std::int64_t next_attempt_at_ms,
                      std::string last_error, callback<void> done);
+    // Delivery failed for the last time (the worker's attempt or age limit): the item moves to
+    // the dead letters with attempts + 1, `last_error` and dead_at = `now_ms`, and is no longer
+    // due. Only by its holder; errors as mark_delivered.
+    void mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                   std::string last_error, callback<void> done);
     // Every item `worker` holds is released (due again at its next_attempt_at_ms, attempts
     // unchanged): a worker stopping, or a restarted gateway taking back what it held under the
     // same name. Returns how many.
@@ -291,6 +297,8 @@ public:
     [[nodiscard]] result<void> mark_failed(std::int64_t id, std::string worker,
                                            std::int64_t next_attempt_at_ms,
                                            std::string last_error);
+    [[nodiscard]] result<void> mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                                         std::string last_error);
     [[nodiscard]] result<std::size_t> release_claims(std::string worker);
     [[nodiscard]] result<outbox_summary> summarise_outbox(std::int64_t now_ms);
     // Number of items in the outbox.
@@ -317,6 +325,8 @@ protected:
     virtual void do_mark_failed(std::int64_t id, std::string worker,
                                 std::int64_t next_attempt_at_ms, std::string last_error,
                                 callback<void> done) = 0;
+    virtual void do_mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
+                              std::string last_error, callback<void> done) = 0;
     virtual void do_release_claims(std::string worker, callback<std::size_t> done) = 0;
     virtual void do_summarise_outbox(std::int64_t now_ms, callback<outbox_summary> done) = 0;
 };

@@ -45,15 +45,15 @@ TEST_CASE("stirgate migrate applies the schema of either engine and prints its v
 
     const auto sqlite = run_stirgate({"migrate", "--config", config});
     CHECK(sqlite.code == 0);
-    CHECK(sqlite.out == "schema version 4\n");
+    CHECK(sqlite.out == "schema version 5\n");
 
     const std::string url = stirgate::test::shared_postgres().create_database();
     const auto pg = run_stirgate({"migrate", "--config", config}, {"STIRGATE_STORAGE_URL=" + url});
     CHECK(pg.code == 0);
-    CHECK(pg.out == "schema version 2\n");
+    CHECK(pg.out == "schema version 3\n");
     const auto again = run_stirgate({"migrate", "--config", config}, {"STIRGATE_STORAGE_URL=" + url});
     CHECK(again.code == 0);
-    CHECK(again.out == "schema version 2\n");
+    CHECK(again.out == "schema version 3\n");
 
     // Nothing listens on port 1: one line, exit 1, no password.
     const auto down = run_stirgate({"migrate", "--config", config},
@@ -90,7 +90,7 @@ TEST_CASE("with [storage] migrate = false serve waits for stirgate migrate; pass
 
     const auto migrated = run_stirgate({"migrate", "--config", config});
     CHECK(migrated.code == 0);
-    CHECK(migrated.out == "schema version 2\n");
+    CHECK(migrated.out == "schema version 3\n");
 
     auto gw = stirgate::test::gateway_process::start(config);
     const auto ready =

@@ -165,6 +165,26 @@ inline void store_outbox_behaviour(const store_factory& make)
         CHECK(s->mark_failed(987654, worker, 1, "x").code() == errc::not_found);
     }
 
+    SECTION("an item given up on moves to the dead letters, only by its holder")
+    {
+        auto ids = s->enqueue({make_item(sid, 100), make_item(sid, 100)});
+        REQUIRE(ids);
+        REQUIRE(s->claim_due(claim_for(worker, 100)).value().size() == 2);
+        CHECK(s->mark_dead((*ids)[0], "gw-b:8080", 200, "x").code() == errc::conflict);
+        REQUIRE(s->mark_dead((*ids)[0], worker, 200, "HTTP 500"));
+        auto summary = s->summarise_outbox(10000);
+        REQUIRE(summary);
+        CHECK(summary->items == 1);
+        CHECK(summary->dead_letters == 1);
+        CHECK(s->mark_dead((*ids)[0], worker, 300, "again").code() == errc::not_found);
+        REQUIRE(s->release_claims(worker));
+        auto due = s->due_items(10000, 10);
+        REQUIRE(due);
+        REQUIRE(due->size() == 1);  // the dead one is never due again
+        CHECK(due->front().id == (*ids)[1]);
+        CHECK(s->mark_dead(987654, worker, 1, "x").code() == errc::not_found);
+    }
+
     SECTION("a delivered item is deleted and its id is not reused")
     {
         auto ids = s->enqueue({make_item(sid, 100), make_item(sid, 100)});
