@@ -250,6 +250,17 @@ void note_refused_outcome(const state_ptr& s, const store::outbox_item& item,
             {"detail", e.detail}});
 }
 
+// The attempt that just failed was the last one: too many, or the item too old to matter.
+bool given_up(const outbox_options& o, const store::outbox_item& item, std::int32_t failures,
+              std::int64_t now_ms)
+{
+    if (o.max_attempts > 0 && failures >= o.max_attempts) return true;
+    const auto max_age = item.kind == store::outbox_kind::edge_dial ? o.max_age_edge_dial
+                                                                     : o.max_age_status_callback;
+    // An item without a creation time (0) has no age to judge it by.
+    return item.created_at_ms > 0 && now_ms - item.created_at_ms >= max_age.count();
+}
+
 asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
 {
     const auto outcome = co_await attempt_delivery(s, item);
@@ -278,10 +289,30 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
     const std::int32_t failures = item.attempts < std::numeric_limits<std::int32_t>::max()
                                       ? item.attempts + 1
                                       : item.attempts;
-    const auto delay = backoff_delay(s->options.backoff, failures, s->deps.random_unit());
-    const std::int64_t next = s->deps.now_ms() + delay.count();
     s->count([](outbox_stats& c) { ++c.failed; });
     if (s->deps.on_attempt) s->deps.on_attempt(item.kind, false);
+    const std::int64_t now_ms = s->deps.now_ms();
+    if (given_up(s->options, item, failures, now_ms)) {
+        s->log(app::log_level::error, "outbox item given up",
+               {{"id", item.id},
+                {"kind", kind},
+                {"call_sid", item.call_sid},
+                {"attempts", failures},
+                {"age_ms", now_ms - item.created_at_ms},
+                {"error", outcome.error}});
+        auto bury = [&st = s->st, id = item.id, worker = s->options.worker_name, now_ms,
+                     err = outcome.error](store::store::callback<void> cb) {
+            st.mark_dead(id, worker, now_ms, err, std::move(cb));
+        };
+        const auto r = co_await net::await_callback<void>(std::move(bury));
+        if (r)
+            s->count([](outbox_stats& c) { ++c.dead; });
+        else
+            note_refused_outcome(s, item, "mark_dead", r.err());
+        co_return;
+    }
+    const auto delay = backoff_delay(s->options.backoff, failures, s->deps.random_unit());
+    const std::int64_t next = now_ms + delay.count();
     s->log(app::log_level::warn, "outbox delivery failed",
            {{"id", item.id},
             {"kind", kind},

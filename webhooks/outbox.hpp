@@ -77,6 +77,13 @@ struct outbox_options {
     // peer may send an item again while it is still in flight; short enough that a dead
     // gateway's items do not wait long.
     std::chrono::milliseconds lease{60000};
+    // When to give up on an item (it moves to the dead letters, logged, never deleted
+    // silently): after this many failed attempts (0 = no limit) or when a failed attempt finds
+    // it older than its kind's maximum age. A dial the edge receives minutes late rings a
+    // caller who has long hung up, so edge dials get a short age; StatusCallbacks a day.
+    std::int32_t max_attempts = 20;
+    std::chrono::milliseconds max_age_edge_dial{600000};
+    std::chrono::milliseconds max_age_status_callback{86400000};
 };
 
 struct outbox_dependencies {
@@ -101,6 +108,7 @@ struct outbox_stats {
     std::uint64_t store_errors = 0;  // due_items / mark_* calls the store refused
     std::uint64_t polls = 0;         // claim_due calls
     std::uint64_t lost_claims = 0;   // outcomes refused because a peer had re-claimed the item
+    std::uint64_t dead = 0;          // items given up on (moved to the dead letters)
     std::size_t in_flight = 0;       // deliveries running now
     std::size_t max_in_flight = 0;   // high-water mark of in_flight
 };

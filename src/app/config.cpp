@@ -517,6 +517,10 @@ void read_webhooks(section& s, webhooks_config& out)
     if (auto v = s.integer("retry_base_ms", 1, 3'600'000)) out.retry_base = ms(*v);
     if (auto v = s.integer("retry_cap_ms", 1, 24 * 3'600'000)) out.retry_cap = ms(*v);
     if (out.retry_cap < out.retry_base) s.fail_at("retry_cap_ms", "must not be below retry_base_ms");
+    if (auto v = s.integer("max_delivery_attempts", 0, 1000))
+        out.max_delivery_attempts = static_cast<std::int32_t>(*v);
+    if (auto v = s.integer("max_delivery_age_s", 60, 30 * 86400))
+        out.max_delivery_age = std::chrono::seconds(*v);
     s.finish();
 }
 
@@ -524,6 +528,7 @@ void read_edge(section& s, edge_config& out)
 {
     if (auto v = s.string("auth_token")) out.auth_token = *v;
     if (auto v = s.url("dial_url", {"http", "https"}, true)) out.dial_url = *v;
+    if (auto v = s.integer("dial_max_age_s", 10, 86400)) out.dial_max_age = std::chrono::seconds(*v);
     s.finish();
 }
 

@@ -124,11 +124,17 @@ struct webhooks_config {
     // Outbox retries (edge dials and StatusCallbacks): full-jitter exponential backoff.
     std::chrono::milliseconds retry_base{1000};
     std::chrono::milliseconds retry_cap{300000};
+    // Then given up (moved to the dead letters): after this many attempts (0 = no limit), or
+    // a StatusCallback older than max_delivery_age.
+    std::int32_t max_delivery_attempts = 20;
+    std::chrono::seconds max_delivery_age{86400};
 };
 
 struct edge_config {
     std::string auth_token;  // "" = edge webhooks are refused
     std::string dial_url;    // "" = no edge to hand outbound legs to
+    // A dial not delivered by this age is given up: the caller has hung up long since.
+    std::chrono::seconds dial_max_age{600};
 };
 
 struct number_config {

@@ -212,6 +212,9 @@ webhooks::outbox_options outbox_options_from(const config& cfg)
     o.worker_name = outbox_worker_name(cfg);
     o.backoff.base = cfg.webhooks.retry_base;
     o.backoff.cap = cfg.webhooks.retry_cap;
+    o.max_attempts = cfg.webhooks.max_delivery_attempts;
+    o.max_age_status_callback = cfg.webhooks.max_delivery_age;
+    o.max_age_edge_dial = cfg.edge.dial_max_age;
     return o;
 }
 

@@ -78,6 +78,10 @@ gateway_metrics::gateway_metrics()
     outbox_depth_ = &registry_.add_gauge(
         "stirgate_outbox_depth",
         "Items in the outbox (queued or waiting for a retry), read from the store at scrape time.");
+    outbox_dead_ = &registry_.add_gauge(
+        "stirgate_outbox_dead_letters",
+        "Outbox items given up on (attempt or age limit), kept in the store's dead letters; read "
+        "at scrape time, across every gateway sharing the store.");
     outbox_lag_ = &registry_.add_gauge(
         "stirgate_outbox_lag_seconds",
         "Age of the oldest outbox item that is due (0 when none is): how far delivery is behind, "
@@ -241,6 +245,7 @@ void gateway_metrics::add_route(net::router& routes, store::store& calls, core::
                 const std::int64_t lag_ms =
                     summary->oldest_due_at_ms ? now_ms - *summary->oldest_due_at_ms : 0;
                 outbox_lag_->set(static_cast<double>(std::max<std::int64_t>(0, lag_ms)) / 1000.0);
+                outbox_dead_->set(static_cast<double>(summary->dead_letters));
             }
             net::http_response res{http::status::ok, ctx.request.version()};
             res.set(http::field::content_type, obs::content_type);

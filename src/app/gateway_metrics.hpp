@@ -67,6 +67,7 @@ private:
     obs::counter_family& deliveries_;
     obs::gauge* outbox_depth_ = nullptr;
     obs::gauge* outbox_lag_ = nullptr;
+    obs::gauge* outbox_dead_ = nullptr;
 };
 
 }  // namespace stirgate::app

@@ -227,7 +227,11 @@ void memory_store::do_claim_due(outbox_claim claim, callback<std::vector<outbox_
     done(std::move(claimed));
 }
 
-void memory_store::do_mark_delivered(std::int64_t id, std::string worker, callback<void> done)
+// What mark_delivered, mark_failed and mark_dead share: the item must be `worker`'s; `change`
+// gets it (under the mutex) and may erase it.
+template <class Change>
+void memory_store::change_held(std::int64_t id, const std::string& worker, Change change,
+                               callback<void> done)
 {
     result<void> r;
     {
@@ -236,46 +240,40 @@ void memory_store::do_mark_delivered(std::int64_t id, std::string worker, callba
         if (it == outbox_.end() || it->second.claimed_by != worker)
             r = not_held(id, it != outbox_.end(), worker);
         else
-            outbox_.erase(it);
+            change(it);
         ++stats_.transactions_committed;
         ++stats_.jobs_completed;
     }
     done(std::move(r));
+}
+
+void memory_store::do_mark_delivered(std::int64_t id, std::string worker, callback<void> done)
+{
+    change_held(id, worker, [this](auto it) { outbox_.erase(it); }, std::move(done));
 }
 
 void memory_store::do_mark_failed(std::int64_t id, std::string worker,
                                   std::int64_t next_attempt_at_ms, std::string last_error,
                                   callback<void> done)
 {
-    result<void> r;
-    {
-        const std::lock_guard lock(mutex_);
-        const auto it = outbox_.find(id);
-        if (it == outbox_.end() || it->second.claimed_by != worker) {
-            r = not_held(id, it != outbox_.end(), worker);
-        } else {
+    change_held(
+        id, worker,
+        [&](auto it) {
             ++it->second.attempts;
             it->second.next_attempt_at_ms = next_attempt_at_ms;
             it->second.last_error = std::move(last_error);
             it->second.claimed_by.clear();
             it->second.claimed_until_ms = 0;
-        }
-        ++stats_.transactions_committed;
-        ++stats_.jobs_completed;
-    }
-    done(std::move(r));
+        },
+        std::move(done));
 }
 
 void memory_store::do_mark_dead(std::int64_t id, std::string worker, std::int64_t now_ms,
                                 std::string last_error, callback<void> done)
 {
-    result<void> r;
-    {
-        const std::lock_guard lock(mutex_);
-        const auto it = outbox_.find(id);
-        if (it == outbox_.end() || it->second.claimed_by != worker) {
-            r = not_held(id, it != outbox_.end(), worker);
-        } else {
+    change_held(
+        id, worker,
+        [&](auto it) {
             outbox_item dead = std::move(it->second);
             outbox_.erase(it);
             ++dead.attempts;
@@ -284,11 +282,8 @@ void memory_store::do_mark_dead(std::int64_t id, std::string worker, std::int64_
             dead.claimed_until_ms = 0;
             dead.next_attempt_at_ms = now_ms;  // here: when it died
             dead_.push_back(std::move(dead));
-        }
-        ++stats_.transactions_committed;
-        ++stats_.jobs_completed;
-    }
-    done(std::move(r));
+        },
+        std::move(done));
 }
 
 void memory_store::do_release_claims(std::string worker, callback<std::size_t> done)

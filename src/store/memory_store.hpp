@@ -53,6 +53,10 @@ private:
 
     mutable std::mutex mutex_;
     std::map<std::string, call_record> calls_;    // by sid
+    template <class Change>
+    void change_held(std::int64_t id, const std::string& worker, Change change,
+                     callback<void> done);
+
     std::map<std::int64_t, outbox_item> outbox_;  // by id
     std::vector<outbox_item> dead_;  // mark_dead: next_attempt_at_ms holds when it died
     std::int64_t last_id_ = 0;                    // ids are never reused, as SQLite AUTOINCREMENT

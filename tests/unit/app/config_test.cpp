@@ -281,6 +281,24 @@ TEST_CASE("storage migrate and password_file: parsed, checked against the URL, r
     fs::remove_all(dir);
 }
 
+TEST_CASE("delivery limits: attempts and ages parse, out-of-range values are refused", "[app]")
+{
+    const config defaults = parse("");
+    CHECK(defaults.webhooks.max_delivery_attempts == 20);
+    CHECK(defaults.webhooks.max_delivery_age == std::chrono::seconds(86400));
+    CHECK(defaults.edge.dial_max_age == std::chrono::seconds(600));
+    const config cfg = parse("[webhooks]\nmax_delivery_attempts = 0\nmax_delivery_age_s = 3600\n"
+                             "[edge]\ndial_max_age_s = 120\n");
+    CHECK(cfg.webhooks.max_delivery_attempts == 0);
+    CHECK(cfg.webhooks.max_delivery_age == std::chrono::seconds(3600));
+    CHECK(cfg.edge.dial_max_age == std::chrono::seconds(120));
+    CHECK_THAT(parse_error("[webhooks]\nmax_delivery_attempts = -1\n"),
+               Catch::Contains("webhooks.max_delivery_attempts"));
+    CHECK_THAT(parse_error("[webhooks]\nmax_delivery_age_s = 1\n"),
+               Catch::Contains("webhooks.max_delivery_age_s"));
+    CHECK_THAT(parse_error("[edge]\ndial_max_age_s = 0\n"), Catch::Contains("edge.dial_max_age_s"));
+}
+
 TEST_CASE("environment variables override the file; bad ones are rejected by name", "[app]")
 {
     const std::string text = "[server]\nlisten = \"127.0.0.1:8080\"\nthreads = 2\n";

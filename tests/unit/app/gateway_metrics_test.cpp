@@ -48,6 +48,7 @@ TEST_CASE("/metrics dates the outbox's oldest due item against the clock and sho
     INFO(idle);
     CHECK(has_line(idle, "stirgate_outbox_depth 0"));
     CHECK(has_line(idle, "stirgate_outbox_lag_seconds 0"));
+    CHECK(has_line(idle, "stirgate_outbox_dead_letters 0"));
     CHECK(has_line(idle, "stirgate_store_connections 0"));  // the memory store has none
     CHECK(has_line(idle, "stirgate_store_errors_total{kind=\"database\"} 0"));
 

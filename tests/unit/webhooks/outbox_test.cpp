@@ -579,3 +579,52 @@ TEST_CASE(
     std::filesystem::remove(db.string() + "-wal");
     std::filesystem::remove(db.string() + "-shm");
 }
+
+TEST_CASE("an item is given up after max_attempts or past its kind's age, kept as a dead letter",
+          "[webhooks][outbox]")
+{
+    SECTION("the attempt limit")
+    {
+        fixture f;
+        for (int i = 0; i < 3; ++i) f.client.replies.push_back(http_reply{500, {}, "boom"});
+        f.enqueue(status_item());
+        auto o = f.options();
+        o.max_attempts = 2;
+        outbox_worker worker(f.io.get_executor(), f.st, f.client, f.client, o, f.deps());
+        worker.start();
+        pump(f.io);
+        REQUIRE(f.pending().size() == 1);  // one failure: retried later
+        f.now += 600000;
+        worker.notify();
+        pump(f.io);
+        CHECK(f.client.requests.size() == 2);
+        CHECK(f.pending().empty());  // the second failure was the last
+        CHECK(worker.stats().dead == 1);
+        CHECK(worker.stats().failed == 2);
+        CHECK(f.st.summarise_outbox(f.now).value().dead_letters == 1);
+        f.now += 600000;
+        worker.notify();
+        pump(f.io);
+        CHECK(f.client.requests.size() == 2);  // never sent again
+    }
+
+    SECTION("the age limit: a late edge dial is not retried, a StatusCallback of that age is")
+    {
+        fixture f;
+        for (int i = 0; i < 2; ++i) f.client.replies.push_back(http_reply{503, {}, "busy"});
+        auto dial = dial_item();
+        dial.created_at_ms = f.now - 600000;  // ten minutes: max_age_edge_dial
+        f.enqueue(dial);
+        auto callback = status_item();
+        callback.created_at_ms = f.now - 600000;
+        f.enqueue(callback);
+        outbox_worker worker(f.io.get_executor(), f.st, f.client, f.client, f.options(), f.deps());
+        worker.start();
+        pump(f.io);
+        CHECK(f.client.requests.size() == 2);
+        const auto left = f.pending();
+        REQUIRE(left.size() == 1);
+        CHECK(left.front().kind == stirgate::store::outbox_kind::status_callback);
+        CHECK(worker.stats().dead == 1);
+    }
+}
