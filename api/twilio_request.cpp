@@ -14,7 +14,8 @@ net::http_response twilio_fail(net::request_context& ctx, const error& e, std::s
     return res;
 }
 
-result<account_ptr> authorize(const account_directory& accounts, const net::request_context& ctx)
+result<core::account_ptr> authorize(const core::account_directory& accounts,
+                                    const net::request_context& ctx)
 {
     auto account = accounts.authenticate(ctx.request[http::field::authorization]);
     if (!account) return account;

@@ -13,10 +13,10 @@
 #include <functional>
 
 #include "core/passport.hpp"
-#include "app/log.hpp"
 #include "core/verifier.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
+#include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "sti/cert_cache.hpp"
 #include "store/store.hpp"
@@ -43,7 +43,7 @@ public:
     void watch_cert_cache(const sti::cert_cache& cache);
     void watch_connections(std::function<int()> open_connections);
     // stirgate_log_lines_dropped_total: info lines the logger dropped while its output was slow.
-    void watch_log(const logger& log);
+    void watch_log(const obs::logger& log);
 
     // GET /metrics: reads the outbox depth from `calls` (kept at its last value when the
     // store fails), then renders. No authentication: meant for the private network.
