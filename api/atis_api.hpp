@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "api/accounts.hpp"
+#include "core/accounts.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "core/passport.hpp"
@@ -20,7 +20,7 @@
 namespace stirgate::api {
 
 struct atis_dependencies {
-    const account_directory& accounts;  // outlives the router
+    const core::account_directory& accounts;  // outlives the router
     const sti::call_verifier& verifier;  // outlives the router
     core::clock_fn now;
     // STI-AS identity ([signing]); signing answers 503 when key is empty.

@@ -17,9 +17,6 @@ namespace stirgate::api {
 
 inline constexpr std::string_view twilio_api_version = "2010-04-01";
 
-// RFC 2822 section 3.3 date in UTC as Twilio writes it: "Thu, 01 Jan 2026 00:00:05 +0000".
-std::string format_rfc2822(std::int64_t epoch_seconds);
-
 // Twilio's *_formatted: "(415) 555-0101" for a NANP number (+1 NPA NXX XXXX); any other value is
 // returned unchanged (international national formats are not reproduced).
 std::string format_phone_number(std::string_view number);

@@ -15,6 +15,7 @@
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
+#include "core/sid.hpp"
 #include "core/text.hpp"
 #include "core/tn.hpp"
 #include "net/url.hpp"
@@ -174,7 +175,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         co_return twilio_fail(ctx, error{errc::service_unavailable, "no [signing] configured"});
 
     const std::int64_t now = deps->now();
-    const app::account_config& acct = **account;
+    const core::account_config& acct = **account;
 
     // Forwarded leg: the CallToken must be one we (or a trusted platform) issued, to this
     // account, recently, for this caller. Refused before anything is signed or stored.
@@ -186,13 +187,15 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
                                                p.from.e164(), now, deps->calltoken_max_age_s);
             !ok)
             co_return twilio_fail(ctx, ok.err());
-        if (!store::is_call_sid(decoded->claims.call_sid))
+        if (!core::is_call_sid(decoded->claims.call_sid))
             co_return twilio_fail(ctx, error{errc::calltoken_malformed, "callSid shape"});
         token = std::move(*decoded);
     }
 
-    auto identity = token ? sti::sign_forwarded_call(deps->signing, acct, *token, p.from, p.to, now)
-                          : sti::sign_originated_call(deps->signing, acct, p.from, p.to, now);
+    auto identity =
+        token ? sti::sign_forwarded_call(deps->signing, acct.origid, *token, p.from, p.to, now)
+              : sti::sign_originated_call(deps->signing, acct.origid, acct.numbers, p.from, p.to,
+                                          now);
     if (!identity) {
         if (identity.code() == errc::tn_invalid)  // the token's `to` is not a number
             co_return twilio_fail(ctx, error{errc::calltoken_malformed, identity.err().detail});
@@ -223,7 +226,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
     const async_calls calls{deps->calls};
     result<std::vector<std::int64_t>> stored = error{errc::internal, "not stored"};
     for (int attempt = 0; attempt < 3; ++attempt) {
-        call.sid = new_call_sid(deps->random);
+        call.sid = core::new_call_sid(deps->random);
         std::vector<store::outbox_item> items;
         if (!deps->edge_dial_url.empty()) items.push_back(edge_dial_item(*deps, call, p, now));
         stored = co_await calls.insert_with_outbox(call, std::move(items));
@@ -244,7 +247,7 @@ net::awaitable<net::http_response> fetch_call(deps_ptr deps, net::request_contex
     auto account = authorize(deps->accounts, ctx);
     if (!account) co_return twilio_fail(ctx, account.err());
     const std::string sid(ctx.param("CallSid"));
-    if (!store::is_call_sid(sid)) co_return twilio_fail(ctx, errc::not_found);
+    if (!core::is_call_sid(sid)) co_return twilio_fail(ctx, errc::not_found);
     const async_calls calls{deps->calls};
     auto found = co_await calls.get((*account)->sid, sid);
     if (!found) co_return twilio_fail(ctx, store_failure(found.err()));
@@ -357,18 +360,6 @@ net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_contex
 }
 
 }  // namespace
-
-void openssl_random_bytes(std::span<std::uint8_t> out)
-{
-    if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) std::abort();
-}
-
-std::string new_call_sid(const random_fn& random)
-{
-    std::array<std::uint8_t, 16> bytes{};
-    random(bytes);
-    return "CA" + core::hex_lower(bytes);
-}
 
 void add_calls_routes(net::router& routes, const calls_dependencies& deps)
 {

@@ -28,24 +28,18 @@
 #include <string>
 #include <vector>
 
-#include "api/accounts.hpp"
+#include "core/accounts.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
+#include "core/sid.hpp"
 #include "net/router.hpp"
 #include "sti/signer.hpp"
 #include "store/store.hpp"
 
 namespace stirgate::api {
 
-// Fills the span with unpredictable bytes (CallSids). Production: openssl_random_bytes.
-using random_fn = std::function<void(std::span<std::uint8_t>)>;
-
-// OpenSSL's CSPRNG (RAND_bytes); aborts the process if it fails, since every SID after that
-// would be guessable.
-void openssl_random_bytes(std::span<std::uint8_t> out);
-
 struct calls_dependencies {
-    const account_directory& accounts;  // outlives the router
+    const core::account_directory& accounts;  // outlives the router
     store::store& calls;                // outlives the router
     // STI-AS identity ([signing]); create answers 503 when the key is empty.
     sti::signing_identity signing;
@@ -54,7 +48,7 @@ struct calls_dependencies {
     std::int64_t calltoken_max_age_s = 3600;
     std::string edge_dial_url;          // [edge] dial_url; "" = no hand-off
     core::clock_fn now;  // seconds since the epoch
-    random_fn random = openssl_random_bytes;
+    core::random_fn random = core::openssl_random_bytes;
     // Called after a call and its edge hand-off were stored (wakes the outbox worker so the
     // edge is dialled now rather than at its next poll). Optional; must be thread-safe.
     std::function<void()> on_queued;
@@ -64,8 +58,5 @@ struct calls_dependencies {
 // /2010-04-01/ prefix its error style. The dependencies are copied into the handlers; the
 // references in them must outlive the router.
 void add_calls_routes(net::router& routes, const calls_dependencies& deps);
-
-// "CA" + 32 lower-case hex from `random`.
-std::string new_call_sid(const random_fn& random);
 
 }  // namespace stirgate::api

@@ -14,14 +14,16 @@ net::http_response twilio_fail(net::request_context& ctx, const error& e, std::s
     return res;
 }
 
-result<account_ptr> authenticate(const account_directory& accounts, const net::http_request& req)
+result<core::account_ptr> authenticate(const core::account_directory& accounts,
+                                       const net::http_request& req)
 {
     if (req.count(http::field::authorization) > 1)
         return error{errc::bad_request, "more than one Authorization header"};
     return accounts.authenticate(req[http::field::authorization]);
 }
 
-result<account_ptr> authorize(const account_directory& accounts, const net::request_context& ctx)
+result<core::account_ptr> authorize(const core::account_directory& accounts,
+                                    const net::request_context& ctx)
 {
     auto account = authenticate(accounts, ctx.request);
     if (!account) return account;

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/accounts.hpp"
+#include "core/accounts.hpp"
 #include "core/error.hpp"
 #include "core/form.hpp"
 #include "core/tn.hpp"
@@ -26,11 +26,13 @@ net::http_response twilio_fail(net::request_context& ctx, const error& e,
 // Basic auth from the request's one Authorization header. Two or more are refused
 // (errc::bad_request): a proxy in front may read another one than we do, so neither is chosen.
 // Shared by the ATIS API.
-result<account_ptr> authenticate(const account_directory& accounts, const net::http_request& req);
+result<core::account_ptr> authenticate(const core::account_directory& accounts,
+                                       const net::http_request& req);
 
 // authenticate(), then the path's AccountSid must be the authenticated account (403 20003
 // otherwise: stirgate has no subaccounts).
-result<account_ptr> authorize(const account_directory& accounts, const net::request_context& ctx);
+result<core::account_ptr> authorize(const core::account_directory& accounts,
+                                    const net::request_context& ctx);
 
 // POST bodies are application/x-www-form-urlencoded (TWILIO-API.md section 1). A bodiless POST
 // without a Content-Type (curl -X POST) is an empty form.

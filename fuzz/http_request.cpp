@@ -20,16 +20,16 @@
 #include <string>
 #include <vector>
 
-#include "api/accounts.hpp"
 #include "api/atis_api.hpp"
 #include "api/calls.hpp"
 #include "app/config.hpp"
-#include "app/log.hpp"
+#include "core/accounts.hpp"
 #include "core/crypto.hpp"
 #include "fuzz_support.hpp"
 #include "net/http_client.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
+#include "obs/log.hpp"
 #include "sti/call_verifier.hpp"
 #include "sti/cert_cache.hpp"
 #include "sti/trust_store.hpp"
@@ -80,8 +80,8 @@ struct fixture {
     core::es256_private_key calltoken_key = private_key("pki/platform-calltoken.key.pem");
     scripted_client x5u_host;
     scripted_client app;
-    api::account_directory accounts;
-    std::vector<app::cidr_block> trusted_proxies;
+    core::account_directory accounts;
+    std::vector<net::cidr_block> trusted_proxies;
 
     fixture()
     {
@@ -99,7 +99,7 @@ struct fixture {
         app.replies[voice_url] = net::http_reply{
             200, {{"Content-Type", "application/xml"}}, "<Response><Say>hi</Say></Response>"};
 
-        app::account_config a;
+        core::account_config a;
         a.sid = account_sid;
         a.auth_token = account_token;
         a.origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";
@@ -107,7 +107,7 @@ struct fixture {
         a.numbers.push_back({"+16505550102", 'B', voice_url, "", "https://app.example.test/status"});
         a.numbers.push_back({"+13105550100", 'A', voice_url, "", ""});
         accounts.replace({a});
-        auto proxy = app::parse_cidr("10.0.0.0/8");
+        auto proxy = net::parse_cidr("10.0.0.0/8");
         FUZZ_CHECK(proxy);
         trusted_proxies.push_back(*proxy);
     }
@@ -179,7 +179,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     gateway_double gw;
     std::ostringstream log_text;
-    app::logger log(log_text);
+    obs::logger log(log_text);
     net::request_ids ids;
     net::limits lim;
     const net::http_service svc{gw.routes, lim, log, ids, nullptr};

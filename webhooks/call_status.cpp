@@ -7,10 +7,11 @@
 #include <string_view>
 
 #include "api/async_calls.hpp"
-#include "api/call_json.hpp"
 #include "api/twilio_request.hpp"
+#include "core/dates.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
+#include "core/sid.hpp"
 #include "core/text.hpp"
 
 namespace stirgate::webhooks {
@@ -116,7 +117,7 @@ net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::reque
                            "SipResponseCode must be a SIP status code");
         report.sip_response_code = *code;
     }
-    if (!store::is_call_sid(report.call_sid)) co_return twilio_fail(ctx, errc::not_found);
+    if (!core::is_call_sid(report.call_sid)) co_return twilio_fail(ctx, errc::not_found);
     ctx.call_sid = report.call_sid;  // the request's log line names the call
 
     // 3. The call as it is now: its start time gives the duration, its status decides whether
@@ -205,7 +206,7 @@ std::optional<store::outbox_item> status_callback_item(const store::call_record&
     f.emplace_back("ApiVersion", "2010-04-01");
     f.emplace_back("Direction", std::string(store::to_string(call.direction)));
     if (call.parent_call_sid) f.emplace_back("ParentCallSid", *call.parent_call_sid);
-    f.emplace_back("Timestamp", api::format_rfc2822(now));
+    f.emplace_back("Timestamp", core::format_rfc2822(now));
     f.emplace_back("CallbackSource", "call-progress-events");
     f.emplace_back("SequenceNumber", std::to_string(ev.sequence));
     if (store::is_terminal(call.status)) {

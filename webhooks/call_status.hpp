@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "app/config.hpp"
 #include "core/clock.hpp"
+#include "net/cidr.hpp"
 #include "net/router.hpp"
 #include "store/store.hpp"
 
@@ -31,7 +31,7 @@ struct call_status_dependencies {
     store::store& calls;             // outlives the router
     std::string edge_auth_token;     // [edge] auth_token; "" = every request is refused
     std::string public_url;          // [server] public_url; "" = rebuild from headers
-    std::vector<app::cidr_block> trusted_proxies;  // [server] trusted_proxies
+    std::vector<net::cidr_block> trusted_proxies;  // [server] trusted_proxies
     core::clock_fn now;                            // seconds since the epoch
     // Called after a status callback was enqueued (wakes the outbox worker). Optional; must be
     // thread-safe.

@@ -13,7 +13,7 @@ std::string signed_url(const edge_trust& trust, const net::request_context& ctx)
     const std::string peer = ctx.remote.address().to_string();
     const bool trusted_peer =
         std::any_of(trust.trusted_proxies.begin(), trust.trusted_proxies.end(),
-                    [&peer](const app::cidr_block& block) { return block.contains(peer); });
+                    [&peer](const net::cidr_block& block) { return block.contains(peer); });
     const auto& req = ctx.request;
     return core::signed_request_url(core::public_url_inputs{
         trust.public_url, req.target(), trusted_peer, req["X-Forwarded-Proto"],

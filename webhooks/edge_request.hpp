@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "app/config.hpp"
 #include "core/error.hpp"
 #include "core/form.hpp"
+#include "net/cidr.hpp"
 #include "net/router.hpp"
 
 namespace stirgate::webhooks {
@@ -18,7 +18,7 @@ namespace stirgate::webhooks {
 struct edge_trust {
     std::string_view auth_token;                       // [edge] auth_token; "" = trust nothing
     std::string_view public_url;                       // [server] public_url; "" = from headers
-    const std::vector<app::cidr_block>& trusted_proxies;  // [server] trusted_proxies
+    const std::vector<net::cidr_block>& trusted_proxies;  // [server] trusted_proxies
 };
 
 // The URL the sender signed: X-Forwarded-* count only when the TCP peer is a trusted proxy,

@@ -12,6 +12,7 @@
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
+#include "core/sid.hpp"
 #include "core/tn.hpp"
 #include "core/twilio_signature.hpp"
 
@@ -22,7 +23,7 @@ namespace {
 
 using deps_ptr = std::shared_ptr<const incoming_call_dependencies>;
 
-const app::number_config* number_of(const app::account_config& account,
+const core::number_config* number_of(const core::account_config& account,
                                     const core::e164_number& to)
 {
     for (const auto& n : account.numbers) {
@@ -66,12 +67,12 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     // 2. The call, and the account that owns its To.
     auto request = read_inbound_request(*form);
     if (!request) co_return ctx.fail(request.err());
-    if (request->call_sid.empty()) request->call_sid = api::new_call_sid(deps->random);
+    if (request->call_sid.empty()) request->call_sid = core::new_call_sid(deps->random);
     ctx.call_sid = request->call_sid;  // the request's log line names the call
-    const api::account_ptr account = deps->account_for_number
+    const core::account_ptr account = deps->account_for_number
                                          ? deps->account_for_number(request->to_number.e164())
                                          : nullptr;
-    const app::number_config* number = account ? number_of(*account, request->to_number) : nullptr;
+    const core::number_config* number = account ? number_of(*account, request->to_number) : nullptr;
     if (!number) co_return ctx.fail(error{errc::not_found, "no account owns To"});
 
     const api::async_calls calls{deps->calls};

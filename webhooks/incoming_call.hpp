@@ -19,12 +19,12 @@
 #include <string_view>
 #include <vector>
 
-#include "api/accounts.hpp"
-#include "api/calls.hpp"
-#include "app/config.hpp"
+#include "core/accounts.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
+#include "core/sid.hpp"
 #include "core/verifier.hpp"
+#include "net/cidr.hpp"
 #include "net/http_client.hpp"
 #include "net/router.hpp"
 #include "sti/call_verifier.hpp"
@@ -35,18 +35,18 @@ namespace stirgate::webhooks {
 struct incoming_call_dependencies {
     // The account one of whose [[accounts.numbers]] is this E.164 number ("+14155550101"), or
     // nullptr. A function so that SIGHUP reloads are seen.
-    std::function<api::account_ptr(std::string_view e164)> account_for_number;
+    std::function<core::account_ptr(std::string_view e164)> account_for_number;
     store::store& calls;                // outlives the router
     const sti::call_verifier& verifier; // outlives the router
     net::http_client& app_client;       // customer webhooks (15 s timeout); outlives the router
     std::string edge_auth_token;        // [edge] auth_token; "" = every request is refused
     std::string public_url;             // [server] public_url; "" = rebuild from headers
-    std::vector<app::cidr_block> trusted_proxies;  // [server] trusted_proxies
+    std::vector<net::cidr_block> trusted_proxies;  // [server] trusted_proxies
     core::es256_private_key calltoken_key;         // [calltoken]; empty = no CallToken minted
     // Keys accepted for a CallToken an upstream platform already attached.
     std::vector<core::es256_public_key> calltoken_trusted_keys;
     core::clock_fn now;  // seconds since the epoch
-    api::random_fn random = api::openssl_random_bytes;  // CallSid when the edge sent none
+    core::random_fn random = core::openssl_random_bytes;  // CallSid when the edge sent none
 };
 
 // Registers POST /webhooks/incoming-call (Twilio error style). The dependencies are copied into

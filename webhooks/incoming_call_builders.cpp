@@ -4,6 +4,7 @@
 
 #include "api/twilio_request.hpp"
 #include "core/calltoken.hpp"
+#include "core/sid.hpp"
 #include "webhooks/edge_request.hpp"
 #include "webhooks/incoming_call.hpp"
 
@@ -15,7 +16,7 @@ result<inbound_request> read_inbound_request(const core::form_params& form)
 {
     inbound_request r;
     r.call_sid = value_of(form, "CallSid").value_or("");
-    if (!r.call_sid.empty() && !store::is_call_sid(r.call_sid))
+    if (!r.call_sid.empty() && !core::is_call_sid(r.call_sid))
         return error{errc::invalid_parameter, "CallSid"};
     auto from = value_of(form, "From");
     if (!from) return error{errc::from_missing};

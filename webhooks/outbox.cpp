@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "app/log.hpp"
+#include "obs/log.hpp"
 #include "core/form.hpp"
 #include "core/twilio_signature.hpp"
 #include "net/await_callback.hpp"
@@ -142,8 +142,8 @@ struct outbox_worker::state {
         f(counters);
     }
 
-    void log(app::log_level level, std::string_view msg,
-             std::initializer_list<app::log_field> fields)
+    void log(obs::log_level level, std::string_view msg,
+             std::initializer_list<obs::log_field> fields)
     {
         if (deps.log) deps.log->log(level, msg, fields);
     }
@@ -163,10 +163,10 @@ struct log_escape {
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
-            s->log(app::log_level::error, "coroutine failed",
+            s->log(obs::log_level::error, "coroutine failed",
                    {{"task", task}, {"error", ex.what()}});
         } catch (...) {
-            s->log(app::log_level::error, "coroutine failed",
+            s->log(obs::log_level::error, "coroutine failed",
                    {{"task", task}, {"error", "non-standard exception"}});
         }
     }
@@ -238,12 +238,12 @@ void note_refused_outcome(const state_ptr& s, const store::outbox_item& item,
 {
     if (e.code == errc::conflict) {
         s->count([](outbox_stats& c) { ++c.lost_claims; });
-        s->log(app::log_level::warn, "outbox claim lost",
+        s->log(obs::log_level::warn, "outbox claim lost",
                {{"id", item.id}, {"operation", operation}, {"detail", e.detail}});
         return;
     }
     s->count([](outbox_stats& c) { ++c.store_errors; });
-    s->log(app::log_level::error, "outbox store refused an outcome",
+    s->log(obs::log_level::error, "outbox store refused an outcome",
            {{"id", item.id},
             {"operation", operation},
             {"errc", errc_name(e.code)},
@@ -274,7 +274,7 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
         if (r) {
             s->count([](outbox_stats& c) { ++c.delivered; });
             if (s->deps.on_attempt) s->deps.on_attempt(item.kind, true);
-            s->log(app::log_level::info, "outbox delivered",
+            s->log(obs::log_level::info, "outbox delivered",
                    {{"id", item.id},
                     {"kind", kind},
                     {"call_sid", item.call_sid},
@@ -293,7 +293,7 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
     if (s->deps.on_attempt) s->deps.on_attempt(item.kind, false);
     const std::int64_t now_ms = s->deps.now_ms();
     if (given_up(s->options, item, failures, now_ms)) {
-        s->log(app::log_level::error, "outbox item given up",
+        s->log(obs::log_level::error, "outbox item given up",
                {{"id", item.id},
                 {"kind", kind},
                 {"call_sid", item.call_sid},
@@ -313,7 +313,7 @@ asio::awaitable<void> deliver(state_ptr s, store::outbox_item item)
     }
     const auto delay = backoff_delay(s->options.backoff, failures, s->deps.random_unit());
     const std::int64_t next = now_ms + delay.count();
-    s->log(app::log_level::warn, "outbox delivery failed",
+    s->log(obs::log_level::warn, "outbox delivery failed",
            {{"id", item.id},
             {"kind", kind},
             {"call_sid", item.call_sid},
@@ -348,7 +348,7 @@ asio::awaitable<void> deliver_in_slot(state_ptr s, store::outbox_item item)
     try {
         co_await deliver(s, std::move(item));
     } catch (const std::exception& e) {
-        s->log(app::log_level::error, "outbox delivery threw", {{"id", id}, {"error", e.what()}});
+        s->log(obs::log_level::error, "outbox delivery threw", {{"id", id}, {"error", e.what()}});
     }
     release(s, id);
 }
@@ -375,7 +375,7 @@ asio::awaitable<bool> fetch_and_dispatch(state_ptr s)
     s->count([](outbox_stats& c) { ++c.polls; });
     if (!items) {
         s->count([](outbox_stats& c) { ++c.store_errors; });
-        s->log(app::log_level::error, "outbox claim_due failed",
+        s->log(obs::log_level::error, "outbox claim_due failed",
                {{"errc", errc_name(items.code())}, {"detail", items.err().detail}});
         co_return false;
     }
@@ -409,12 +409,12 @@ asio::awaitable<void> release_claims(state_ptr s, std::string_view when)
     const auto released = co_await net::await_callback<std::size_t>(std::move(hand_back));
     if (!released) {
         s->count([](outbox_stats& c) { ++c.store_errors; });
-        s->log(app::log_level::error, "outbox release_claims failed",
+        s->log(obs::log_level::error, "outbox release_claims failed",
                {{"when", when},
                 {"errc", errc_name(released.code())},
                 {"detail", released.err().detail}});
     } else if (*released > 0) {
-        s->log(app::log_level::info, "outbox claims released",
+        s->log(obs::log_level::info, "outbox claims released",
                {{"when", when}, {"worker", s->options.worker_name}, {"items", *released}});
     }
 }
@@ -445,7 +445,7 @@ asio::awaitable<void> run_loop(state_ptr s)
         boost::system::error_code ec;
         co_await s->drained.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (!s->in_flight.empty())
-            s->log(app::log_level::warn, "outbox stopped with deliveries in flight",
+            s->log(obs::log_level::warn, "outbox stopped with deliveries in flight",
                    {{"in_flight", s->in_flight.size()}});
     }
     // A delivery still running keeps its claim, so no peer sends it while it may yet succeed
@@ -470,7 +470,7 @@ asio::awaitable<void> run_worker(state_ptr s)
     try {
         co_await run_loop(s);
     } catch (const std::exception& e) {
-        s->log(app::log_level::error, "outbox loop failed", {{"error", e.what()}});
+        s->log(obs::log_level::error, "outbox loop failed", {{"error", e.what()}});
     }
     finish_stop(s);
 }

@@ -32,7 +32,7 @@
 #include "net/http_client.hpp"
 #include "store/store.hpp"
 
-namespace stirgate::app {
+namespace stirgate::obs {
 class logger;
 }
 
@@ -96,7 +96,7 @@ struct outbox_dependencies {
     // used at once). nullopt: unknown account, the attempt fails and is retried.
     // Called on the worker's strand; must be thread-safe against the caller's own updates.
     std::function<std::optional<std::string>(std::string_view account_sid)> account_auth_token;
-    app::logger* log = nullptr;  // optional; must outlive the worker's coroutines
+    obs::logger* log = nullptr;  // optional; must outlive the worker's coroutines
     // Told of every finished attempt (stirgate_webhook_deliveries_total): delivered is true
     // for a 2xx that was also marked delivered. Optional; called on the worker's strand.
     std::function<void(store::outbox_kind, bool delivered)> on_attempt;

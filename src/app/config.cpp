@@ -343,7 +343,7 @@ void read_server(section& s, server_config& out)
     if (auto list = s.string_array("trusted_proxies")) {
         out.trusted_proxies.clear();
         for (const auto& t : *list) {
-            auto c = parse_cidr(t);
+            auto c = net::parse_cidr(t);
             if (!c) s.fail_at("trusted_proxies", "expected ADDRESS/PREFIX, got " + show_value(t));
             out.trusted_proxies.push_back(*c);
         }
@@ -532,9 +532,9 @@ void read_edge(section& s, edge_config& out)
     s.finish();
 }
 
-number_config read_number(section& s)
+core::number_config read_number(section& s)
 {
-    number_config out;
+    core::number_config out;
     auto number = s.string("number");
     if (!number) s.fail_at("number", "required");
     if (!valid_e164(*number))
@@ -553,9 +553,9 @@ number_config read_number(section& s)
     return out;
 }
 
-account_config read_account(section& s)
+core::account_config read_account(section& s)
 {
-    account_config out;
+    core::account_config out;
     auto sid = s.string("sid");
     if (!sid) s.fail_at("sid", "required");
     if (!valid_account_sid(*sid))
@@ -647,69 +647,6 @@ std::optional<listen_address> parse_listen_address(std::string_view text)
         return {};
     }
     return listen_address{std::string(host), *port};
-}
-
-std::optional<cidr_block> parse_cidr(std::string_view text)
-{
-    const auto slash = text.find('/');
-    const std::string addr(text.substr(0, slash));
-    cidr_block block;
-    block.text = std::string(text);
-    unsigned max_len = 0;
-    in_addr v4{};
-    in6_addr v6{};
-    if (inet_pton(AF_INET, addr.c_str(), &v4) == 1) {
-        std::memcpy(block.network.data(), &v4, 4);
-        max_len = 32;
-    } else if (inet_pton(AF_INET6, addr.c_str(), &v6) == 1) {
-        std::memcpy(block.network.data(), &v6, 16);
-        block.ipv6 = true;
-        max_len = 128;
-    } else {
-        return {};
-    }
-    block.prefix_len = max_len;
-    if (slash != std::string_view::npos) {
-        const std::string_view len = text.substr(slash + 1);
-        if (len.empty() || len.size() > 3 || !std::all_of(len.begin(), len.end(), is_digit))
-            return {};
-        unsigned n = 0;
-        std::from_chars(len.data(), len.data() + len.size(), n);
-        if (n > max_len) return {};
-        block.prefix_len = n;
-    }
-    for (unsigned bit = block.prefix_len; bit < max_len; ++bit)
-        block.network[bit / 8] =
-            static_cast<std::uint8_t>(block.network[bit / 8] & ~(0x80u >> (bit % 8)));
-    return block;
-}
-
-bool cidr_block::contains(std::string_view address) const
-{
-    const std::string a(address);
-    std::array<std::uint8_t, 16> bytes{};
-    in_addr v4{};
-    in6_addr v6{};
-    bool is_v6 = false;
-    if (inet_pton(AF_INET, a.c_str(), &v4) == 1) {
-        std::memcpy(bytes.data(), &v4, 4);
-    } else if (inet_pton(AF_INET6, a.c_str(), &v6) == 1) {
-        std::memcpy(bytes.data(), &v6, 16);
-        is_v6 = true;
-        static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (!ipv6 && std::memcmp(bytes.data(), mapped, 12) == 0) {
-            std::memmove(bytes.data(), bytes.data() + 12, 4);
-            is_v6 = false;
-        }
-    } else {
-        return false;
-    }
-    if (is_v6 != ipv6) return false;
-    for (unsigned bit = 0; bit < prefix_len; ++bit) {
-        const unsigned mask = 0x80u >> (bit % 8);
-        if ((bytes[bit / 8] & mask) != (network[bit / 8] & mask)) return false;
-    }
-    return true;
 }
 
 env_lookup process_environment()

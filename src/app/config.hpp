@@ -11,6 +11,9 @@
 //   STIRGATE_PUBLIC_URL  [server] public_url
 //   STIRGATE_STORAGE_URL [storage] url
 
+#include "core/accounts.hpp"
+#include "net/cidr.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -33,21 +36,6 @@ struct listen_address {
 // "HOST:PORT" or "[V6]:PORT"; nullopt when malformed.
 std::optional<listen_address> parse_listen_address(std::string_view text);
 
-// An address block such as 10.0.0.0/8 or ::1/128, for trusted_proxies.
-struct cidr_block {
-    bool ipv6 = false;
-    std::array<std::uint8_t, 16> network{};  // IPv4 uses the first 4 bytes; host bits are zero
-    unsigned prefix_len = 0;
-    std::string text;  // as configured, for logs
-
-    // True when `address` (an IP literal) lies inside the block. An IPv4-mapped IPv6 address
-    // (::ffff:a.b.c.d) matches IPv4 blocks, as a dual-stack socket reports IPv4 peers that way.
-    bool contains(std::string_view address) const;
-};
-
-// "ADDR/LEN" or a bare address (a /32 or /128); nullopt when malformed.
-std::optional<cidr_block> parse_cidr(std::string_view text);
-
 // One curl --resolve style pin: x5u fetches for host:port connect to address (and to
 // connect_port instead of port when it is not 0).
 struct resolve_pin {
@@ -60,7 +48,7 @@ struct resolve_pin {
 struct server_config {
     listen_address listen;
     std::string public_url;  // "" = rebuild from Host / trusted proxy headers
-    std::vector<cidr_block> trusted_proxies;
+    std::vector<net::cidr_block> trusted_proxies;
     unsigned threads = 0;                  // 0 = std::thread::hardware_concurrency()
     std::size_t max_header_bytes = 8192;   // larger header block: 431 (414 for the request line)
     std::uint64_t max_body_bytes = 65536;  // larger body: 413
@@ -137,21 +125,6 @@ struct edge_config {
     std::chrono::seconds dial_max_age{600};
 };
 
-struct number_config {
-    std::string number;  // E.164, e.g. +14155550101
-    char attest = 'B';   // 'A', 'B' or 'C'
-    std::string voice_url;
-    std::string voice_fallback_url;
-    std::string status_callback;
-};
-
-struct account_config {
-    std::string sid;  // ^AC[0-9a-f]{32}$
-    std::string auth_token;
-    std::string origid;  // UUID (ATIS-1000074 origid)
-    std::vector<number_config> numbers;
-};
-
 struct config {
     std::filesystem::path source;  // the file it came from ("" when built in code)
     server_config server;
@@ -162,7 +135,7 @@ struct config {
     network_config network;
     webhooks_config webhooks;
     edge_config edge;
-    std::vector<account_config> accounts;
+    std::vector<core::account_config> accounts;
 };
 
 // Environment lookup, injectable so tests need not touch the process environment.

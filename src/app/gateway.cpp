@@ -13,12 +13,12 @@
 
 #include <unistd.h>
 
-#include "api/accounts.hpp"
+#include "core/accounts.hpp"
 #include "api/atis_api.hpp"
 #include "api/calls.hpp"
 #include "app/config.hpp"
 #include "app/gateway_metrics.hpp"
-#include "app/log.hpp"
+#include "obs/log.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "net/http_client.hpp"
@@ -218,8 +218,8 @@ webhooks::outbox_options outbox_options_from(const config& cfg)
     return o;
 }
 
-webhooks::outbox_dependencies outbox_dependencies_for(const api::account_directory& accounts,
-                                                      logger& log, gateway_metrics& metrics)
+webhooks::outbox_dependencies outbox_dependencies_for(const core::account_directory& accounts,
+                                                      obs::logger& log, gateway_metrics& metrics)
 {
     webhooks::outbox_dependencies d;
     d.on_attempt = [&metrics](store::outbox_kind kind, bool delivered) {
@@ -306,14 +306,14 @@ struct gateway::impl {
     config cfg;
     core::clock_fn now;
     bool abandon_stuck_deliveries;  // gateway_options::abandon_stuck_deliveries
-    logger log;
+    obs::logger log;
     gateway_metrics metrics;  // before everything that reports to it
     key_material keys;
     sti::trust_store trust;
     net::beast_http_client x5u_client;
     sti::cert_cache certificates;
     sti::call_verifier verifier;
-    api::account_directory accounts;
+    core::account_directory accounts;
     // Background work that is not request handling (the outbox) runs on its own thread, so a
     // slow edge never takes time from the I/O threads. Declared before the store: the store's
     // writer thread may still hold a callback into the outbox's strand on this context, so the
@@ -376,7 +376,7 @@ struct gateway::impl {
                                               on_signed},
                         keys.calltoken_trusted,
                         cfg.calltoken ? cfg.calltoken->max_age.count() : 3600, cfg.edge.dial_url,
-                        now, api::openssl_random_bytes, [this] { outbox.notify(); }});
+                        now, core::openssl_random_bytes, [this] { outbox.notify(); }});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return accounts.find_by_number(e164); },

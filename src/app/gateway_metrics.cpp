@@ -178,7 +178,7 @@ void gateway_metrics::watch_connections(std::function<int()> open_connections)
                            });
 }
 
-void gateway_metrics::watch_log(const logger& log)
+void gateway_metrics::watch_log(const obs::logger& log)
 {
     registry_.add_callback(
         "stirgate_log_lines_dropped_total",

@@ -14,10 +14,10 @@
 
 #include "core/clock.hpp"
 #include "core/passport.hpp"
-#include "app/log.hpp"
 #include "core/verifier.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
+#include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "sti/cert_cache.hpp"
 #include "store/store.hpp"
@@ -44,7 +44,7 @@ public:
     void watch_cert_cache(const sti::cert_cache& cache);
     void watch_connections(std::function<int()> open_connections);
     // stirgate_log_lines_dropped_total: info lines the logger dropped while its output was slow.
-    void watch_log(const logger& log);
+    void watch_log(const obs::logger& log);
 
     // stirgate_store_*: the store's connections, queue and database errors (store::stats()).
     void watch_store(const store::store& calls);

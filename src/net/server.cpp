@@ -112,21 +112,21 @@ void log_request(const http_service& svc, const request_context& ctx, unsigned s
     const std::string_view method(verb.data(), verb.size());
     std::array<char, 64> remote_buf;
     const std::string_view remote = format_remote(ctx.remote, remote_buf);
-    const app::log_level level = status >= 500 ? app::log_level::error : app::log_level::info;
+    const obs::log_level level = status >= 500 ? obs::log_level::error : obs::log_level::info;
     // Fixed order; optional fields (errc, call_sid) are left out when not set.
-    std::array<app::log_field, 8> fields;
+    std::array<obs::log_field, 8> fields;
     std::size_t n = 0;
-    fields[n++] = app::log_field("id", ctx.request_id);
+    fields[n++] = obs::log_field("id", ctx.request_id);
     fields[n++] =
-        known_method ? app::log_field("method", method) : app::log_field("method", nullptr);
+        known_method ? obs::log_field("method", method) : obs::log_field("method", nullptr);
     fields[n++] =
-        ctx.route.empty() ? app::log_field("route", nullptr) : app::log_field("route", ctx.route);
-    fields[n++] = app::log_field("status", status);
-    if (ctx.failure) fields[n++] = app::log_field("errc", errc_name(*ctx.failure));
-    if (!ctx.call_sid.empty()) fields[n++] = app::log_field("call_sid", ctx.call_sid);
-    fields[n++] = app::log_field("duration_ms", rounded);
-    fields[n++] = app::log_field("remote", remote);
-    svc.log.log_fields(level, "request", std::span<const app::log_field>(fields.data(), n));
+        ctx.route.empty() ? obs::log_field("route", nullptr) : obs::log_field("route", ctx.route);
+    fields[n++] = obs::log_field("status", status);
+    if (ctx.failure) fields[n++] = obs::log_field("errc", errc_name(*ctx.failure));
+    if (!ctx.call_sid.empty()) fields[n++] = obs::log_field("call_sid", ctx.call_sid);
+    fields[n++] = obs::log_field("duration_ms", rounded);
+    fields[n++] = obs::log_field("remote", remote);
+    svc.log.log_fields(level, "request", std::span<const obs::log_field>(fields.data(), n));
     if (svc.observer)
         svc.observer->on_request(ctx, status, std::chrono::steady_clock::now() - started);
 }
@@ -170,7 +170,7 @@ private:
 
 struct server::impl {
     server_options options;
-    app::logger& log;
+    obs::logger& log;
     request_ids ids;
     std::atomic<bool> draining{false};  // from the signal on: 503 readiness, Connection: close
     std::atomic<bool> stopping{false};  // from the end of drain_delay on: no more accepting
@@ -188,7 +188,7 @@ struct server::impl {
     std::unique_ptr<asio::steady_timer> delay;
     std::size_t next_context = 0;
 
-    impl(server_options o, const router& routes, app::logger& l)
+    impl(server_options o, const router& routes, obs::logger& l)
         : options(std::move(o)), log(l), service{routes, options.lim, log, ids, &stopping, &draining}
     {
         service.observer = options.observer;
@@ -318,7 +318,7 @@ awaitable<void> server::impl::handle_connection(std::size_t index, tcp::socket s
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-server::server(server_options options, const router& routes, app::logger& log)
+server::server(server_options options, const router& routes, obs::logger& log)
     : impl_(std::make_unique<impl>(std::move(options), routes, log))
 {
 }

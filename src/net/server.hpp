@@ -21,7 +21,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "app/log.hpp"
+#include "obs/log.hpp"
 #include "net/http_framing.hpp"
 #include "net/router.hpp"
 
@@ -60,7 +60,7 @@ public:
 struct http_service {
     const router& routes;
     limits lim;
-    app::logger& log;
+    obs::logger& log;
     request_ids& ids;
     // Set when the server drains: replies then carry Connection: close and no new request is
     // read on the connection.
@@ -80,7 +80,7 @@ struct connection_info {
 // Completion handler for co_spawn: logs an escaped exception instead of dropping it, as
 // asio::detached would. Ends only the coroutine it was attached to.
 struct log_exception {
-    app::logger* log;
+    obs::logger* log;
     const char* task;
     void operator()(std::exception_ptr e) const;
 };
@@ -270,7 +270,7 @@ struct server_options {
 class server final {
 public:
     // `routes` and `log` must outlive the server.
-    server(server_options options, const router& routes, app::logger& log);
+    server(server_options options, const router& routes, obs::logger& log);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;

@@ -47,10 +47,10 @@ bool dest_contains(const core::passport_dest& dest, const core::passport_identit
 
 }  // namespace
 
-core::attestation originating_attestation(const app::account_config& account,
+core::attestation originating_attestation(std::span<const core::number_config> inventory,
                                           const core::e164_number& from)
 {
-    for (const auto& n : account.numbers) {
+    for (const auto& n : inventory) {
         auto number = core::e164_number::parse(n.number);
         if (!number || *number != from) continue;
         auto level = core::parse_attestation(std::string_view(&n.attest, 1));
@@ -60,21 +60,22 @@ core::attestation originating_attestation(const app::account_config& account,
 }
 
 result<outbound_identity> sign_originated_call(const signing_identity& signer,
-                                               const app::account_config& account,
+                                               std::string_view origid,
+                                               std::span<const core::number_config> inventory,
                                                const core::e164_number& from,
                                                const core::e164_number& to, std::int64_t now)
 {
     outbound_identity out;
-    out.attestation = originating_attestation(account, from);
-    auto shaken =
-        sign_shaken(signer, out.attestation, from.digits(), to.digits(), account.origid, now);
+    out.attestation = originating_attestation(inventory, from);
+    auto shaken = sign_shaken(signer, out.attestation, from.digits(), to.digits(),
+                              std::string(origid), now);
     if (!shaken) return std::move(shaken).err();
     out.identity_headers.push_back(std::move(*shaken));
     return out;
 }
 
 result<outbound_identity> sign_forwarded_call(const signing_identity& signer,
-                                              const app::account_config& account,
+                                              std::string_view origid,
                                               const core::calltoken& token,
                                               const core::e164_number& from,
                                               const core::e164_number& to, std::int64_t now)
@@ -130,7 +131,7 @@ result<outbound_identity> sign_forwarded_call(const signing_identity& signer,
         auto caller = core::canonicalize_tn(token.claims.from);
         orig = core::passport_identity::tn(caller ? *caller : from.digits());
         auto c = sign_shaken(signer, core::attestation::C, from.digits(), *diverting,
-                             account.origid, now);
+                             std::string(origid), now);
         if (!c) return std::move(c).err();
         out.identity_headers.push_back(std::move(*c));
     }

@@ -13,11 +13,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "app/config.hpp"
+#include "core/accounts.hpp"
 #include "core/calltoken.hpp"
 #include "core/crypto.hpp"
 #include "core/error.hpp"
@@ -45,19 +46,18 @@ struct outbound_identity {
 };
 
 // Attestation for a call the account originates from `from`: the level a number of the
-// account's inventory is marked with; B for any other caller ID (the customer is known, its
-// right to the number is not).
-core::attestation originating_attestation(const app::account_config& account,
+// account's inventory (its [[accounts.numbers]]) is marked with; B for any other caller ID (the
+// customer is known, its right to the number is not).
+core::attestation originating_attestation(std::span<const core::number_config> inventory,
                                           const core::e164_number& from);
 
 // Originated call: one SHAKEN PASSporT (orig = from, dest = to, iat = now, origid = the
-// account's). errc::key_invalid without a key; passport_claims_invalid when the account has no
-// origid.
-[[nodiscard]] result<outbound_identity> sign_originated_call(const signing_identity& signer,
-                                                             const app::account_config& account,
-                                                             const core::e164_number& from,
-                                                             const core::e164_number& to,
-                                                             std::int64_t now);
+// account's, attest from its inventory). errc::key_invalid without a key;
+// passport_claims_invalid when origid is empty.
+[[nodiscard]] result<outbound_identity> sign_originated_call(
+    const signing_identity& signer, std::string_view origid,
+    std::span<const core::number_config> inventory, const core::e164_number& from,
+    const core::e164_number& to, std::int64_t now);
 
 // Forwarded call with a CallToken that core::validate_calltoken accepted (its
 // identityHeaderTokens are what the platform received, so they are not verified again here).
@@ -66,8 +66,9 @@ core::attestation originating_attestation(const app::account_config& account,
 // them). Values that are not SHAKEN or DIV PASSporTs (unsupported ppt, undecodable) are not
 // forwarded: a verifier downstream would ignore or fail them (RFC 8224 section 6.2).
 // errc::tn_invalid when the token's `to` is not a TN (no div can be formed).
+// `origid` is the account's, for the SHAKEN C the gateway signs when the token carries none.
 [[nodiscard]] result<outbound_identity> sign_forwarded_call(const signing_identity& signer,
-                                                            const app::account_config& account,
+                                                            std::string_view origid,
                                                             const core::calltoken& token,
                                                             const core::e164_number& from,
                                                             const core::e164_number& to,

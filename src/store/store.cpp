@@ -6,11 +6,15 @@
 
 #include <openssl/rand.h>
 
+#include "core/sid.hpp"
 #include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace stirgate::store {
 namespace {
+
+using core::is_account_sid;
+using core::is_call_sid;
 
 constexpr std::array<std::string_view, 8> status_names{
     "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"};
@@ -25,16 +29,6 @@ result<Enum> parse_name(const std::array<std::string_view, N>& names, std::strin
     for (std::size_t i = 0; i < N; ++i)
         if (names[i] == s) return static_cast<Enum>(i);
     return error{errc::invalid_parameter, std::string(what) + ": " + std::string(s)};
-}
-
-bool is_sid(std::string_view s, std::string_view prefix) noexcept
-{
-    if (s.size() != 34 || s.substr(0, 2) != prefix) return false;
-    for (const char c : s.substr(2)) {
-        const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (!hex) return false;
-    }
-    return true;
 }
 
 bool is_http_method(std::string_view m) noexcept
@@ -133,15 +127,6 @@ std::string_view to_string(outbox_kind k) noexcept
 result<outbox_kind> parse_outbox_kind(std::string_view s)
 {
     return parse_name<outbox_kind>(kind_names, s, "outbox kind");
-}
-
-bool is_call_sid(std::string_view s) noexcept
-{
-    return is_sid(s, "CA");
-}
-bool is_account_sid(std::string_view s) noexcept
-{
-    return is_sid(s, "AC");
 }
 
 result<void> validate(const call_record& call)

@@ -344,8 +344,6 @@ std::string make_page_token(std::string_view last_sid);
 // The answer of mark_delivered / mark_failed when no item `id` held by `worker` was changed:
 // not_found when there is no such item (`exists` false), conflict otherwise.
 [[nodiscard]] error not_held(std::int64_t id, bool exists, std::string_view worker);
-bool is_call_sid(std::string_view s) noexcept;
-bool is_account_sid(std::string_view s) noexcept;
 
 // The text of a schema a store cannot open: newer than this code (always refused) or older
 // while migrations are not to be applied ([storage] migrate = false). nullopt when the

@@ -18,9 +18,9 @@ app::signing_config vector_signing()
     return signing;
 }
 
-app::account_config vector_account(const std::string& sid, const std::string& token)
+core::account_config vector_account(const std::string& sid, const std::string& token)
 {
-    app::account_config account;
+    core::account_config account;
     account.sid = sid;
     account.auth_token = token;
     account.origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";

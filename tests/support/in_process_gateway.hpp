@@ -19,7 +19,7 @@ namespace stirgate::test {
 // [signing] with the vectors' orig-sp-1234 key and chain, x5u on certs.example.test.
 app::signing_config vector_signing();
 // An account with the vectors' origid and no numbers.
-app::account_config vector_account(const std::string& sid, const std::string& token);
+core::account_config vector_account(const std::string& sid, const std::string& token);
 
 class in_process_gateway final {
 public:

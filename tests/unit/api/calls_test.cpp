@@ -37,15 +37,15 @@ constexpr const char* dial_url = "http://127.0.0.1:5070/dial";
 const std::string x5u = "https://certs.example.test/sti/div-sp-5678.pem";
 const std::string calls_path = std::string("/2010-04-01/Accounts/") + account_sid + "/Calls.json";
 
-std::vector<app::account_config> accounts()
+std::vector<core::account_config> accounts()
 {
-    app::account_config a;
+    core::account_config a;
     a.sid = account_sid;
     a.auth_token = account_token;
     a.origid = origid;
     a.numbers.push_back({"+14155550101", 'A', {}, {}, {}});
     a.numbers.push_back({"+14155550102", 'B', {}, {}, {}});
-    app::account_config b;
+    core::account_config b;
     b.sid = other_sid;
     b.auth_token = other_token;
     b.origid = "0b9e3f6a-1111-4222-8333-444455556666";
@@ -69,7 +69,7 @@ using reply = test::routed_reply;
 
 struct fixture {
     store::memory_store db;
-    api::account_directory directory{accounts()};
+    core::account_directory directory{accounts()};
     net::router routes;
     std::int64_t now = test::vectors_verify_at;
     std::uint8_t counter = 0;

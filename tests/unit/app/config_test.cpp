@@ -349,7 +349,7 @@ TEST_CASE("a missing config file is one clear line naming it", "[app]")
 
 TEST_CASE("listen addresses and CIDR blocks parse as documented", "[app]")
 {
-    using stirgate::app::parse_cidr;
+    using stirgate::net::parse_cidr;
     using stirgate::app::parse_listen_address;
     CHECK(parse_listen_address("127.0.0.1:0")->port == 0);
     CHECK(parse_listen_address("[::]:443")->host == "::");

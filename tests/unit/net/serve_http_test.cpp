@@ -52,7 +52,7 @@ stirgate::net::awaitable<http_response> begin_drain(request_context& ctx, std::a
 // wrote are parsed back into responses.
 struct harness {
     std::ostringstream log_text;
-    stirgate::app::logger log{log_text};
+    stirgate::obs::logger log{log_text};
     stirgate::net::request_ids ids;
     stirgate::net::router routes;
     stirgate::net::limits lim;

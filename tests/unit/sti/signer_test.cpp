@@ -27,9 +27,9 @@ core::es256_public_key signer_certificate_key()
     return test::vector_public_key("pki/div-sp-5678.cert.pem");
 }
 
-app::account_config account()
+core::account_config account()
 {
-    app::account_config a;
+    core::account_config a;
     a.sid = "AC0123456789abcdef0123456789abcdef";
     a.auth_token = "0123456789abcdef0123456789abcdef";
     a.origid = origid;
@@ -85,20 +85,21 @@ core::calltoken token_for(std::vector<std::string> identities, std::string to = 
 TEST_CASE("an inventory number gets its level and any other caller ID gets B", "[api][calls]")
 {
     const auto a = account();
-    CHECK(sti::originating_attestation(a, tn("+14155550101")) == attestation::A);
-    CHECK(sti::originating_attestation(a, tn("(415) 555-0101")) == attestation::A);
-    CHECK(sti::originating_attestation(a, tn("+14155550102")) == attestation::B);
-    CHECK(sti::originating_attestation(a, tn("+13105550100")) == attestation::B);
-    app::account_config c = a;
+    CHECK(sti::originating_attestation(a.numbers, tn("+14155550101")) == attestation::A);
+    CHECK(sti::originating_attestation(a.numbers, tn("(415) 555-0101")) == attestation::A);
+    CHECK(sti::originating_attestation(a.numbers, tn("+14155550102")) == attestation::B);
+    CHECK(sti::originating_attestation(a.numbers, tn("+13105550100")) == attestation::B);
+    core::account_config c = a;
     c.numbers.push_back({"+14155550103", 'C', {}, {}, {}});
-    CHECK(sti::originating_attestation(c, tn("+14155550103")) == attestation::C);
+    CHECK(sti::originating_attestation(c.numbers, tn("+14155550103")) == attestation::C);
 }
 
 TEST_CASE("an originated call gets one SHAKEN PASSporT with the policy's attestation",
           "[api][calls]")
 {
-    auto out =
-        sti::sign_originated_call(signer(), account(), tn("+14155550101"), tn("+16505550102"), now);
+    const auto a = account();
+    auto out = sti::sign_originated_call(signer(), a.origid, a.numbers, tn("+14155550101"),
+                                         tn("+16505550102"), now);
     REQUIRE(out);
     CHECK(out->attestation == attestation::A);
     REQUIRE(out->identity_headers.size() == 1);
@@ -109,8 +110,8 @@ TEST_CASE("an originated call gets one SHAKEN PASSporT with the policy's attesta
     CHECK(c.attest == attestation::A);
     CHECK(c.origid == origid);
 
-    auto unknown =
-        sti::sign_originated_call(signer(), account(), tn("+13105550100"), tn("+16505550102"), now);
+    auto unknown = sti::sign_originated_call(signer(), a.origid, a.numbers, tn("+13105550100"),
+                                             tn("+16505550102"), now);
     REQUIRE(unknown);
     CHECK(unknown->attestation == attestation::B);
     CHECK(signed_claims(unknown->identity_headers[0], core::passport_type::shaken).attest ==
@@ -119,8 +120,9 @@ TEST_CASE("an originated call gets one SHAKEN PASSporT with the policy's attesta
 
 TEST_CASE("signing without a key fails cleanly", "[api][calls]")
 {
-    auto out = sti::sign_originated_call(sti::signing_identity{}, account(), tn("+14155550101"),
-                                         tn("+16505550102"), now);
+    const auto a = account();
+    auto out = sti::sign_originated_call(sti::signing_identity{}, a.origid, a.numbers,
+                                         tn("+14155550101"), tn("+16505550102"), now);
     REQUIRE_FALSE(out);
     CHECK(out.code() == errc::key_invalid);
 }
@@ -128,7 +130,7 @@ TEST_CASE("signing without a key fails cleanly", "[api][calls]")
 TEST_CASE("a forwarded call keeps the inbound SHAKEN PASSporT and adds a DIV", "[api][calls]")
 {
     const auto inbound = vector_identities("cases/G1_shaken_A.json");
-    auto out = sti::sign_forwarded_call(signer(), account(), token_for(inbound), tn("+13105550100"),
+    auto out = sti::sign_forwarded_call(signer(), origid, token_for(inbound), tn("+13105550100"),
                                         tn("+16505550102"), now);
     REQUIRE(out);
     CHECK(out->attestation == attestation::A);
@@ -150,7 +152,7 @@ TEST_CASE("a forwarded call puts the chain in order: SHAKEN, inbound DIVs, the n
     const auto inbound = vector_identities("cases/G4_shaken_plus_div.json");
     REQUIRE(inbound.size() == 2);
     const std::vector<std::string> reversed{inbound[1], inbound[0]};
-    auto out = sti::sign_forwarded_call(signer(), account(), token_for(reversed, "+16505550102"),
+    auto out = sti::sign_forwarded_call(signer(), origid, token_for(reversed, "+16505550102"),
                                         tn("+13105550100"), tn("+12125550199"), now);
     REQUIRE(out);
     REQUIRE(out->identity_headers.size() == 3);
@@ -165,7 +167,7 @@ TEST_CASE("a forwarded call puts the chain in order: SHAKEN, inbound DIVs, the n
 
 TEST_CASE("a forwarded call without a SHAKEN PASSporT gets SHAKEN C and a DIV", "[api][calls]")
 {
-    auto out = sti::sign_forwarded_call(signer(), account(), token_for({}), tn("+13105550100"),
+    auto out = sti::sign_forwarded_call(signer(), origid, token_for({}), tn("+13105550100"),
                                         tn("+16505550102"), now);
     REQUIRE(out);
     CHECK(out->attestation == attestation::C);
@@ -184,7 +186,7 @@ TEST_CASE("a forwarded call without a SHAKEN PASSporT gets SHAKEN C and a DIV", 
 
 TEST_CASE("undecodable Identity values of a token are not forwarded", "[api][calls]")
 {
-    auto out = sti::sign_forwarded_call(signer(), account(),
+    auto out = sti::sign_forwarded_call(signer(), origid,
                                         token_for({"garbage;info=<https://x.test/a.pem>"}),
                                         tn("+13105550100"), tn("+16505550102"), now);
     REQUIRE(out);

@@ -64,9 +64,9 @@ struct fixture {
                      std::vector<std::string> trusted = {})
     {
         if (call) REQUIRE(db.insert_call(*call));
-        std::vector<app::cidr_block> proxies;
+        std::vector<net::cidr_block> proxies;
         for (const auto& t : trusted) {
-            auto block = app::parse_cidr(t);
+            auto block = net::parse_cidr(t);
             REQUIRE(block);
             proxies.push_back(*block);
         }

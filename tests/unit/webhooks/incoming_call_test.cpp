@@ -75,12 +75,12 @@ struct fixture {
     std::int64_t now = test::vectors_verify_at;
     sti::cert_cache certificates{x5u_host, trust, [this] { return now; }, sti::cert_cache_policy{}};
     sti::call_verifier verifier{certificates, core::verify_policy{}, [this] { return now; }};
-    api::account_ptr account;
+    core::account_ptr account;
     core::es256_private_key key = calltoken_key();
     net::router routes;
     std::string last_call_sid;  // ctx.call_sid of the last request (logged by the server)
 
-    explicit fixture(std::vector<app::cidr_block> trusted = {}, std::string status_callback = {})
+    explicit fixture(std::vector<net::cidr_block> trusted = {}, std::string status_callback = {})
     {
         const auto map = test::load_vector_json("pki/x5u_map.json");
         for (const auto& m : map.GetObject()) {
@@ -92,7 +92,7 @@ struct fixture {
         app.replies[voice_url] =
             net::http_reply{200, {{"Content-Type", "application/xml"}}, twiml};
 
-        auto a = std::make_shared<app::account_config>();
+        auto a = std::make_shared<core::account_config>();
         a->sid = account_sid;
         a->auth_token = account_token;
         a->numbers.push_back({"+14155550101", 'A', voice_url, fallback_url, status_callback});
@@ -100,7 +100,7 @@ struct fixture {
         account = a;
 
         webhooks::incoming_call_dependencies deps{
-            [this](std::string_view e164) -> api::account_ptr {
+            [this](std::string_view e164) -> core::account_ptr {
                 for (const auto& n : account->numbers)
                     if (n.number == e164) return account;
                 return nullptr;
@@ -251,11 +251,11 @@ TEST_CASE("X-Forwarded headers count only when the peer is a trusted proxy",
     const std::vector<std::pair<std::string, std::string>> fwd{
         {"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "gw.example.com"}};
 
-    fixture untrusted({*app::parse_cidr("10.0.0.0/8")});
+    fixture untrusted({*net::parse_cidr("10.0.0.0/8")});
     CHECK(untrusted.post(form, sig, "10.0.0.5:8080", "203.0.113.9", fwd).result_int() == 403);
     CHECK(untrusted.calls_stored() == 0);
 
-    fixture trusted({*app::parse_cidr("10.0.0.0/8")});
+    fixture trusted({*net::parse_cidr("10.0.0.0/8")});
     CHECK(trusted.post(form, sig, "10.0.0.5:8080", "10.1.2.3", fwd).result_int() == 200);
 }
 

@@ -30,7 +30,7 @@
 #include <thread>
 #include <variant>
 
-namespace stirgate::app {
+namespace stirgate::obs {
 
 enum class log_level { debug, info, warn, error };
 
@@ -148,4 +148,4 @@ private:
     std::thread flusher_;  // last: started once the members above exist
 };
 
-}  // namespace stirgate::app
+}  // namespace stirgate::obs

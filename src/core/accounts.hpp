@@ -1,8 +1,9 @@
 #pragma once
-// The accounts of the config, and HTTP Basic authentication against them (AccountSid:AuthToken,
-// as Twilio's API and DESIGN.md's ATIS routes use). Thread-safe and reloadable: replace() swaps
-// in a new snapshot (SIGHUP) while requests already running keep the account they authenticated
-// with, through the shared_ptr they hold.
+// The accounts and their numbers (the domain every layer shares; app/config.hpp reads them from
+// TOML), and HTTP Basic authentication against them (AccountSid:AuthToken, as Twilio's API and
+// DESIGN.md's ATIS routes use). Thread-safe and reloadable: replace() swaps in a new snapshot
+// (SIGHUP) while requests already running keep the account they authenticated with, through the
+// shared_ptr they hold.
 
 #include <memory>
 #include <mutex>
@@ -11,20 +12,34 @@
 #include <unordered_map>
 #include <vector>
 
-#include "app/config.hpp"
 #include "core/error.hpp"
 
-namespace stirgate::api {
+namespace stirgate::core {
 
-using account_ptr = std::shared_ptr<const app::account_config>;
+struct number_config {
+    std::string number;  // E.164, e.g. +14155550101
+    char attest = 'B';   // 'A', 'B' or 'C'
+    std::string voice_url;
+    std::string voice_fallback_url;
+    std::string status_callback;
+};
+
+struct account_config {
+    std::string sid;  // ^AC[0-9a-f]{32}$
+    std::string auth_token;
+    std::string origid;  // UUID (ATIS-1000074 origid)
+    std::vector<number_config> numbers;
+};
+
+using account_ptr = std::shared_ptr<const account_config>;
 
 class account_directory final {
 public:
-    account_directory() : account_directory(std::vector<app::account_config>{}) {}
-    explicit account_directory(std::vector<app::account_config> accounts);
+    account_directory() : account_directory(std::vector<account_config>{}) {}
+    explicit account_directory(std::vector<account_config> accounts);
 
     // Swaps in a new set of accounts; lookups from now on see it.
-    void replace(std::vector<app::account_config> accounts);
+    void replace(std::vector<account_config> accounts);
 
     // The account whose SID and auth token the Authorization header carries.
     // errc::unauthorized when the header is absent, not Basic, not base64 of "sid:token", or the
@@ -40,7 +55,7 @@ public:
 
 private:
     struct snapshot {
-        std::vector<app::account_config> accounts;
+        std::vector<account_config> accounts;
         std::unordered_map<std::string, std::size_t> by_sid;
         std::unordered_map<std::string, std::size_t> by_number;
     };
@@ -50,4 +65,4 @@ private:
     std::shared_ptr<const snapshot> snapshot_;
 };
 
-}  // namespace stirgate::api
+}  // namespace stirgate::core

@@ -3,7 +3,7 @@
 // the destructor's final write, and the bounded buffer that drops and counts lines when the
 // stream is slower than the lines come.
 
-#include "app/log.hpp"
+#include "obs/log.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,10 +22,10 @@
 
 namespace {
 
-using stirgate::app::log_field;
-using stirgate::app::log_level;
-using stirgate::app::logger;
-using stirgate::app::logger_options;
+using stirgate::obs::log_field;
+using stirgate::obs::log_level;
+using stirgate::obs::logger;
+using stirgate::obs::logger_options;
 using namespace std::chrono_literals;
 
 std::chrono::system_clock::time_point at_ms(long long ms)
@@ -132,25 +132,25 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms)
 
 }  // namespace
 
-TEST_CASE("a log line is one JSON object with an RFC 3339 millisecond timestamp", "[app][log]")
+TEST_CASE("a log line is one JSON object with an RFC 3339 millisecond timestamp", "[obs][log]")
 {
-    CHECK(stirgate::app::format_log_line(at_ms(1767225605123), log_level::info, "request",
+    CHECK(stirgate::obs::format_log_line(at_ms(1767225605123), log_level::info, "request",
                                          {{"status", 200}, {"route", "/x"}, {"none", nullptr}}) ==
           R"({"ts":"2026-01-01T00:00:05.123Z","level":"info","msg":"request","status":200,)"
           R"("route":"/x","none":null})");
     // The cached second is replaced when the second changes, and milliseconds keep their zeros.
-    CHECK(stirgate::app::format_log_line(at_ms(1767225605007), log_level::warn, "m", {})
+    CHECK(stirgate::obs::format_log_line(at_ms(1767225605007), log_level::warn, "m", {})
               .starts_with(R"({"ts":"2026-01-01T00:00:05.007Z","level":"warn")"));
-    CHECK(stirgate::app::format_log_line(at_ms(1767225606000), log_level::error, "m", {})
+    CHECK(stirgate::obs::format_log_line(at_ms(1767225606000), log_level::error, "m", {})
               .starts_with(R"({"ts":"2026-01-01T00:00:06.000Z","level":"error")"));
-    CHECK(stirgate::app::format_log_line(at_ms(-1), log_level::info, "m", {})
+    CHECK(stirgate::obs::format_log_line(at_ms(-1), log_level::info, "m", {})
               .starts_with(R"({"ts":"1969-12-31T23:59:59.999Z")"));
     // A hostile value cannot start a second line.
-    CHECK(stirgate::app::format_log_line(at_ms(0), log_level::info, "m", {{"v", "a\n{\"b\":1}"}})
+    CHECK(stirgate::obs::format_log_line(at_ms(0), log_level::info, "m", {{"v", "a\n{\"b\":1}"}})
               .find('\n') == std::string::npos);
 }
 
-TEST_CASE("info lines wait for a flush and come out whole and in order", "[app][log]")
+TEST_CASE("info lines wait for a flush and come out whole and in order", "[obs][log]")
 {
     std::ostringstream out;
     {
@@ -172,7 +172,7 @@ TEST_CASE("info lines wait for a flush and come out whole and in order", "[app][
 }
 
 TEST_CASE("a warn or error line is written before log returns, after the lines before it",
-          "[app][log]")
+          "[obs][log]")
 {
     std::ostringstream out;
     logger log(out, {}, no_timer());
@@ -190,7 +190,7 @@ TEST_CASE("a warn or error line is written before log returns, after the lines b
     CHECK(parse(lines[3])["level"] == "error");
 }
 
-TEST_CASE("the flusher writes a batch after the interval or once it is large", "[app][log]")
+TEST_CASE("the flusher writes a batch after the interval or once it is large", "[obs][log]")
 {
     gated_buf buf;
     std::ostream out(&buf);
@@ -217,7 +217,7 @@ TEST_CASE("the flusher writes a batch after the interval or once it is large", "
 
 TEST_CASE("lines from several threads are never split or interleaved and keep each thread's "
           "order",
-          "[app][log]")
+          "[obs][log]")
 {
     gated_buf buf;
     std::ostream out(&buf);
@@ -255,7 +255,7 @@ TEST_CASE("lines from several threads are never split or interleaved and keep ea
 
 TEST_CASE("a stuck stream never blocks info lines: the buffer is bounded, drops are counted and "
           "reported",
-          "[app][log]")
+          "[obs][log]")
 {
     gated_buf buf;
     std::ostream out(&buf);

@@ -1,4 +1,4 @@
-#include "app/log.hpp"
+#include "obs/log.hpp"
 
 #include <cstring>
 #include <ctime>
@@ -8,7 +8,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-namespace stirgate::app {
+namespace stirgate::obs {
 namespace {
 
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -240,4 +240,4 @@ void logger::run_flusher()
     }
 }
 
-}  // namespace stirgate::app
+}  // namespace stirgate::obs

@@ -2,22 +2,22 @@
 
 #include <catch2/catch.hpp>
 
-#include "api/accounts.hpp"
+#include "core/accounts.hpp"
 #include "core/crypto.hpp"
 
 using stirgate::errc;
-using stirgate::api::account_directory;
+using stirgate::core::account_directory;
 
 namespace {
 
-stirgate::app::account_config account(const std::string& sid, const std::string& token,
+stirgate::core::account_config account(const std::string& sid, const std::string& token,
                                       const std::string& number)
 {
-    stirgate::app::account_config a;
+    stirgate::core::account_config a;
     a.sid = sid;
     a.auth_token = token;
     a.origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";
-    stirgate::app::number_config n;
+    stirgate::core::number_config n;
     n.number = number;
     n.attest = 'A';
     a.numbers.push_back(n);
@@ -34,7 +34,7 @@ const std::string sid_b = "AC" + std::string(32, 'b');
 
 }  // namespace
 
-TEST_CASE("Basic credentials authenticate exactly one account", "[api]")
+TEST_CASE("Basic credentials authenticate exactly one account", "[core]")
 {
     account_directory d({account(sid_a, "token-a", "+14155550101")});
     auto ok = d.authenticate(basic(sid_a + ":token-a"));
@@ -53,7 +53,7 @@ TEST_CASE("Basic credentials authenticate exactly one account", "[api]")
 }
 
 TEST_CASE("accounts are found by SID and by number; a reload swaps them while held ones live",
-          "[api]")
+          "[core]")
 {
     account_directory d({account(sid_a, "token-a", "+14155550101")});
     const auto held = d.find_by_number("+14155550101");

@@ -1,16 +1,16 @@
-#include "api/accounts.hpp"
+#include "core/accounts.hpp"
 
 #include "core/crypto.hpp"
 #include "core/text.hpp"
 
-namespace stirgate::api {
+namespace stirgate::core {
 
-account_directory::account_directory(std::vector<app::account_config> accounts)
+account_directory::account_directory(std::vector<account_config> accounts)
 {
     replace(std::move(accounts));
 }
 
-void account_directory::replace(std::vector<app::account_config> accounts)
+void account_directory::replace(std::vector<account_config> accounts)
 {
     auto next = std::make_shared<snapshot>();
     next->accounts = std::move(accounts);
@@ -52,9 +52,9 @@ result<account_ptr> account_directory::authenticate(std::string_view authorizati
     // RFC 7617: "Basic" is case-insensitive, followed by one or more spaces.
     constexpr std::string_view scheme = "basic ";
     if (authorization.empty()) return error{errc::unauthorized, "no credentials"};
-    if (!core::istarts_with(authorization, scheme)) return error{errc::unauthorized, "not Basic"};
-    const std::string_view b64 = core::trim(authorization.substr(scheme.size()), " ");
-    auto decoded = core::base64_decode(b64);
+    if (!istarts_with(authorization, scheme)) return error{errc::unauthorized, "not Basic"};
+    const std::string_view b64 = trim(authorization.substr(scheme.size()), " ");
+    auto decoded = base64_decode(b64);
     if (!decoded) return error{errc::unauthorized, "bad base64"};
     const auto colon = decoded->find(':');
     if (colon == std::string::npos) return error{errc::unauthorized, "no colon"};
@@ -64,10 +64,10 @@ result<account_ptr> account_directory::authenticate(std::string_view authorizati
     // Compare even for an unknown SID, so timing does not reveal which SIDs exist.
     static const std::string no_token(32, '\0');
     const bool match =
-        core::constant_time_equal(token, account ? std::string_view(account->auth_token)
+        constant_time_equal(token, account ? std::string_view(account->auth_token)
                                                   : std::string_view(no_token));
     if (!account || !match || token.empty()) return error{errc::unauthorized, "bad credentials"};
     return account;
 }
 
-}  // namespace stirgate::api
+}  // namespace stirgate::core
