@@ -96,6 +96,12 @@ def main():
         for key in ("calltoken_value", "calltoken_json"):
             if key in ct:
                 write(out, "calltoken", f"{name}_{key}", ct[key])
+        if "calltoken_json" in ct:
+            # A finding: a lone surrogate escape, which RapidJSON 1.1 decodes to bytes that are
+            # not UTF-8 (tests/unit/core/calltoken_test.cpp has the case).
+            lone = ct["calltoken_json"].replace('"identityHeaderTokens":["',
+                                                '"identityHeaderTokens":["\\uDCDE', 1)
+            write(out, "calltoken", f"{name}_lone_surrogate", lone)
         for key in ("webhook_form_body_fragment", "create_call_form_fragment"):
             if key in ct:
                 write(out, "form", f"{name}_{key}", ct[key])

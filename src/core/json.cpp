@@ -19,14 +19,47 @@ bool name_less(const rapidjson::Value* a, const rapidjson::Value* b)
     return string_view_of(*a) < string_view_of(*b);
 }
 
+// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF.
+bool valid_utf8(std::string_view s)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        const unsigned c = *p++;
+        if (c < 0x80) continue;
+        int more = 0;
+        unsigned code = 0;
+        unsigned min = 0;
+        if ((c & 0xE0) == 0xC0) { more = 1; code = c & 0x1F; min = 0x80; }
+        else if ((c & 0xF0) == 0xE0) { more = 2; code = c & 0x0F; min = 0x800; }
+        else if ((c & 0xF8) == 0xF0) { more = 3; code = c & 0x07; min = 0x10000; }
+        else return false;
+        if (end - p < more) return false;
+        for (int i = 0; i < more; ++i) {
+            if ((p[i] & 0xC0) != 0x80) return false;
+            code = (code << 6) | (p[i] & 0x3F);
+        }
+        p += more;
+        if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    }
+    return true;
+}
+
 // RFC 8225 section 9 forbids duplicate member names; RapidJSON keeps them all, so a verifier
-// reading the first "orig" could disagree with another reading the last.
+// reading the first "orig" could disagree with another reading the last. RapidJSON 1.1 also
+// turns a lone surrogate escape ("\uDCDE") into bytes that are not UTF-8, which no JSON
+// writer or parser downstream would take back; such text is refused here.
 result<void> check_object_tree(const rapidjson::Value& v, int depth)
 {
     if (depth > max_depth) return error{errc::json_invalid, "JSON nested too deeply"};
+    if (v.IsString() && !valid_utf8(string_view_of(v)))
+        return error{errc::json_invalid, "string holds an unpaired surrogate escape"};
     if (v.IsObject()) {
-        for (const auto& m : v.GetObject())
+        for (const auto& m : v.GetObject()) {
+            if (!valid_utf8(string_view_of(m.name)))
+                return error{errc::json_invalid, "member name holds an unpaired surrogate escape"};
             if (auto r = check_object_tree(m.value, depth + 1); !r) return r;
+        }
         const rapidjson::Value* dup = nullptr;
         if (v.MemberCount() < 2) {
             // nothing to compare

@@ -141,6 +141,34 @@ TEST_CASE("encoding a vector's JWT and Identity list reproduces its CallToken va
           v["calltoken_value"].GetString());
 }
 
+// Found by fuzz/calltoken: RapidJSON 1.1 decodes a lone surrogate escape into bytes that are not
+// UTF-8, so the re-encoded value no longer parsed. Such a token is refused as malformed.
+TEST_CASE("a CallToken whose JSON holds an unpaired surrogate escape is malformed",
+          "[core][calltoken]")
+{
+    const auto v = test::load_vector_json("calltoken/calltoken_basic.json");
+    const auto good = decode_calltoken(v["calltoken_value"].GetString());
+    REQUIRE(good);
+    for (const std::string bad : {"\\uDCDE", "\\uD800", "x\\uDBFFy"}) {
+        INFO(bad);
+        const std::string json = "{\"parentCallInfoToken\":\"" + good->parent_call_info_token +
+                                 "\",\"identityHeaderTokens\":[\"a" + bad + "b\"]}";
+        const auto token = decode_calltoken(json);
+        REQUIRE_FALSE(token);
+        CHECK(token.code() == errc::calltoken_malformed);
+    }
+    // A paired escape is text like any other and survives the round trip.
+    const std::string paired = "{\"parentCallInfoToken\":\"" + good->parent_call_info_token +
+                               "\",\"identityHeaderTokens\":[\"\\uD83D\\uDE00\"]}";
+    const auto token = decode_calltoken(paired);
+    REQUIRE(token);
+    CHECK(token->identity_header_tokens == std::vector<std::string>{"\xF0\x9F\x98\x80"});
+    const auto again = decode_calltoken(
+        encode_calltoken_value(token->parent_call_info_token, token->identity_header_tokens));
+    REQUIRE(again);
+    CHECK(again->identity_header_tokens == token->identity_header_tokens);
+}
+
 TEST_CASE("the vector Identity values keep Twilio's quoted ppt", "[core][calltoken]")
 {
     const auto v = test::load_vector_json("calltoken/calltoken_diverted.json");
