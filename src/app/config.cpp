@@ -521,6 +521,7 @@ void read_webhooks(section& s, webhooks_config& out)
         out.max_delivery_attempts = static_cast<std::int32_t>(*v);
     if (auto v = s.integer("max_delivery_age_s", 60, 30 * 86400))
         out.max_delivery_age = std::chrono::seconds(*v);
+    if (auto v = s.integer("outbox_lease_ms", 1000, 3'600'000)) out.outbox_lease = ms(*v);
     s.finish();
 }
 

@@ -116,6 +116,9 @@ struct webhooks_config {
     // a StatusCallback older than max_delivery_age.
     std::int32_t max_delivery_attempts = 20;
     std::chrono::seconds max_delivery_age{86400};
+    // How long a gateway holds the outbox items it claimed (the store's lease); a peer sends
+    // them after it runs out. Keep it longer than one delivery (edge: 5 s; apps: app_timeout).
+    std::chrono::milliseconds outbox_lease{60000};
 };
 
 struct edge_config {

@@ -215,6 +215,7 @@ webhooks::outbox_options outbox_options_from(const config& cfg)
     o.max_attempts = cfg.webhooks.max_delivery_attempts;
     o.max_age_status_callback = cfg.webhooks.max_delivery_age;
     o.max_age_edge_dial = cfg.edge.dial_max_age;
+    o.lease = cfg.webhooks.outbox_lease;
     return o;
 }
 

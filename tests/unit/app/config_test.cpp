@@ -83,6 +83,7 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK(cfg.verify.x5u_allowed_ports == std::vector<std::uint16_t>{443, 8443});
     CHECK(cfg.verify.fetch_ca_file.empty());
     CHECK_FALSE(cfg.network.allow_private_addresses);
+    CHECK(cfg.webhooks.outbox_lease == std::chrono::milliseconds(60000));
     CHECK(cfg.edge.dial_url == "https://edge.internal.example.com/dial");
     REQUIRE(cfg.accounts.size() == 1);
     CHECK(cfg.accounts[0].sid == "AC0123456789abcdef0123456789abcdef");
@@ -104,7 +105,14 @@ TEST_CASE("an empty config gives every default and no optional sections", "[app]
     CHECK_FALSE(cfg.signing);
     CHECK_FALSE(cfg.calltoken);
     CHECK(cfg.verify.max_cert_bytes == 16384);
+    CHECK(cfg.webhooks.outbox_lease == std::chrono::milliseconds(60000));
     CHECK(cfg.accounts.empty());
+}
+
+TEST_CASE("the outbox lease is read from [webhooks] outbox_lease_ms", "[app]")
+{
+    CHECK(parse("[webhooks]\noutbox_lease_ms = 2000\n").webhooks.outbox_lease ==
+          std::chrono::milliseconds(2000));
 }
 
 TEST_CASE("relative paths resolve against the config folder, absolute ones stay", "[app]")
@@ -170,6 +178,8 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
         bad_case{"[network]\nallow_private_addresses = \"yes\"\n",
                  "network.allow_private_addresses"},
         bad_case{"[edge]\ndial_url = \"not a url\"\n", "edge.dial_url"},
+        bad_case{"[webhooks]\noutbox_lease_ms = 999\n", "webhooks.outbox_lease_ms"},
+        bad_case{"[webhooks]\noutbox_lease_ms = 3600001\n", "webhooks.outbox_lease_ms"},
         bad_case{"[[accounts]]\nsid = \"AC123\"\nauth_token = \"t\"\n", "accounts[0].sid"},
         bad_case{"[[accounts]]\nsid = \"AC0123456789ABCDEF0123456789abcdef\"\nauth_token = \"t\"\n",
                  "accounts[0].sid"},
