@@ -176,12 +176,7 @@ TEST_CASE("kill -9 under a forward load loses no acknowledged call and no edge h
     std::size_t dialled_wanted = 0;
     const auto edge_deadline = clock_type::now() + 30s;
     for (;;) {
-        tokens_by_call.clear();
-        for (const auto& r : edge.requests()) {
-            auto form = core::parse_form(r.body);
-            if (!form || !form->get("CallSid")) continue;
-            tokens_by_call[*form->get("CallSid")].insert(r.header("I-Twilio-Idempotency-Token"));
-        }
+        tokens_by_call = stirgate::test::idempotency_tokens_by_call(edge.requests());
         dialled_wanted = static_cast<std::size_t>(
             std::count_if(wanted.begin(), wanted.end(),
                           [&](const std::string& sid) { return tokens_by_call.count(sid) > 0; }));

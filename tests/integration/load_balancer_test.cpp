@@ -36,6 +36,7 @@
 #include "core/twilio_signature.hpp"
 #include "support/edge_receiver.hpp"
 #include "support/gateway_process.hpp"
+#include "support/haproxy.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_tls.hpp"
@@ -46,6 +47,7 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 namespace core = stirgate::core;
 using stirgate::test::child_process;
+using stirgate::test::find_haproxy;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -57,13 +59,6 @@ constexpr int upload_chunks = 10;  // a slow request's body, one chunk per uploa
 constexpr std::chrono::milliseconds upload_interval{300};
 constexpr int drain_delay_ms = 1000;
 constexpr int drain_timeout_ms = 8000;
-
-std::string find_haproxy()
-{
-    for (const char* p : {"/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"})
-        if (std::filesystem::exists(p)) return p;
-    return {};
-}
 
 std::string next_call_sid()
 {
@@ -86,15 +81,13 @@ instance start_instance(const std::string& config, const std::string& db)
     const std::uint16_t port = proc.port();
     const auto r = stirgate::test::http_exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(r);
-    const std::string id = r->header("X-Request-Id");
-    REQUIRE(id.find('-') != std::string::npos);
-    return {std::move(proc), port, id.substr(0, id.find('-'))};
+    REQUIRE(r->header("X-Request-Id").find('-') != std::string::npos);
+    return {std::move(proc), port, stirgate::test::answering_instance(*r)};
 }
 
 std::string id_prefix(const stirgate::test::http_reply& r)
 {
-    const std::string id = r.header("X-Request-Id");
-    return id.substr(0, id.find('-'));
+    return stirgate::test::answering_instance(r);
 }
 
 // A blocking HTTPS/1.1 client for the load balancer's public side: keeps its connection alive

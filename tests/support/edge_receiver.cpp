@@ -1,5 +1,6 @@
 #include "support/edge_receiver.hpp"
 
+#include "core/form.hpp"
 #include "core/text.hpp"
 
 namespace stirgate::test {
@@ -13,6 +14,18 @@ std::string received_request::header(std::string_view name) const
     for (const auto& [n, v] : headers)
         if (core::iequals(n, name)) return v;
     return {};
+}
+
+std::map<std::string, std::set<std::string>> idempotency_tokens_by_call(
+    const std::vector<received_request>& requests)
+{
+    std::map<std::string, std::set<std::string>> out;
+    for (const auto& r : requests) {
+        const auto form = core::parse_form(r.body);
+        if (!form || !form->get("CallSid")) continue;
+        out[std::string(*form->get("CallSid"))].insert(r.header("I-Twilio-Idempotency-Token"));
+    }
+    return out;
 }
 
 std::uint16_t listen_on_loopback(tcp::acceptor& acceptor, std::uint16_t port)

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <thread>
@@ -49,6 +51,11 @@ private:
     std::vector<received_request> requests_;
     std::thread thread_;
 };
+
+// The dials among `requests` (form bodies with a CallSid), as CallSid -> the distinct
+// I-Twilio-Idempotency-Token values its attempts carried: at-least-once checks read it.
+std::map<std::string, std::set<std::string>> idempotency_tokens_by_call(
+    const std::vector<received_request>& requests);
 
 // Opens, binds (127.0.0.1:port; 0 = any free port) and listens; returns the bound port.
 std::uint16_t listen_on_loopback(boost::asio::ip::tcp::acceptor& acceptor, std::uint16_t port);
