@@ -92,6 +92,18 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK(cfg.accounts[0].numbers[0].attest == 'A');
 }
 
+TEST_CASE("deploy/cluster's config parses: PostgreSQL, the lease, the proxy, the drain", "[app]")
+{
+    const fs::path file = fs::path(STIRGATE_SOURCE_DIR) / "deploy" / "cluster" / "stirgate.toml";
+    const config cfg = stirgate::app::load_config(file, no_env());
+    CHECK(cfg.storage.url.rfind("postgresql://", 0) == 0);
+    CHECK(cfg.webhooks.outbox_lease == std::chrono::milliseconds(60000));
+    CHECK(cfg.server.drain_delay == std::chrono::milliseconds(5000));
+    REQUIRE(cfg.server.trusted_proxies.size() == 1);
+    CHECK(cfg.server.trusted_proxies[0].contains("127.0.0.1"));
+    CHECK(cfg.accounts.size() == 1);
+}
+
 TEST_CASE("an empty config gives every default and no optional sections", "[app]")
 {
     const config cfg = parse("");
