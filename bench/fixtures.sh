@@ -7,7 +7,7 @@ warmup=${WARMUP:-3s}
 connections=${CONNECTIONS:-32}
 paced_share=${PACED_SHARE:-0.8}
 idle_n=${IDLE_CONNECTIONS:-10000}
-scenarios=${SCENARIOS:-verify sign forward forward_normal forward_pg webhook}
+scenarios=${SCENARIOS:-verify sign forward forward_normal forward_pg forward_pg_cluster webhook}
 two_core=${TWO_CORE:-1}
 out_dir=${OUT_DIR:-bench}
 build=${BUILD_DIR:-build/release}
@@ -21,7 +21,7 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # ---- tools and build ------------------------------------------------------------------------
 scripts/install-deps.sh
 need=()
-for p in wrk curl gnuplot-nox procps util-linux; do
+for p in wrk curl gnuplot-nox procps util-linux haproxy; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
@@ -153,10 +153,64 @@ start_gateway() {
   done
   echo "bench: the gateway did not start" >&2; cat "$work/gw.log" >&2; exit 1
 }
+# start_cluster: two gateways (one I/O thread each, unpinned) on one fresh PostgreSQL database,
+# and haproxy (one thread, unpinned) in front of them on lb_port; target_port points wrk and
+# first_request at haproxy. Waits until both instances answer through it.
+start_cluster() {
+  local haproxy
+  haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
+  write_config 1
+  gw2_port=$(free_port)
+  lb_port=$(free_port)
+  "$bin" serve --config "$work/gw/bench.toml" --listen "127.0.0.1:$gw_port" >"$work/gw.log" 2>&1 &
+  gw_pid=$!; pids+=($gw_pid)
+  "$bin" serve --config "$work/gw/bench.toml" --listen "127.0.0.1:$gw2_port" >"$work/gw2.log" 2>&1 &
+  gw2_pid=$!; pids+=($gw2_pid)
+  cat > "$work/haproxy.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 30s
+frontend public
+  bind 127.0.0.1:$lb_port
+  default_backend stirgate
+backend stirgate
+  balance roundrobin
+  option httpchk GET /readyz
+  http-check expect status 200
+  default-server inter 500ms fall 2 rise 1
+  server a 127.0.0.1:$gw_port check
+  server b 127.0.0.1:$gw2_port check
+CFG
+  "$haproxy" -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
+  lb_pid=$!; pids+=($lb_pid)
+  local up=0
+  for _ in $(seq 1200); do
+    curl -sf "http://127.0.0.1:$gw_port/readyz" >/dev/null 2>&1 &&
+      curl -sf "http://127.0.0.1:$gw2_port/readyz" >/dev/null 2>&1 &&
+      curl -sf "http://127.0.0.1:$lb_port/readyz" >/dev/null 2>&1 && { up=1; break; }
+    sleep 0.05
+  done
+  if [ "$up" != 1 ]; then
+    echo "bench: the cluster did not start" >&2; cat "$work/gw.log" "$work/gw2.log" "$work/haproxy.log" >&2; exit 1
+  fi
+  sleep 1  # both servers up in haproxy's view (rise 1, inter 500 ms)
+  target_port=$lb_port
+}
 # A wrapper such as strace runs the gateway as its child: stop the child first.
 stop_gateway() {
   pkill -TERM -P "$gw_pid" 2>/dev/null || true
   kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true
+  if [ -n "${gw2_pid:-}" ]; then
+    kill "$gw2_pid" "$lb_pid" 2>/dev/null || true; wait "$gw2_pid" "$lb_pid" 2>/dev/null || true
+    gw2_pid=""; lb_pid=""
+  fi
+  target_port=""
 }
 
 # ---- request bodies ------------------------------------------------------------------------
@@ -216,6 +270,13 @@ lua[forward_pg]=${lua[forward]}; path[forward_pg]=${path[forward]}
 body[forward_pg]=$forward_body;  ctype[forward_pg]=${ctype[forward]}
 expect[forward_pg]=${expect[forward]}; ceiling[forward_pg]=both
 title[forward_pg]="Calls API forward, PostgreSQL"
+# The same forward on two instances sharing one PostgreSQL database behind haproxy (issue #13's
+# cluster): wrk talks to haproxy, which balances round robin over the instances' keep-alive
+# connections.
+lua[forward_pg_cluster]=${lua[forward]}; path[forward_pg_cluster]=${path[forward]}
+body[forward_pg_cluster]=$forward_body;  ctype[forward_pg_cluster]=${ctype[forward]}
+expect[forward_pg_cluster]=${expect[forward]}; ceiling[forward_pg_cluster]=both
+title[forward_pg_cluster]="Calls API forward, PostgreSQL, two instances behind haproxy"
 lua[webhook]=bench/incoming_call.lua; path[webhook]=/webhooks/incoming-call; body[webhook]=$webhook_body
 ctype[webhook]=application/x-www-form-urlencoded; expect[webhook]='<Say>verified</Say>'
 ceiling[webhook]=both
@@ -234,7 +295,7 @@ first_request() {
   else extra=(-H "Authorization: $auth"); fi
   local answer
   answer=$(curl -s -H "Content-Type: ${ctype[$s]}" "${extra[@]}" \
-    "http://127.0.0.1:$gw_port${path[$s]}" --data-binary "${body[$s]}") || true
+    "http://127.0.0.1:${target_port:-$gw_port}${path[$s]}" --data-binary "${body[$s]}") || true
   case "$answer" in *"${expect[$s]}"*) ;;
     *) echo "bench: $s does not succeed: $answer" >&2; cat "$work/gw.log" >&2; exit 1;; esac
 }
@@ -246,7 +307,7 @@ run_wrk() {
   out=$(STIRGATE_BENCH_BODY="${body[$s]}" STIRGATE_BENCH_AUTH="$auth" \
         STIRGATE_BENCH_SIGNATURE="$webhook_signature" STIRGATE_BENCH_RATE="${4:-}" \
         "${pin[@]}" wrk -t1 -c"$connections" -d"$3" --timeout 10s --latency -s "${lua[$s]}" \
-        "http://127.0.0.1:$gw_port${path[$s]}" | grep '^RESULT' || true)
+        "http://127.0.0.1:${target_port:-$gw_port}${path[$s]}" | grep '^RESULT' || true)
   case "$out" in
     *" socket_errors=0 unexpected=0"*) ;;
     *) echo "bench: $s: unexpected answers or socket errors: ${out:-no RESULT line}" >&2

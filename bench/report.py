@@ -10,13 +10,15 @@ TITLES = {
     "forward": "Calls API forward (CallToken)",
     "forward_normal": "Calls API forward, synchronous=normal",
     "forward_pg": "Calls API forward, PostgreSQL (synchronous_commit=on)",
+    "forward_pg_cluster": "Calls API forward, PostgreSQL, two instances behind haproxy (both cores)",
     "webhook": "Incoming-call webhook",
 }
 SHORT = {"verify": "verify", "sign": "sign", "forward": "forward",
-         "forward_normal": "fwd sync=normal", "forward_pg": "fwd postgres", "webhook": "webhook"}
+         "forward_normal": "fwd sync=normal", "forward_pg": "fwd postgres", "forward_pg_cluster": "fwd pg x2",
+         "webhook": "webhook"}
 CEILING = {"verify": "verifies/s", "sign": "signs/s",
            "forward": "1/(1/sign+1/verify)", "forward_normal": "1/(1/sign+1/verify)",
-           "forward_pg": "1/(1/sign+1/verify)",
+           "forward_pg": "1/(1/sign+1/verify)", "forward_pg_cluster": "1/(1/sign+1/verify)",
            "webhook": "1/(1/sign+1/verify)"}
 
 
