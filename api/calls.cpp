@@ -48,7 +48,8 @@ struct create_params {
 };
 
 // Checks in Twilio's order of importance: the numbers, then what to run, then callbacks.
-std::variant<create_params, param_error> parse_create(const core::form_params& form)
+std::variant<create_params, param_error> parse_create(const core::form_params& form,
+                                                      const net::http_client_policy& url_policy)
 {
     if (auto repeated = find_repeated(form, {"To", "From", "Url", "Twiml", "Method", "FallbackUrl",
                                              "FallbackMethod", "StatusCallback",
@@ -70,7 +71,7 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
     const auto twiml = value_of(form, "Twiml");
     if (url) {
         // Twilio: Twiml is ignored when Url is also given.
-        if (auto ok = check_url(url); !ok) return param_error{ok.err(), {}};
+        if (auto bad = check_url("Url", url, url_policy)) return *std::move(bad);
         p.url = *url;
     } else if (twiml) {
         if (twiml->size() > max_twiml_chars)
@@ -86,8 +87,7 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
     p.method = *method;
 
     const auto fallback = value_of(form, "FallbackUrl");
-    if (auto ok = check_url(fallback); !ok)
-        return param_error{ok.err(), "FallbackUrl is not a valid URL"};
+    if (auto bad = check_url("FallbackUrl", fallback, url_policy)) return *std::move(bad);
     p.fallback_url = fallback.value_or("");
     auto fallback_method = parse_method(value_of(form, "FallbackMethod"));
     if (!fallback_method)
@@ -95,8 +95,7 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
     p.fallback_method = *fallback_method;
 
     const auto callback = value_of(form, "StatusCallback");
-    if (auto ok = check_url(callback); !ok)
-        return param_error{ok.err(), "StatusCallback is not a valid URL"};
+    if (auto bad = check_url("StatusCallback", callback, url_policy)) return *std::move(bad);
     p.status_callback = callback.value_or("");
     auto callback_method = parse_method(value_of(form, "StatusCallbackMethod"));
     if (!callback_method)
@@ -167,7 +166,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
     if (auto ok = check_form_body(ctx.request); !ok) co_return twilio_fail(ctx, ok.err());
     auto form = core::parse_form(ctx.request.body());
     if (!form) co_return twilio_fail(ctx, form.err());
-    auto parsed = parse_create(*form);
+    auto parsed = parse_create(*form, deps->customer_urls);
     if (auto* bad = std::get_if<param_error>(&parsed))
         co_return twilio_fail(ctx, bad->e, bad->message);
     const create_params& p = std::get<create_params>(parsed);

@@ -33,6 +33,7 @@
 #include "core/crypto.hpp"
 #include "core/sid.hpp"
 #include "net/router.hpp"
+#include "api/twilio_request.hpp"
 #include "sti/signer.hpp"
 #include "store/store.hpp"
 
@@ -52,6 +53,9 @@ struct calls_dependencies {
     // Called after a call and its edge hand-off were stored (wakes the outbox worker so the
     // edge is dialled now rather than at its next poll). Optional; must be thread-safe.
     std::function<void()> on_queued;
+    // Url, FallbackUrl and StatusCallback must pass this when given: the customer-webhook
+    // client's policy ([network] allow_private_webhooks, allowed_addresses).
+    net::http_client_policy customer_urls = default_customer_url_policy();
 };
 
 // Registers the three routes (Twilio error style); the gateway's route table gives the

@@ -75,12 +75,20 @@ result<std::string> parse_method(const std::optional<std::string>& v)
     return m;
 }
 
-result<void> check_url(const std::optional<std::string>& v)
+net::http_client_policy default_customer_url_policy()
 {
-    if (!v) return {};
-    auto u = net::parse_url(*v);
-    if (!u) return std::move(u).err();
-    return {};
+    net::http_client_policy p;
+    p.allowed_schemes = {"http", "https"};
+    return p;
+}
+
+std::optional<param_error> check_url(std::string_view name, const std::optional<std::string>& v,
+                                     const net::http_client_policy& policy)
+{
+    if (!v) return std::nullopt;
+    auto ok = net::check_destination(*v, policy);
+    if (ok) return std::nullopt;
+    return param_error{ok.err(), std::string(name) + " is not a valid URL: " + ok.err().detail};
 }
 
 // e164_number accepts any 1..15 digits (ITU-T E.164 section 6); "+1415555", Twilio's own

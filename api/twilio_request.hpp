@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/form.hpp"
 #include "core/tn.hpp"
+#include "net/http_client.hpp"
 #include "net/router.hpp"
 
 namespace stirgate::api {
@@ -58,10 +59,16 @@ std::optional<param_error> find_repeated(const core::form_params& form,
 // Twilio accepts GET/POST in any case; stored upper-case. Absent means POST.
 result<std::string> parse_method(const std::optional<std::string>& v);
 
+// The policy customer URLs are held to when no other is given: http or https, public addresses.
+net::http_client_policy default_customer_url_policy();
+
 // Url, FallbackUrl, StatusCallback: absolute http(s) URLs in net::parse_url's strict grammar
-// (which also refuses underscores in host names, as Twilio does for StatusCallback). Absent is
-// fine.
-result<void> check_url(const std::optional<std::string>& v);
+// (which also refuses underscores in host names, as Twilio does for StatusCallback) that the
+// outbound policy allows (net::check_destination: no loopback, private or metadata address
+// literal unless the operator allowed it). Absent is fine. Refused: url_invalid (21205), the
+// message "<name> is not a valid URL: <why>".
+std::optional<param_error> check_url(std::string_view name, const std::optional<std::string>& v,
+                                     const net::http_client_policy& policy);
 
 // An E.164 number plausible enough to dial or show as caller ID: NANP (+1) numbers are
 // 1 + NPA + NXX + XXXX with NPA and NXX starting 2-9, and no other country has global numbers

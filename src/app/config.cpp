@@ -326,6 +326,20 @@ std::chrono::milliseconds ms(std::int64_t v)
 
 constexpr std::int64_t one_hour_ms = 3'600'000;
 
+// A list of "ADDRESS/PREFIX" (or bare addresses), each checked.
+std::optional<std::vector<net::cidr_block>> cidr_list(section& s, std::string_view key)
+{
+    auto list = s.string_array(key);
+    if (!list) return std::nullopt;
+    std::vector<net::cidr_block> out;
+    for (const auto& t : *list) {
+        auto c = net::parse_cidr(t);
+        if (!c) s.fail_at(key, "expected ADDRESS/PREFIX, got " + show_value(t));
+        out.push_back(*c);
+    }
+    return out;
+}
+
 void read_server(section& s, server_config& out)
 {
     if (auto v = s.string("listen")) {
@@ -340,14 +354,7 @@ void read_server(section& s, server_config& out)
         while (!v->empty() && v->back() == '/') v->pop_back();
         out.public_url = *v;
     }
-    if (auto list = s.string_array("trusted_proxies")) {
-        out.trusted_proxies.clear();
-        for (const auto& t : *list) {
-            auto c = net::parse_cidr(t);
-            if (!c) s.fail_at("trusted_proxies", "expected ADDRESS/PREFIX, got " + show_value(t));
-            out.trusted_proxies.push_back(*c);
-        }
-    }
+    if (auto list = cidr_list(s, "trusted_proxies")) out.trusted_proxies = std::move(*list);
     if (auto v = s.integer("threads", 0, 1024)) out.threads = static_cast<unsigned>(*v);
     if (auto v = s.integer("max_header_bytes", 1024, 1 << 20))
         out.max_header_bytes = static_cast<std::size_t>(*v);
@@ -503,7 +510,11 @@ void read_verify(section& s, verify_config& out)
 
 void read_network(section& s, network_config& out)
 {
-    if (auto v = s.boolean("allow_private_addresses")) out.allow_private_addresses = *v;
+    if (auto v = s.boolean("allow_private_addresses"))
+        out.allow_private_addresses = out.allow_private_x5u = out.allow_private_webhooks = *v;
+    if (auto v = s.boolean("allow_private_x5u")) out.allow_private_x5u = *v;
+    if (auto v = s.boolean("allow_private_webhooks")) out.allow_private_webhooks = *v;
+    if (auto list = cidr_list(s, "allowed_addresses")) out.allowed_addresses = std::move(*list);
     if (auto v = s.path("webhook_ca_file")) out.webhook_ca_file = *v;
     s.finish();
 }

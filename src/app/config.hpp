@@ -99,7 +99,13 @@ struct verify_config {
 };
 
 struct network_config {
+    // Sets both switches below; each may then be set on its own.
     bool allow_private_addresses = false;
+    bool allow_private_x5u = false;       // x5u certificate fetches
+    bool allow_private_webhooks = false;  // customer URLs: app webhooks, StatusCallbacks, Url
+    // Reachable by both whatever their class; the only way to reach a cloud metadata address
+    // (169.254.0.0/16, fd00:ec2::/32, ...), refused even with the switches on.
+    std::vector<net::cidr_block> allowed_addresses;
     std::filesystem::path webhook_ca_file;  // "" = system roots
 };
 

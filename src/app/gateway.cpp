@@ -129,7 +129,8 @@ net::http_client_policy x5u_fetch_policy(const config& cfg)
     p.allowed_ports = cfg.verify.x5u_allowed_ports;
     p.allowed_hosts = cfg.verify.x5u_allowed_hosts;
     for (const auto& pin : cfg.verify.x5u_resolve) p.pins.push_back({pin.host, pin.port, pin.address, pin.connect_port});
-    p.allow_private_addresses = cfg.network.allow_private_addresses;
+    p.allow_private_addresses = cfg.network.allow_private_x5u;
+    p.allowed_addresses = cfg.network.allowed_addresses;
     p.ca_file = cfg.verify.fetch_ca_file.string();
     p.timeout = cfg.verify.fetch_timeout;
     p.max_body_bytes = cfg.verify.max_cert_bytes;
@@ -169,8 +170,14 @@ net::http_client_policy edge_policy(const config& cfg)
     p.allowed_schemes = {"http", "https"};
     p.allow_private_addresses = true;
     // ...so it may reach nothing but the edge's own host.
-    if (auto u = net::parse_url(cfg.edge.dial_url)) p.allowed_hosts = {u->host};
-    else p.allowed_hosts = {"edge.dial_url.is.not.set.invalid"};
+    if (auto u = net::parse_url(cfg.edge.dial_url)) {
+        p.allowed_hosts = {u->host};
+        // An edge the operator addressed by a metadata-range literal is still the edge.
+        if (auto block = net::parse_cidr(u->host); block && u->kind != net::host_kind::name)
+            p.allowed_addresses = {*block};
+    } else {
+        p.allowed_hosts = {"edge.dial_url.is.not.set.invalid"};
+    }
     p.ca_file = cfg.network.webhook_ca_file.string();
     p.timeout = std::chrono::seconds(5);
     p.max_body_bytes = 64 * 1024;
@@ -183,7 +190,8 @@ net::http_client_policy webhook_policy(const config& cfg)
 {
     net::http_client_policy p;
     p.allowed_schemes = {"http", "https"};
-    p.allow_private_addresses = cfg.network.allow_private_addresses;
+    p.allow_private_addresses = cfg.network.allow_private_webhooks;
+    p.allowed_addresses = cfg.network.allowed_addresses;
     p.ca_file = cfg.network.webhook_ca_file.string();
     p.timeout = cfg.webhooks.app_timeout;  // [webhooks] app_timeout_ms; 15 s as Twilio's
     p.max_body_bytes = 64 * 1024;
@@ -217,6 +225,30 @@ webhooks::outbox_options outbox_options_from(const config& cfg)
     o.max_age_edge_dial = cfg.edge.dial_max_age;
     o.lease = cfg.webhooks.outbox_lease;
     return o;
+}
+
+// The numbers' voice_url, voice_fallback_url and status_callback are customer URLs too: held to
+// the webhook policy when the config is read (start, SIGHUP), not first at a call.
+std::vector<core::account_config> checked_accounts(const config& cfg,
+                                                   std::vector<core::account_config> accounts)
+{
+    const net::http_client_policy policy = webhook_policy(cfg);
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+        for (std::size_t j = 0; j < accounts[i].numbers.size(); ++j) {
+            const auto& n = accounts[i].numbers[j];
+            for (const auto& [key, url] : {std::pair{"voice_url", &n.voice_url},
+                                           std::pair{"voice_fallback_url", &n.voice_fallback_url},
+                                           std::pair{"status_callback", &n.status_callback}}) {
+                if (url->empty()) continue;
+                if (auto ok = net::check_destination(*url, policy); !ok)
+                    throw std::runtime_error(
+                        cfg.source.string() + ": accounts[" + std::to_string(i) + "].numbers[" +
+                        std::to_string(j) + "]." + key + ": not allowed: " + ok.err().detail +
+                        " (see [network] allow_private_webhooks, allowed_addresses)");
+            }
+        }
+    }
+    return accounts;
 }
 
 webhooks::outbox_dependencies outbox_dependencies_for(const core::account_directory& accounts,
@@ -346,7 +378,7 @@ struct gateway::impl {
           certificates(x5u_client, trust, now, sti::cert_cache_policy{}),
           verifier(certificates, verify_policy_from(cfg), now,
                    [this](const core::verification_outcome& v) { metrics.on_verification(v); }),
-          accounts(cfg.accounts),
+          accounts(checked_accounts(cfg, cfg.accounts)),
           calls(open_calls_store(cfg)),
           edge_client(edge_policy(cfg)),
           webhook_client(webhook_policy(cfg)),
@@ -377,7 +409,8 @@ struct gateway::impl {
                                               on_signed},
                         keys.calltoken_trusted,
                         cfg.calltoken ? cfg.calltoken->max_age.count() : 3600, cfg.edge.dial_url,
-                        now, core::openssl_random_bytes, [this] { outbox.notify(); }});
+                        now, core::openssl_random_bytes, [this] { outbox.notify(); },
+                        webhook_policy(cfg)});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return accounts.find_by_number(e164); },
@@ -406,7 +439,7 @@ struct gateway::impl {
         try {
             config next = load_config(cfg.source, process_environment());
             const std::size_t count = next.accounts.size();
-            accounts.replace(std::move(next.accounts));
+            accounts.replace(checked_accounts(cfg, std::move(next.accounts)));
             log.info("reloaded", {{"accounts", count}});
         } catch (const std::exception& e) {
             log.error("reload failed; keeping the running configuration", {{"error", e.what()}});

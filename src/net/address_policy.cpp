@@ -143,4 +143,46 @@ const char* address_class_name(address_class c) noexcept
     return "unknown";
 }
 
+bool is_metadata_ipv4(const ipv4_bytes& bytes) noexcept
+{
+    const std::uint32_t a = to_u32(bytes);
+    return in_v4(a, v4(169, 254, 0, 0), 16) || a == v4(100, 100, 100, 200);
+}
+
+bool is_metadata_ipv6(const ipv6_bytes& a) noexcept
+{
+    constexpr ipv6_bytes mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    constexpr ipv6_bytes nat64{0, 0x64, 0xff, 0x9b};
+    constexpr ipv6_bytes sixto4{0x20, 0x02};
+    constexpr ipv6_bytes link{0xfe, 0x80};
+    constexpr ipv6_bytes aws{0xfd, 0x00, 0x0e, 0xc2};
+    if (in_v6(a, mapped, 96) || in_v6(a, nat64, 96)) return is_metadata_ipv4(embedded_v4(a, 12));
+    if (in_v6(a, sixto4, 16)) return is_metadata_ipv4(embedded_v4(a, 2));
+    return in_v6(a, link, 10) || in_v6(a, aws, 32);
+}
+
+std::optional<std::string> address_refusal(std::string_view literal, const address_rules& rules)
+{
+    if (literal.size() > 45) return std::nullopt;
+    const std::string text(literal);
+    ipv4_bytes a4{};
+    ipv6_bytes a6{};
+    address_class c;
+    bool metadata;
+    if (inet_pton(AF_INET, text.c_str(), a4.data()) == 1) {
+        c = classify_ipv4(a4);
+        metadata = is_metadata_ipv4(a4);
+    } else if (inet_pton(AF_INET6, text.c_str(), a6.data()) == 1) {
+        c = classify_ipv6(a6);
+        metadata = is_metadata_ipv6(a6);
+    } else {
+        return std::nullopt;
+    }
+    for (const auto& block : rules.explicitly_allowed)
+        if (block.contains(text)) return std::nullopt;
+    if (metadata) return "address " + text + " is a cloud metadata address";
+    if (is_public(c) || rules.allow_private) return std::nullopt;
+    return "address " + text + " is " + address_class_name(c);
+}
+
 }  // namespace stirgate::net

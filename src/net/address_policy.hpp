@@ -8,7 +8,11 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
+
+#include "net/cidr.hpp"
 
 namespace stirgate::net {
 
@@ -46,5 +50,24 @@ constexpr bool is_public(address_class c) noexcept
 }
 
 const char* address_class_name(address_class c) noexcept;
+
+// Cloud instance-metadata addresses, whose answers hold credentials: IPv4 link-local
+// 169.254.0.0/16 (AWS, GCP, Azure and OCI serve at 169.254.169.254), Alibaba Cloud's
+// 100.100.100.200, IPv6 link-local fe80::/10 and AWS's fd00:ec2::/32, also as the IPv4-mapped,
+// NAT64 and 6to4 forms of the IPv4 ones.
+bool is_metadata_ipv4(const ipv4_bytes& a) noexcept;
+bool is_metadata_ipv6(const ipv6_bytes& a) noexcept;
+
+// Which addresses an outbound client may reach, beyond public unicast.
+struct address_rules {
+    bool allow_private = false;            // every special class except metadata
+    std::span<const cidr_block> explicitly_allowed;  // reachable whatever their class
+};
+
+// Why `literal` (an IP literal) may not be reached under `rules`, e.g. "address 10.0.0.1 is
+// private_use" or "address 169.254.169.254 is a cloud metadata address"; nullopt when it may
+// (or when it is not an IP literal). Metadata addresses are refused even with allow_private,
+// unless explicitly allowed.
+std::optional<std::string> address_refusal(std::string_view literal, const address_rules& rules);
 
 }  // namespace stirgate::net

@@ -69,18 +69,18 @@ result<void> check_url_policy(const url& u, const http_client_policy& policy)
 
 // Refuses the whole request when any address is not public, rather than filtering: a name that
 // mixes public and private answers is a DNS-rebinding attempt or a misconfiguration.
+address_rules rules_of(const http_client_policy& policy)
+{
+    return address_rules{policy.allow_private_addresses, policy.allowed_addresses};
+}
+
 result<void> check_addresses(const std::vector<tcp::endpoint>& endpoints,
                              const http_client_policy& policy, const std::string& where)
 {
-    if (policy.allow_private_addresses) return ok();
-    for (const auto& ep : endpoints) {
-        const auto a = ep.address();
-        const address_class c =
-            a.is_v4() ? classify_ipv4(a.to_v4().to_bytes()) : classify_ipv6(a.to_v6().to_bytes());
-        if (!is_public(c))
-            return fail(errc::upstream_refused, where,
-                        "address " + a.to_string() + " is " + address_class_name(c));
-    }
+    const address_rules rules = rules_of(policy);
+    for (const auto& ep : endpoints)
+        if (auto why = address_refusal(ep.address().to_string(), rules))
+            return fail(errc::upstream_refused, where, *why);
     return ok();
 }
 
@@ -362,6 +362,28 @@ std::string verify_failure(SSL* ssl_handle)
 }
 
 }  // namespace
+
+result<void> check_destination(std::string_view url_text, const http_client_policy& policy)
+{
+    auto u = parse_url(url_text);
+    if (!u) return error{errc::url_invalid, u.err().detail};
+    auto refused = [](const error& e) {
+        // Drop the "scheme://host/path: " prefix: the caller names the parameter.
+        const auto colon = e.detail.rfind(": ");
+        return error{errc::url_invalid,
+                     colon == std::string::npos ? e.detail : e.detail.substr(colon + 2)};
+    };
+    if (auto ok = check_url_policy(*u, policy); !ok) return refused(ok.err());
+    if (find_pin(*u, policy)) return ok();
+    if (u->kind != host_kind::name) {
+        if (auto why = address_refusal(u->host, rules_of(policy)))
+            return error{errc::url_invalid, *why};
+    } else if ((u->host == "localhost" || u->host.ends_with(".localhost")) &&
+               !policy.allow_private_addresses) {
+        return error{errc::url_invalid, "host " + u->host + " is loopback"};
+    }
+    return ok();
+}
 
 std::optional<std::string_view> http_reply::header(std::string_view name) const
 {

@@ -7,7 +7,8 @@
 //   1. the URL parses strictly (net/url.hpp), its scheme, port and host are allowed by policy;
 //   2. the host resolves through a pin (curl --resolve style, taken as-is) or DNS; without a pin
 //      every resolved address (or the IP literal) must be public (net/address_policy.hpp) unless
-//      allow_private_addresses, and only the checked addresses are connected to (no re-resolve);
+//      allow_private_addresses (cloud metadata addresses stay refused unless listed in
+//      allowed_addresses), and only the checked addresses are connected to (no re-resolve);
 //   3. TLS: SNI for names, verify_peer against ca_file or the system roots, and the certificate
 //      must match the host (name or IP) checked inside the chain verification;
 //   4. one request, `Connection: close`, one response whose body is capped while it is read;
@@ -28,6 +29,7 @@
 // execution context (an Asio service), so idle sockets never outlive the io_context they run on.
 
 #include "core/error.hpp"
+#include "net/cidr.hpp"
 #include "net/net.hpp"
 
 #include <chrono>
@@ -59,6 +61,8 @@ struct http_client_policy {
     std::vector<std::string> allowed_hosts;    // empty = any; exact, case-insensitive
     std::vector<resolve_pin> pins;
     bool allow_private_addresses = false;
+    // Reachable whatever their class, cloud metadata included ([network] allowed_addresses).
+    std::vector<cidr_block> allowed_addresses;
     std::string ca_file;                      // PEM bundle; empty = system roots
     std::chrono::milliseconds timeout{2000};  // resolve + connect + TLS + write + read
     std::size_t max_body_bytes = 16384;
@@ -87,6 +91,13 @@ struct http_reply {
     // First header named `name` (case-insensitive), if any.
     std::optional<std::string_view> header(std::string_view name) const;
 };
+
+// What can be checked of a URL before any request (when a customer hands it over): it parses
+// strictly, its scheme, port and host are allowed, and, unless a pin covers it, a host that is
+// an IP literal or a localhost name (RFC 6761: always loopback) passes the address rules. A
+// name is checked when it is resolved, at every request. errc::url_invalid, the detail saying
+// why ("address 10.0.0.1 is private_use").
+result<void> check_destination(std::string_view url_text, const http_client_policy& policy);
 
 class http_client {
 public:

@@ -76,7 +76,9 @@ struct fixture {
     int queued = 0;  // on_queued calls: the outbox worker is woken once per stored hand-off
     std::string edge_url = dial_url;
 
-    explicit fixture(std::string edge = dial_url) : edge_url(std::move(edge))
+    explicit fixture(std::string edge = dial_url,
+                     net::http_client_policy url_policy = api::default_customer_url_policy())
+        : edge_url(std::move(edge))
     {
         api::calls_dependencies deps{
             directory,
@@ -90,7 +92,8 @@ struct fixture {
                 ++counter;
                 for (auto& b : out) b = counter;
             },
-            [this] { ++queued; }};
+            [this] { ++queued; },
+            std::move(url_policy)};
         api::add_calls_routes(routes, deps);
     }
 
@@ -666,6 +669,51 @@ TEST_CASE("every create validation error has Twilio's code", "[api][calls]")
           201);
     CHECK(f.create(with({{"To", to}, {"From", from}, {"Twiml", std::string(4000, 'x')}})).status ==
           201);
+}
+
+TEST_CASE("a Url, FallbackUrl or StatusCallback aimed at loopback, private or metadata space is "
+          "refused with 21205 naming why, and nothing is stored",
+          "[api][calls]")
+{
+    const std::string good = "https://app.example.test/twiml";
+    auto form = [&](const std::string& name, const std::string& value) {
+        core::form_params f;
+        f.add("To", "+16505550102");
+        f.add("From", "+14155550101");
+        if (name != "Url") f.add("Url", good);
+        f.add(name, value);
+        return f;
+    };
+    const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+        {"StatusCallback", "http://127.0.0.1:9/status", "address 127.0.0.1 is loopback"},
+        {"StatusCallback", "http://localhost/status", "host localhost is loopback"},
+        {"Url", "http://10.0.0.5/twiml", "address 10.0.0.5 is private_use"},
+        {"FallbackUrl", "http://[fd00:ec2::254]/", "address fd00:ec2::254 is a cloud metadata address"},
+        {"StatusCallback", "http://169.254.169.254/latest/meta-data/",
+         "address 169.254.169.254 is a cloud metadata address"},
+    };
+    for (const auto& [name, value, why] : cases) {
+        INFO(name << "=" << value);
+        fixture f;
+        const auto r = f.create(form(name, value));
+        check_twilio_error(r, 400, 21205);
+        CHECK(r.body.find(name + " is not a valid URL: " + why) != std::string::npos);
+        CHECK(f.calls_stored() == 0);
+    }
+
+    // With private addresses allowed for webhooks, loopback is fine and metadata still is not,
+    // unless the operator lists the address.
+    net::http_client_policy relaxed = api::default_customer_url_policy();
+    relaxed.allow_private_addresses = true;
+    {
+        fixture f(dial_url, relaxed);
+        CHECK(f.create(form("StatusCallback", "http://127.0.0.1:9/status")).status == 201);
+        check_twilio_error(f.create(form("StatusCallback", "http://169.254.169.254/")), 400, 21205);
+        CHECK(f.calls_stored() == 1);
+    }
+    relaxed.allowed_addresses = {*net::parse_cidr("169.254.169.254")};
+    fixture f(dial_url, relaxed);
+    CHECK(f.create(form("StatusCallback", "http://169.254.169.254/")).status == 201);
 }
 
 TEST_CASE("ambiguous requests are refused: two Authorization headers, a repeated parameter",

@@ -1,4 +1,5 @@
 #include "app/config.hpp"
+#include "app/gateway.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -7,6 +8,8 @@
 #include <fstream>
 #include <map>
 #include <stdexcept>
+#include <tuple>
+#include <vector>
 
 namespace {
 
@@ -102,6 +105,60 @@ TEST_CASE("deploy/cluster's config parses: PostgreSQL, the lease, the proxy, the
     REQUIRE(cfg.server.trusted_proxies.size() == 1);
     CHECK(cfg.server.trusted_proxies[0].contains("127.0.0.1"));
     CHECK(cfg.accounts.size() == 1);
+}
+
+TEST_CASE("[network]: allow_private_addresses sets both switches, each may be set alone, "
+          "allowed_addresses lists CIDR blocks",
+          "[app]")
+{
+    const config both = parse("[network]\nallow_private_addresses = true\n");
+    CHECK(both.network.allow_private_x5u);
+    CHECK(both.network.allow_private_webhooks);
+    const config split =
+        parse("[network]\nallow_private_addresses = true\nallow_private_webhooks = false\n");
+    CHECK(split.network.allow_private_x5u);
+    CHECK_FALSE(split.network.allow_private_webhooks);
+    const config x5u_only = parse("[network]\nallow_private_x5u = true\n");
+    CHECK(x5u_only.network.allow_private_x5u);
+    CHECK_FALSE(x5u_only.network.allow_private_webhooks);
+    const config listed =
+        parse("[network]\nallowed_addresses = [\"169.254.169.254/32\", \"fd00:ec2::254\"]\n");
+    REQUIRE(listed.network.allowed_addresses.size() == 2);
+    CHECK(listed.network.allowed_addresses[0].contains("169.254.169.254"));
+    CHECK(listed.network.allowed_addresses[1].contains("fd00:ec2::254"));
+    CHECK(parse_error("[network]\nallowed_addresses = [\"metadata\"]\n")
+              .find("network.allowed_addresses") != std::string::npos);
+}
+
+TEST_CASE("a number's voice_url, voice_fallback_url or status_callback the webhook policy refuses "
+          "stops the gateway at start, naming the key and why",
+          "[app]")
+{
+    const std::string head = account_head +
+                             "[[accounts.numbers]]\nnumber = \"+14155550101\"\n";
+    for (const auto& [key, url, why] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"voice_url", "http://127.0.0.1:9/voice", "address 127.0.0.1 is loopback"},
+             {"voice_fallback_url", "https://10.1.2.3/f", "address 10.1.2.3 is private_use"},
+             {"status_callback", "http://169.254.169.254/", "is a cloud metadata address"}}) {
+        INFO(key);
+        config cfg = parse("[storage]\nurl = \"sqlite://:memory:\"\n" + head + key + " = \"" +
+                           url + "\"\n");
+        try {
+            stirgate::app::gateway gw(cfg);
+            FAIL("the gateway started");
+        } catch (const std::runtime_error& e) {
+            const std::string what = e.what();
+            CHECK(what.find("accounts[0].numbers[0]." + key + ": not allowed: ") !=
+                  std::string::npos);
+            CHECK(what.find(why) != std::string::npos);
+        }
+    }
+    // Allowed for webhooks, loopback is fine.
+    config cfg = parse("[storage]\nurl = \"sqlite://:memory:\"\n[network]\n"
+                       "allow_private_webhooks = true\n" +
+                       head + "voice_url = \"http://127.0.0.1:9/voice\"\n");
+    CHECK_NOTHROW(stirgate::app::gateway(cfg));
 }
 
 TEST_CASE("an empty config gives every default and no optional sections", "[app]")

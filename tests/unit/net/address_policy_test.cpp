@@ -2,8 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 using namespace stirgate::net;
 
@@ -89,4 +91,41 @@ TEST_CASE("only plain IP literals are classified", "[net][client]")
                  "[::1]", "fe80::1%eth0", "1.2.3.4/8");
     INFO("text: " << literal);
     CHECK_FALSE(classify_address(literal));
+}
+
+TEST_CASE("cloud metadata addresses are refused even when private addresses are allowed, unless "
+          "listed explicitly",
+          "[net][client]")
+{
+    const auto listed = parse_cidr("169.254.169.254/32");
+    REQUIRE(listed);
+    const std::vector<cidr_block> allowed{*listed};
+    const address_rules strict{};
+    const address_rules relaxed{true, {}};
+    const address_rules relaxed_listed{true, allowed};
+
+    for (const std::string metadata :
+         {"169.254.169.254", "169.254.0.1", "100.100.100.200", "fd00:ec2::254", "fe80::1",
+          "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1"}) {
+        INFO(metadata);
+        const auto why = address_refusal(metadata, relaxed);
+        REQUIRE(why);
+        CHECK(*why == "address " + metadata + " is a cloud metadata address");
+        CHECK(address_refusal(metadata, strict));
+    }
+    CHECK_FALSE(address_refusal("169.254.169.254", relaxed_listed));
+    CHECK_FALSE(address_refusal("::ffff:169.254.169.254", relaxed_listed));  // mapped matches v4
+    CHECK(address_refusal("169.254.169.253", relaxed_listed));  // only what is listed
+
+    // Everything else special: refused unless private addresses are allowed.
+    CHECK(address_refusal("127.0.0.1", strict) == std::optional<std::string>("address 127.0.0.1 is loopback"));
+    CHECK(address_refusal("10.1.2.3", strict) == std::optional<std::string>("address 10.1.2.3 is private_use"));
+    CHECK(address_refusal("fd12::1", strict));
+    CHECK_FALSE(address_refusal("127.0.0.1", relaxed));
+    CHECK_FALSE(address_refusal("10.1.2.3", relaxed));
+    CHECK_FALSE(address_refusal("100.64.0.1", relaxed));  // CGNAT, but not Alibaba's metadata
+    // Public addresses pass; what is not an IP literal is not judged here.
+    CHECK_FALSE(address_refusal("8.8.8.8", strict));
+    CHECK_FALSE(address_refusal("2606:4700::1111", strict));
+    CHECK_FALSE(address_refusal("app.example.com", strict));
 }

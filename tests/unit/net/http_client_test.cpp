@@ -742,3 +742,47 @@ TEST_CASE("the address policy still applies to a keep-alive client's new connect
     CHECK(r.code() == errc::upstream_refused);
     CHECK(server.st->connections == 0);
 }
+
+TEST_CASE("check_destination judges a customer URL before any request: grammar, scheme, port, "
+          "address literals and localhost names",
+          "[net][client]")
+{
+    http_client_policy policy;
+    policy.allowed_schemes = {"http", "https"};
+    const auto why = [&](const std::string& url) -> std::string {
+        auto r = check_destination(url, policy);
+        if (r) return "ok";
+        CHECK(r.code() == errc::url_invalid);
+        return r.err().detail;
+    };
+    CHECK(why("https://app.example.com/status") == "ok");
+    CHECK(why("http://app.example.com:8080/status?x=1") == "ok");
+    CHECK(why("http://127.0.0.1:9/status") == "address 127.0.0.1 is loopback");
+    CHECK(why("http://[::1]/status") == "address ::1 is loopback");
+    CHECK(why("http://10.0.0.5/twiml") == "address 10.0.0.5 is private_use");
+    CHECK(why("http://localhost:8080/") == "host localhost is loopback");
+    CHECK(why("http://api.localhost/") == "host api.localhost is loopback");
+    CHECK(why("http://169.254.169.254/latest/meta-data/") ==
+          "address 169.254.169.254 is a cloud metadata address");
+    CHECK(why("ftp://app.example.com/") == "scheme not http(s)");
+    CHECK(why("not a url") != "ok");
+    CHECK(why("https://app_name.example.com/") != "ok");
+
+    policy.allow_private_addresses = true;
+    CHECK(why("http://127.0.0.1:9/status") == "ok");
+    CHECK(why("http://localhost:8080/") == "ok");
+    CHECK(why("http://169.254.169.254/latest/meta-data/") ==
+          "address 169.254.169.254 is a cloud metadata address");
+    CHECK(why("http://[fd00:ec2::254]/") == "address fd00:ec2::254 is a cloud metadata address");
+    policy.allowed_addresses = {*parse_cidr("169.254.169.254/32")};
+    CHECK(why("http://169.254.169.254/latest/meta-data/") == "ok");
+
+    http_client_policy https_only;
+    CHECK(check_destination("http://app.example.com/", https_only).err().detail ==
+          "scheme not allowed");
+
+    // A pin is the operator's own choice of address: not judged.
+    http_client_policy pinned;
+    pinned.pins = {{"certs.example.test", 443, "127.0.0.1", 0}};
+    CHECK(check_destination("https://certs.example.test/sti.pem", pinned));
+}
