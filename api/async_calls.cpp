@@ -38,11 +38,13 @@ net::awaitable<result<void>> async_calls::insert(store::call_record call) const
 }
 
 net::awaitable<result<std::vector<std::int64_t>>> async_calls::insert_with_outbox(
-    store::call_record call, std::vector<store::outbox_item> items) const
+    store::call_record call, std::vector<store::outbox_item> items,
+    store::insert_limits limits) const
 {
-    auto start = [calls = calls_, record = std::move(call),
-                  owed = std::move(items)](done_fn<std::vector<std::int64_t>> done) mutable {
-        calls->insert_call_with_outbox(std::move(record), std::move(owed), std::move(done));
+    auto start = [calls = calls_, record = std::move(call), owed = std::move(items),
+                  limits](done_fn<std::vector<std::int64_t>> done) mutable {
+        calls->insert_call_with_outbox(std::move(record), std::move(owed), limits,
+                                       std::move(done));
     };
     co_return co_await net::await_callback<std::vector<std::int64_t>>(std::move(start));
 }

@@ -28,7 +28,8 @@ public:
                                                                   std::string call_sid) const;
     net::awaitable<result<void>> insert(store::call_record call) const;
     net::awaitable<result<std::vector<std::int64_t>>> insert_with_outbox(
-        store::call_record call, std::vector<store::outbox_item> items) const;
+        store::call_record call, std::vector<store::outbox_item> items,
+        store::insert_limits limits = {}) const;
     net::awaitable<result<store::call_record>> update_status(
         std::string call_sid, store::call_update update,
         std::vector<store::outbox_item> items = {}) const;

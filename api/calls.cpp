@@ -179,6 +179,12 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
     // Forwarded leg: the CallToken must be one we (or a trusted platform) issued, to this
     // account, recently, for this caller. Refused before anything is signed or stored.
     std::optional<core::calltoken> token;
+    if (!p.calltoken && !core::may_present_caller_id(acct, p.from.e164()))
+        co_return twilio_fail(ctx, error{errc::caller_id_unverified, p.from.e164()},
+                              "The source phone number provided, " + p.from.e164() +
+                                  ", is not yet verified for your account. You may only make "
+                                  "calls from your account's numbers or its verified caller "
+                                  "IDs, or forward a call with its CallToken.");
     if (p.calltoken) {
         auto decoded = core::decode_calltoken(*p.calltoken);
         if (!decoded) co_return twilio_fail(ctx, decoded.err());
@@ -189,6 +195,21 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         if (!core::is_call_sid(decoded->claims.call_sid))
             co_return twilio_fail(ctx, error{errc::calltoken_malformed, "callSid shape"});
         token = std::move(*decoded);
+    }
+    const async_calls calls{deps->calls};
+    if (token) {
+        // A parent this gateway (or its cluster) stored is checked against the token; a
+        // trusted foreign platform's call keeps the claim-only check above.
+        auto parent = co_await calls.find(token->claims.call_sid);
+        if (!parent) co_return twilio_fail(ctx, store_failure(parent.err()));
+        if (*parent) {
+            const store::call_record& known = **parent;
+            const core::known_parent_call facts{known.account_sid, known.from, known.to,
+                                                store::to_string(known.status),
+                                                !store::is_terminal(known.status)};
+            if (auto ok = core::check_calltoken_parent(*token, facts, acct.sid); !ok)
+                co_return twilio_fail(ctx, ok.err(), "Invalid CallToken: " + ok.err().detail);
+        }
     }
 
     auto identity =
@@ -222,15 +243,17 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
 
     // A SID collision (128 random bits) means a broken random source; try a fresh one a few
     // times rather than fail the request on a fluke.
-    const async_calls calls{deps->calls};
+    const store::insert_limits limits{token ? deps->max_forwards_per_call : 0};
     result<std::vector<std::int64_t>> stored = error{errc::internal, "not stored"};
     for (int attempt = 0; attempt < 3; ++attempt) {
         call.sid = core::new_call_sid(deps->random);
         std::vector<store::outbox_item> items;
         if (!deps->edge_dial_url.empty()) items.push_back(edge_dial_item(*deps, call, p, now));
-        stored = co_await calls.insert_with_outbox(call, std::move(items));
+        stored = co_await calls.insert_with_outbox(call, std::move(items), limits);
         if (stored || stored.code() != errc::conflict) break;
     }
+    if (!stored && stored.code() == errc::calltoken_leg_limit)
+        co_return twilio_fail(ctx, stored.err(), "Invalid CallToken: " + stored.err().detail);
     if (!stored) co_return twilio_fail(ctx, store_failure(stored.err()));
     ctx.call_sid = call.sid;  // the request's log line names the call it created
     if (!stored->empty() && deps->on_queued) deps->on_queued();

@@ -56,6 +56,9 @@ struct calls_dependencies {
     // Url, FallbackUrl and StatusCallback must pass this when given: the customer-webhook
     // client's policy ([network] allow_private_webhooks, allowed_addresses).
     net::http_client_policy customer_urls = default_customer_url_policy();
+    // [calltoken] max_forwards_per_call: calls one known parent may be forwarded into, so a
+    // leaked token cannot be replayed into hundreds of attested legs (0 = no limit).
+    std::size_t max_forwards_per_call = 10;
 };
 
 // Registers the three routes (Twilio error style); the gateway's route table gives the

@@ -430,6 +430,8 @@ calltoken_config read_calltoken(section& s)
     out.key_file = *key;
     if (auto v = s.path_array("trusted_keys")) out.trusted_keys = *v;
     if (auto v = s.integer("max_age_s", 1, 7 * 24 * 3600)) out.max_age = std::chrono::seconds(*v);
+    if (auto v = s.integer("max_forwards_per_call", 0, 1000))
+        out.max_forwards_per_call = static_cast<std::size_t>(*v);
     s.finish();
     return out;
 }
@@ -581,6 +583,14 @@ core::account_config read_account(section& s)
     if (auto v = s.string("origid")) {
         if (!valid_uuid(*v)) s.fail_at("origid", "expected a UUID, got " + show_value(*v));
         out.origid = *v;
+    }
+    if (auto list = s.string_array("verified_caller_ids")) {
+        for (const auto& id : *list) {
+            if (!valid_e164(id))
+                s.fail_at("verified_caller_ids",
+                          "expected E.164 numbers like +14155550101, got " + show_value(id));
+            out.verified_caller_ids.push_back(id);
+        }
     }
     if (const auto* numbers = s.table_array("numbers")) {
         for (std::size_t i = 0; i < numbers->size(); ++i) {

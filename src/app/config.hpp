@@ -83,6 +83,8 @@ struct calltoken_config {
     std::filesystem::path key_file;                   // signs parentCallInfoToken
     std::vector<std::filesystem::path> trusted_keys;  // "" list = only key_file's public key
     std::chrono::seconds max_age{3600};
+    // Calls one parent this gateway knows may be forwarded into (0 = no limit).
+    std::size_t max_forwards_per_call = 10;
 };
 
 struct verify_config {

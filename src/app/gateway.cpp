@@ -410,7 +410,8 @@ struct gateway::impl {
                         keys.calltoken_trusted,
                         cfg.calltoken ? cfg.calltoken->max_age.count() : 3600, cfg.edge.dial_url,
                         now, core::openssl_random_bytes, [this] { outbox.notify(); },
-                        webhook_policy(cfg)});
+                        webhook_policy(cfg),
+                        cfg.calltoken ? cfg.calltoken->max_forwards_per_call : 10});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return accounts.find_by_number(e164); },

@@ -28,6 +28,15 @@ std::shared_ptr<const account_directory::snapshot> account_directory::current() 
     return snapshot_;
 }
 
+bool may_present_caller_id(const account_config& account, std::string_view e164)
+{
+    for (const auto& n : account.numbers)
+        if (n.number == e164) return true;
+    for (const auto& id : account.verified_caller_ids)
+        if (id == e164) return true;
+    return false;
+}
+
 account_ptr account_directory::find(std::string_view sid) const
 {
     auto snap = current();

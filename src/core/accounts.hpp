@@ -29,7 +29,14 @@ struct account_config {
     std::string auth_token;
     std::string origid;  // UUID (ATIS-1000074 origid)
     std::vector<number_config> numbers;
+    // Caller IDs (E.164) the account has proven it owns, beside its numbers (Twilio's
+    // OutgoingCallerIds): a call without a CallToken may show them, attested B.
+    std::vector<std::string> verified_caller_ids;
 };
+
+// Twilio's caller-ID rule for a call without a CallToken: From (E.164) is one of the account's
+// numbers or one of its verified caller IDs.
+bool may_present_caller_id(const account_config& account, std::string_view e164);
 
 using account_ptr = std::shared_ptr<const account_config>;
 

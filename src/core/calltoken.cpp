@@ -219,6 +219,22 @@ result<void> verify_calltoken_signature(const calltoken& token,
     return error{errc::calltoken_bad_signature, "no trusted key verifies parentCallInfoToken"};
 }
 
+result<void> check_calltoken_parent(const calltoken& token, const known_parent_call& parent,
+                                    std::string_view account_sid)
+{
+    const std::string sid = token.claims.call_sid;
+    if (parent.account_sid != account_sid)
+        return error{errc::calltoken_parent_mismatch,
+                     "parent call " + sid + " belongs to another account"};
+    if (!same_tn(parent.from, token.claims.from) || !same_tn(parent.to, token.claims.to))
+        return error{errc::calltoken_parent_mismatch,
+                     "parent call " + sid + " has another From or To than the token"};
+    if (!parent.live)
+        return error{errc::calltoken_parent_ended,
+                     "parent call " + sid + " is " + std::string(parent.status)};
+    return ok();
+}
+
 result<void> check_calltoken_from(const calltoken& token, std::string_view request_from)
 {
     if (!same_tn(token.claims.from, request_from))

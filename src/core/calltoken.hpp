@@ -76,6 +76,23 @@ std::string encode_calltoken_value(std::string_view parent_call_info_token,
 // Same, from the JSON text.
 [[nodiscard]] result<calltoken> decode_calltoken_json(std::string_view json);
 
+// The parent call a token names, as this gateway (or its cluster) stored it.
+struct known_parent_call {
+    std::string_view account_sid;
+    std::string_view from;
+    std::string_view to;
+    std::string_view status;  // Twilio spelling, for the message
+    bool live = false;        // queued, ringing or in-progress
+};
+
+// Beyond the token's own claims (DESIGN.md "Twilio API details"): the parent it names must be
+// `account_sid`'s, have the token's from and to, and still be live. calltoken_parent_mismatch or
+// calltoken_parent_ended, the detail naming the defect. A parent the gateway never saw (a
+// trusted foreign platform's) is not checked here: the caller skips this.
+[[nodiscard]] result<void> check_calltoken_parent(const calltoken& token,
+                                                  const known_parent_call& parent,
+                                                  std::string_view account_sid);
+
 // errc::calltoken_bad_signature unless one of `trusted_keys` verifies parentCallInfoToken.
 [[nodiscard]] result<void> verify_calltoken_signature(
     const calltoken& token, std::span<const es256_public_key> trusted_keys);

@@ -84,6 +84,10 @@ enum class errc {
     calltoken_hash_mismatch,  // identityHeaderTokens edited or spliced
     calltoken_from_mismatch,  // From differs from the token's caller
     calltoken_call_mismatch,  // callSid/to differ from the request it claims to describe
+    calltoken_parent_mismatch,  // the parent call we know has another account, From or To
+    calltoken_parent_ended,     // the parent call we know is no longer live
+    calltoken_leg_limit,        // the parent call already has its maximum of forwarded legs
+    caller_id_unverified,       // From is none of the account's numbers or verified caller IDs
 
     // Webhook signatures
     signature_missing,        // no X-Twilio-Signature

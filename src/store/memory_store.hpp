@@ -21,6 +21,7 @@ public:
 
 protected:
     void do_insert_call(call_record call, std::vector<outbox_item> items,
+                        insert_limits limits,
                         callback<std::vector<std::int64_t>> done) override;
     void do_get_call(std::optional<std::string> account_sid, std::string call_sid,
                      callback<std::optional<call_record>> done) override;
@@ -46,6 +47,10 @@ private:
     // leaves it unchanged (the SQLite savepoint gives the same all-or-nothing result).
     result<std::vector<std::int64_t>> enqueue_locked(std::vector<outbox_item>& items,
                                                      const std::string& default_call_sid);
+
+    // Caller holds mutex_. The refusal when the call's known parent has its legs already.
+    std::optional<error> leg_limit_reached(const call_record& call,
+                                           const insert_limits& limits) const;
 
     // Caller holds mutex_. Up to `limit` items passing `take`, oldest first.
     template <class Pred>

@@ -78,6 +78,32 @@ result<std::optional<call_record>> select_call(connection& c,
     return first_call(*r);
 }
 
+// Inside the insert's transaction: the parent's row lock makes inserts of its legs on other
+// connections (or gateways) wait until this one commits, then count again.
+result<void> check_leg_limit(connection& c, const call_record& call, const insert_limits& limits)
+{
+    if (!leg_limit_applies(call, limits)) return {};
+    auto parent =
+        c.exec("SELECT 1 FROM calls WHERE sid = $1 FOR UPDATE", params().add(call.parent_call_sid));
+    if (!parent) return std::move(parent).err();
+    if (parent->count() == 0) return {};  // a parent we never saw: not limited
+    auto counted = c.exec("SELECT COUNT(*) FROM calls WHERE parent_call_sid = $1",
+                          params().add(call.parent_call_sid));
+    if (!counted) return std::move(counted).err();
+    const auto children = static_cast<std::size_t>(std::stoll(counted->text(0, 0)));
+    if (children >= limits.max_legs_per_parent) return leg_limit_error(call, children);
+    return {};
+}
+
+result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
+                                              const std::vector<outbox_item>& items,
+                                              const insert_limits& limits)
+{
+    if (auto v = validate(call); !v) return std::move(v).err();
+    if (auto ok = check_leg_limit(c, call, limits); !ok) return std::move(ok).err();
+    return insert_call(c, call, items);
+}
+
 result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
                                               const std::vector<outbox_item>& items)
 {

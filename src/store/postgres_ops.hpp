@@ -20,6 +20,9 @@ namespace stirgate::store::pg {
                                                              const std::optional<std::string>& account,
                                                              const std::string& sid);
 [[nodiscard]] result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
+                                                           const std::vector<outbox_item>& items,
+                                                           const insert_limits& limits);
+[[nodiscard]] result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
                                                             const std::vector<outbox_item>& items);
 // Locks the row (SELECT ... FOR UPDATE) before checking only_from, so concurrent updates from
 // several instances apply one after the other and none is lost.

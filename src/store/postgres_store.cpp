@@ -362,14 +362,15 @@ store_stats postgres_store::stats() const
 }
 
 void postgres_store::do_insert_call(call_record call, std::vector<outbox_item> items,
-                                    callback<std::vector<std::int64_t>> done)
+                                    insert_limits limits, callback<std::vector<std::int64_t>> done)
 {
     const std::string key = call.sid;
-    const work kind = items.empty() ? work::one_statement_write : work::write;
+    const bool limited = limits.max_legs_per_parent > 0 && call.parent_call_sid.has_value();
+    const work kind = items.empty() && !limited ? work::one_statement_write : work::write;
     impl_->submit<std::vector<std::int64_t>>(
         key, kind,
-        [call = std::move(call), items = std::move(items)](pg::connection& c) mutable {
-            return pg::insert_call(c, call, items);
+        [call = std::move(call), items = std::move(items), limits](pg::connection& c) mutable {
+            return pg::insert_call(c, call, items, limits);
         },
         std::move(done));
 }

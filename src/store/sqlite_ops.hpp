@@ -19,7 +19,8 @@ namespace stirgate::store::sqlite {
     connection& c, const std::optional<std::string>& account, const std::string& sid);
 [[nodiscard]] result<std::vector<std::int64_t>> run_insert_call(connection& c,
                                                                 const call_record& call,
-                                                                std::vector<outbox_item>& items);
+                                                                std::vector<outbox_item>& items,
+                                                                const insert_limits& limits = {});
 [[nodiscard]] result<call_record> run_update_call(connection& c, const std::string& sid,
                                                   const call_update& u,
                                                   std::vector<outbox_item>& items);

@@ -33,12 +33,12 @@ store_stats sqlite_store::stats() const
 }
 
 void sqlite_store::do_insert_call(call_record call, std::vector<outbox_item> items,
-                                  callback<std::vector<std::int64_t>> done)
+                                  insert_limits limits, callback<std::vector<std::int64_t>> done)
 {
     impl_->writer.submit<std::vector<std::int64_t>>(
         true,
-        [call = std::move(call), items = std::move(items)](sqlite::connection& c) mutable {
-            return sqlite::run_insert_call(c, call, items);
+        [call = std::move(call), items = std::move(items), limits](sqlite::connection& c) mutable {
+            return sqlite::run_insert_call(c, call, items, limits);
         },
         std::move(done));
 }

@@ -56,6 +56,7 @@ public:
 
 protected:
     void do_insert_call(call_record call, std::vector<outbox_item> items,
+                        insert_limits limits,
                         callback<std::vector<std::int64_t>> done) override;
     void do_get_call(std::optional<std::string> account_sid, std::string call_sid,
                      callback<std::optional<call_record>> done) override;

@@ -210,11 +210,23 @@ std::unique_ptr<store> open_store(std::string_view url, const open_options& opti
         "storage url: expected sqlite:///PATH, sqlite://:memory: or postgresql://...");
 }
 
+bool leg_limit_applies(const call_record& call, const insert_limits& limits) noexcept
+{
+    return limits.max_legs_per_parent > 0 && call.parent_call_sid.has_value();
+}
+
+error leg_limit_error(const call_record& call, std::size_t children)
+{
+    return error{errc::calltoken_leg_limit, "parent call " + call.parent_call_sid.value_or("") +
+                                                " already has " + std::to_string(children) +
+                                                " forwarded calls"};
+}
+
 // --- asynchronous forms ---------------------------------------------------------------------
 
 void store::insert_call(call_record call, callback<void> done)
 {
-    do_insert_call(std::move(call), {},
+    do_insert_call(std::move(call), {}, {},
                    [done = std::move(done)](result<std::vector<std::int64_t>> r) {
                        if (r)
                            done(ok());
@@ -226,8 +238,14 @@ void store::insert_call(call_record call, callback<void> done)
 void store::insert_call_with_outbox(call_record call, std::vector<outbox_item> items,
                                     callback<std::vector<std::int64_t>> done)
 {
+    insert_call_with_outbox(std::move(call), std::move(items), {}, std::move(done));
+}
+
+void store::insert_call_with_outbox(call_record call, std::vector<outbox_item> items,
+                                    insert_limits limits, callback<std::vector<std::int64_t>> done)
+{
     if (!prepare_for_enqueue(items)) return done(no_randomness());
-    do_insert_call(std::move(call), std::move(items), std::move(done));
+    do_insert_call(std::move(call), std::move(items), limits, std::move(done));
 }
 
 void store::get_call(std::string account_sid, std::string call_sid,
@@ -320,10 +338,11 @@ result<void> store::insert_call(call_record call)
 }
 
 result<std::vector<std::int64_t>> store::insert_call_with_outbox(call_record call,
-                                                                 std::vector<outbox_item> items)
+                                                                 std::vector<outbox_item> items,
+                                                                 insert_limits limits)
 {
     return wait_for<std::vector<std::int64_t>>([&](callback<std::vector<std::int64_t>> cb) {
-        insert_call_with_outbox(std::move(call), std::move(items), std::move(cb));
+        insert_call_with_outbox(std::move(call), std::move(items), limits, std::move(cb));
     });
 }
 

@@ -133,6 +133,19 @@ struct outbox_claim {
     std::size_t limit = 0;
 };
 
+// What an insert enforces beside the sid's uniqueness.
+struct insert_limits {
+    // > 0, and the call's parent_call_sid names a stored call: the insert is refused with
+    // errc::calltoken_leg_limit when that parent already has this many child calls. Checked
+    // inside the insert's own transaction with the parent's row locked, so concurrent inserts on
+    // several connections or gateways cannot pass it together. A parent the store has never
+    // seen (another platform's call) is not limited.
+    std::size_t max_legs_per_parent = 0;
+};
+// The refusal every engine gives when `children` reached limits.max_legs_per_parent.
+[[nodiscard]] bool leg_limit_applies(const call_record& call, const insert_limits& limits) noexcept;
+[[nodiscard]] error leg_limit_error(const call_record& call, std::size_t children);
+
 // Twilio list filters (spec/TWILIO-API.md section 3.2); unset = not filtered.
 struct call_filter {
     std::optional<std::string> to;
@@ -208,6 +221,9 @@ public:
     // Returns the item ids in order. Errors as insert_call and enqueue.
     void insert_call_with_outbox(call_record call, std::vector<outbox_item> items,
                                  callback<std::vector<std::int64_t>> done);
+    // The same under `limits` (errc::calltoken_leg_limit when one is reached).
+    void insert_call_with_outbox(call_record call, std::vector<outbox_item> items,
+                                 insert_limits limits, callback<std::vector<std::int64_t>> done);
     // The call if it belongs to the account; none for an unknown sid or another account's call.
     void get_call(std::string account_sid, std::string call_sid,
                   callback<std::optional<call_record>> done);
@@ -280,7 +296,7 @@ public:
 
     [[nodiscard]] result<void> insert_call(call_record call);
     [[nodiscard]] result<std::vector<std::int64_t>> insert_call_with_outbox(
-        call_record call, std::vector<outbox_item> items);
+        call_record call, std::vector<outbox_item> items, insert_limits limits = {});
     [[nodiscard]] result<std::optional<call_record>> get_call(std::string account_sid,
                                                               std::string call_sid);
     [[nodiscard]] result<std::optional<call_record>> find_call(std::string call_sid);
@@ -308,6 +324,7 @@ protected:
     // One virtual per primitive; the public calls above forward here (insert_call is an insert
     // with no items, update_call_status an update with no items).
     virtual void do_insert_call(call_record call, std::vector<outbox_item> items,
+                                insert_limits limits,
                                 callback<std::vector<std::int64_t>> done) = 0;
     virtual void do_get_call(std::optional<std::string> account_sid, std::string call_sid,
                              callback<std::optional<call_record>> done) = 0;

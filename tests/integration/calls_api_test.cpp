@@ -297,7 +297,7 @@ TEST_CASE("the real gateway signs C plus a DIV for a token without SHAKEN and A 
     CHECK(c.claims.origid == "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55");
     CHECK(shaken_of(ids[1]).header.ppt == core::passport_type::div);
 
-    // Originated: the inventory number gets its A; any other caller ID gets B.
+    // Originated: the inventory number gets its A; a verified caller ID gets B.
     core::form_params own;
     own.add("To", "+16505550102");
     own.add("From", "+14155550101");

@@ -316,6 +316,14 @@ TEST_CASE("two gateways on one PostgreSQL behind haproxy act as one: create on o
     CHECK(call_field(b.port(), leg, "duration") == "42");
     CHECK(report_status(b.port(), inbound, "completed") == 200);
     CHECK(call_field(a.port(), inbound, "status") == "completed");
+    // The parent call is checked cluster-wide: once it ended (reported to B), A refuses to
+    // forward it again.
+    const auto late =
+        http_exchange(a.port(), authorized("POST", calls_path() + ".json", core::format_form(forward)));
+    REQUIRE(late);
+    CHECK(late->status == 400);
+    CHECK(late->body.find("\"code\":21210") != std::string::npos);
+    CHECK(late->body.find("parent call " + inbound + " is completed") != std::string::npos);
 
     // Reports for one call racing on both instances: B keeps sending the early statuses while A
     // sends the end. Every call ends completed with its duration: no update is lost to a

@@ -119,6 +119,8 @@ struct observed_gateway {
         if (with_edge)
             cfg.edge.dial_url = "http://127.0.0.1:" + std::to_string(down_port) + "/dial";
         cfg.accounts.push_back(stirgate::test::vector_account(account_sid, auth_token));
+        // The calls below without a CallToken show the caller as a verified caller ID (B).
+        cfg.accounts.back().verified_caller_ids = {"+13105550100"};
 
         stirgate::app::gateway_options opts;
         opts.log_out = &log;

@@ -113,7 +113,8 @@ std::string forwarding_config(std::uint16_t edge_port, const std::string& storag
            "[edge]\nauth_token = \"" + edge_secret + "\"\ndial_url = \"http://127.0.0.1:" +
            std::to_string(edge_port) + "/dial\"\n" +
            "[[accounts]]\nsid = \"" + account_sid + "\"\nauth_token = \"" + account_token +
-           "\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n";
+           "\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n"
+           "verified_caller_ids = [\"+12125550123\"]\n";
 }
 
 bool pyjwt_verifies(const std::string& jws, const std::string& public_key_file)

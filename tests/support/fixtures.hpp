@@ -44,7 +44,8 @@ std::string verification_body(const std::string& from, const std::string& to, st
                               const std::string& request_uri = "");
 
 // The TOML of a gateway that forwards calls for account_sid to the edge on 127.0.0.1:edge_port
-// (drain_timeout_ms 3000, the vectors' DIV signer and CallToken keys, edge_secret), storing in `storage_url`; a test appends numbers or accounts.
+// (drain_timeout_ms 3000, the vectors' DIV signer and CallToken keys, edge_secret; verified caller
+// ID +12125550123), storing in `storage_url`; a test appends numbers or accounts.
 std::string forwarding_config(std::uint16_t edge_port, const std::string& storage_url);
 
 // A raw Calls API create (forward) for account_sid with a fresh CallToken of the G1 vector's

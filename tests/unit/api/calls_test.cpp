@@ -45,10 +45,12 @@ std::vector<core::account_config> accounts()
     a.origid = origid;
     a.numbers.push_back({"+14155550101", 'A', {}, {}, {}});
     a.numbers.push_back({"+14155550102", 'B', {}, {}, {}});
+    a.verified_caller_ids = {"+13105550199"};
     core::account_config b;
     b.sid = other_sid;
     b.auth_token = other_token;
     b.origid = "0b9e3f6a-1111-4222-8333-444455556666";
+    b.verified_caller_ids = {"+14155550101"};
     return {a, b};
 }
 
@@ -292,7 +294,8 @@ TEST_CASE("an originated call is stored, handed to the edge and answered 201 wit
     CHECK(p.claims.iat == f.now);
 }
 
-TEST_CASE("originated calls get A, B or B by the account's inventory", "[api][calls]")
+TEST_CASE("originated calls get A or B by the account's inventory, B for a verified caller ID",
+          "[api][calls]")
 {
     fixture f;
     const std::vector<std::pair<std::string, core::attestation>> cases{
@@ -310,6 +313,27 @@ TEST_CASE("originated calls get A, B or B by the account's inventory", "[api][ca
         CHECK((*stored)->attestation == level);
         CHECK(decoded((*stored)->identity_headers.at(0)).claims.attest == level);
     }
+}
+
+TEST_CASE("without a CallToken a From that is none of the account's numbers or verified caller "
+          "IDs is refused with 21210, nothing stored",
+          "[api][calls]")
+{
+    fixture f;
+    for (const std::string from : {"+13105550100", "+16505550102"}) {
+        INFO(from);
+        const auto r = f.create(simple_call(from));
+        check_twilio_error(r, 400, 21210);
+        CHECK(r.body.find("The source phone number provided, " + from +
+                          ", is not yet verified for your account") != std::string::npos);
+    }
+    // Another account's number is not this account's caller ID either.
+    const auto r = f.send(http::verb::post,
+                          "/2010-04-01/Accounts/" + std::string(other_sid) + "/Calls.json",
+                          core::format_form(simple_call("+14155550102")),
+                          basic(other_sid, other_token));
+    check_twilio_error(r, 400, 21210);
+    CHECK(f.calls_stored() == 0);
 }
 
 TEST_CASE("a forwarded call with a good CallToken carries SHAKEN then a new DIV", "[api][calls]")
@@ -433,6 +457,79 @@ TEST_CASE("every other bad CallToken is refused with 21210 naming the reason, no
         CHECK(f.calls_stored() == 0);
         CHECK(f.outbox_depth() == 0);
     }
+}
+
+// The inbound call a CallToken names, as the gateway stored it when the edge reported it.
+store::call_record stored_parent(store::call_status status = store::call_status::ringing,
+                                 std::string account = account_sid,
+                                 std::string from = "+13105550100")
+{
+    store::call_record c;
+    c.sid = parent_sid;
+    c.account_sid = std::move(account);
+    c.direction = store::call_direction::inbound;
+    c.from = std::move(from);
+    c.to = "+14155550101";
+    c.status = status;
+    c.date_created = c.date_updated = test::vectors_verify_at - 10;
+    return c;
+}
+
+TEST_CASE("a CallToken is checked against its parent call when the gateway knows it: account, "
+          "From, To and still live; refused with 21210 naming the defect",
+          "[api][calls]")
+{
+    const auto platform = test::vector_private_key("pki/platform-calltoken.key.pem");
+    using store::call_status;
+    const std::vector<std::tuple<std::string, store::call_record, std::string>> cases{
+        {"completed", stored_parent(call_status::completed),
+         std::string("parent call ") + parent_sid + " is completed"},
+        {"busy", stored_parent(call_status::busy), "is busy"},
+        {"canceled", stored_parent(call_status::canceled), "is canceled"},
+        {"another account's", stored_parent(call_status::ringing, other_sid),
+         "belongs to another account"},
+        {"another caller", stored_parent(call_status::ringing, account_sid, "+13105550111"),
+         "has another From or To than the token"},
+    };
+    for (const auto& [name, parent, reason] : cases) {
+        INFO(name);
+        fixture f;
+        REQUIRE(f.db.insert_call(parent));
+        const auto r = f.create(forward(mint(platform, g1_identities(), f.now)));
+        check_twilio_error(r, 400, 21210);
+        const std::string message = str(r.json, "message");
+        CHECK(message.find("Invalid CallToken") == 0);
+        CHECK(r.body.find(reason) != std::string::npos);
+        CHECK(f.calls_stored() == (parent.account_sid == account_sid ? 1u : 0u));  // the parent
+        CHECK(f.outbox_depth() == 0);
+    }
+    for (const auto live : {call_status::queued, call_status::ringing, call_status::in_progress}) {
+        fixture f;
+        REQUIRE(f.db.insert_call(stored_parent(live)));
+        const auto r = f.create(forward(mint(platform, g1_identities(), f.now)));
+        CHECK(r.status == 201);
+        CHECK(str(r.json, "parent_call_sid") == parent_sid);
+    }
+}
+
+TEST_CASE("a known parent call is forwarded at most max_forwards_per_call times (21210 after)",
+          "[api][calls]")
+{
+    const auto platform = test::vector_private_key("pki/platform-calltoken.key.pem");
+    fixture f;
+    REQUIRE(f.db.insert_call(stored_parent()));
+    const std::string token = mint(platform, g1_identities(), f.now);
+    for (int i = 0; i < 10; ++i) REQUIRE(f.create(forward(token)).status == 201);
+    const auto r = f.create(forward(token));
+    check_twilio_error(r, 400, 21210);
+    CHECK(r.body.find(std::string("parent call ") + parent_sid +
+                      " already has 10 forwarded calls") != std::string::npos);
+    CHECK(f.calls_stored() == 11);
+    CHECK(f.outbox_depth() == 10);
+
+    // A parent this gateway never saw (another platform's) keeps the claim-only check.
+    fixture foreign;
+    for (int i = 0; i < 12; ++i) CHECK(foreign.create(forward(token)).status == 201);
 }
 
 TEST_CASE("without an edge dial URL the call is stored with no hand-off", "[api][calls]")

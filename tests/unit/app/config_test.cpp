@@ -81,6 +81,8 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK(cfg.calltoken->key_file == dir / "keys" / "platform-key.pem");
     REQUIRE(cfg.calltoken->trusted_keys.size() == 1);
     CHECK(cfg.calltoken->max_age == std::chrono::seconds(3600));
+    CHECK(cfg.calltoken->max_forwards_per_call == 10);
+    CHECK(cfg.accounts.at(0).verified_caller_ids.empty());
     CHECK(cfg.verify.trust_anchors == dir / "keys" / "sti-roots.pem");
     CHECK(cfg.verify.iat_window == std::chrono::seconds(60));
     CHECK(cfg.verify.x5u_allowed_ports == std::vector<std::uint16_t>{443, 8443});
@@ -159,6 +161,17 @@ TEST_CASE("a number's voice_url, voice_fallback_url or status_callback the webho
                        "allow_private_webhooks = true\n" +
                        head + "voice_url = \"http://127.0.0.1:9/voice\"\n");
     CHECK_NOTHROW(stirgate::app::gateway(cfg));
+}
+
+TEST_CASE("verified_caller_ids are E.164 numbers; max_forwards_per_call bounds forwards",
+          "[app]")
+{
+    const config cfg = parse(account_head + "verified_caller_ids = [\"+13105550123\"]\n");
+    CHECK(cfg.accounts.at(0).verified_caller_ids == std::vector<std::string>{"+13105550123"});
+    CHECK(parse_error(account_head + "verified_caller_ids = [\"3105550123\"]\n")
+              .find("accounts[0].verified_caller_ids") != std::string::npos);
+    CHECK(parse("[calltoken]\nkey_file = \"k.pem\"\nmax_forwards_per_call = 0\n")
+              .calltoken->max_forwards_per_call == 0);
 }
 
 TEST_CASE("an empty config gives every default and no optional sections", "[app]")

@@ -483,6 +483,48 @@ inline void store_atomic_behaviour(const store_factory& make)
         CHECK(r.code() == errc::conflict);
         CHECK(s->depth().value() == 0);
     }
+
+    SECTION("a known parent's legs stop at max_legs_per_parent, also when inserted concurrently")
+    {
+        REQUIRE(s->insert_call(call));
+        const insert_limits limits{5};
+        std::vector<std::future<result<std::vector<std::int64_t>>>> inserts;
+        for (unsigned n = 0; n < 16; ++n) {
+            call_record leg = make_call(100 + n);
+            leg.parent_call_sid = call.sid;
+            inserts.push_back(std::async(std::launch::async, [&s, leg, limits] {
+                return s->insert_call_with_outbox(leg, {make_item({}, 100)}, limits);
+            }));
+        }
+        int stored = 0;
+        for (auto& f : inserts) {
+            const auto r = f.get();
+            if (r) {
+                ++stored;
+            } else {
+                CHECK(r.code() == errc::calltoken_leg_limit);
+                CHECK(r.err().detail == "parent call " + call.sid + " already has 5 forwarded calls");
+            }
+        }
+        CHECK(stored == 5);
+        CHECK(s->depth().value() == 5);  // a refused leg leaves no outbox item behind
+        call_filter children;
+        children.parent_call_sid = call.sid;
+        CHECK(s->list_calls(account_a, children, 100, "").value().calls.size() == 5);
+        // Without the limit (0) the same parent takes more.
+        call_record more = make_call(200);
+        more.parent_call_sid = call.sid;
+        CHECK(s->insert_call_with_outbox(more, {}, insert_limits{0}));
+    }
+
+    SECTION("a parent the store never saw is not limited")
+    {
+        for (unsigned n = 0; n < 3; ++n) {
+            call_record leg = make_call(300 + n);
+            leg.parent_call_sid = make_sid("CA", 0xf00);
+            CHECK(s->insert_call_with_outbox(leg, {}, insert_limits{1}));
+        }
+    }
 }
 
 }  // namespace stirgate::test
