@@ -36,7 +36,7 @@ void echo_request_id(const net::request_context& ctx, net::http_response& res)
 net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencies> deps,
                                           net::request_context& ctx)
 {
-    auto account = authenticate(deps->accounts, ctx.request);
+    auto account = authenticate(deps->accounts, deps->auth, ctx);
     if (!account) co_return atis_fail(ctx, account.err());
     if (auto ok = check_json_exchange(ctx.request); !ok) co_return atis_fail(ctx, ok.err());
     if (ctx.request.body().empty()) co_return atis_fail(ctx, error{errc::body_missing});
@@ -64,7 +64,7 @@ net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencie
 net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies> deps,
                                         net::request_context& ctx)
 {
-    auto account = authenticate(deps->accounts, ctx.request);
+    auto account = authenticate(deps->accounts, deps->auth, ctx);
     if (!account) co_return atis_fail(ctx, account.err());
     if (!deps->signing_key)
         co_return atis_fail(ctx, error{errc::service_unavailable, "no [signing] configured"});

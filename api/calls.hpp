@@ -38,6 +38,8 @@
 
 namespace stirgate::api {
 
+class auth_guard;  // api/auth_guard.hpp
+
 struct calls_dependencies {
     const core::account_directory& accounts;  // outlives the router
     store::store& calls;                // outlives the router
@@ -52,6 +54,9 @@ struct calls_dependencies {
     // Called after a call and its edge hand-off were stored (wakes the outbox worker so the
     // edge is dialled now rather than at its next poll). Optional; must be thread-safe.
     std::function<void()> on_queued;
+    // Failed-authentication limits (api/auth_guard.hpp); outlives the router. nullptr = none
+    // (handler tests).
+    auth_guard* auth = nullptr;
 };
 
 // Registers the three routes (Twilio error style); the gateway's route table gives the

@@ -524,6 +524,17 @@ void read_webhooks(section& s, webhooks_config& out)
     s.finish();
 }
 
+void read_security(section& s, security_config& out)
+{
+    if (auto v = s.integer("auth_failures_per_address", 1, 1'000'000))
+        out.auth_failures_per_address = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("auth_failures_per_account", 1, 1'000'000))
+        out.auth_failures_per_account = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("auth_failure_window_s", 1, 86400))
+        out.auth_failure_window = std::chrono::seconds(*v);
+    s.finish();
+}
+
 void read_edge(section& s, edge_config& out)
 {
     if (auto v = s.string("auth_token")) out.auth_token = *v;
@@ -709,6 +720,10 @@ config parse_config(std::string_view toml_text, const std::string& source_name,
     if (const auto* t = top.table("edge")) {
         section s(*t, "edge", ctx);
         read_edge(s, cfg.edge);
+    }
+    if (const auto* t = top.table("security")) {
+        section s(*t, "security", ctx);
+        read_security(s, cfg.security);
     }
     if (const auto* accounts = top.table_array("accounts")) {
         for (std::size_t i = 0; i < accounts->size(); ++i) {

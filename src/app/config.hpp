@@ -125,9 +125,20 @@ struct edge_config {
     std::chrono::seconds dial_max_age{600};
 };
 
+// Abuse limits (README "Security").
+struct security_config {
+    // Wrong credentials on the Basic-auth routes (Calls API, ATIS API), counted in fixed windows
+    // of auth_failure_window: this many from one client address block that address; this many
+    // for one account block it for the addresses that failed for it (api/auth_guard.hpp).
+    std::size_t auth_failures_per_address = 20;
+    std::size_t auth_failures_per_account = 100;
+    std::chrono::seconds auth_failure_window{300};
+};
+
 struct config {
     std::filesystem::path source;  // the file it came from ("" when built in code)
     server_config server;
+    security_config security;
     storage_config storage;
     std::optional<signing_config> signing;      // present iff [signing] is
     std::optional<calltoken_config> calltoken;  // present iff [calltoken] is

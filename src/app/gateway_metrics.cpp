@@ -60,8 +60,19 @@ gateway_metrics::gateway_metrics()
       deliveries_(registry_.counter("stirgate_webhook_deliveries_total",
                                     "Outbox delivery attempts (edge hand-offs and status "
                                     "callbacks), by kind and result.",
-                                    {"kind", "result"}, 16))
+                                    {"kind", "result"}, 16)),
+      auth_throttled_(registry_.counter(
+          "stirgate_auth_throttled_total",
+          "Requests refused with 429 after too many failed authentications ([security]), by "
+          "the count that refused them: a client address, or an account for an address that "
+          "failed for it.",
+          {"scope"}, 4))
 {
+    for (const auto scope : {api::auth_block_scope::address, api::auth_block_scope::account}) {
+        auth_throttled_.declare(static_cast<std::uint64_t>(scope) + 1, [scope] {
+            return obs::label_values{std::string(api::to_string(scope))};
+        });
+    }
     for (const auto ppt : {core::passport_type::shaken, core::passport_type::div}) {
         signatures_.declare(static_cast<std::uint64_t>(ppt) + 1,
                             [ppt] { return obs::label_values{std::string(core::to_string(ppt))}; });
@@ -141,6 +152,16 @@ void gateway_metrics::on_delivery(store::outbox_kind kind, bool delivered) noexc
                             return obs::label_values{std::string(store::to_string(kind)),
                                                      delivered ? "delivered" : "failed"};
                         });
+    } catch (...) {
+    }
+}
+
+void gateway_metrics::on_auth_throttled(api::auth_block_scope scope) noexcept
+{
+    try {
+        auth_throttled_.add(static_cast<std::uint64_t>(scope) + 1, [scope] {
+            return obs::label_values{std::string(api::to_string(scope))};
+        });
     } catch (...) {
     }
 }

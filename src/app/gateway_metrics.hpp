@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 
+#include "api/auth_guard.hpp"
 #include "core/clock.hpp"
 #include "core/passport.hpp"
 #include "core/verifier.hpp"
@@ -38,6 +39,8 @@ public:
     void on_signed(core::passport_type ppt) noexcept;
     // stirgate_webhook_deliveries_total{kind,result}
     void on_delivery(store::outbox_kind kind, bool delivered) noexcept;
+    // stirgate_auth_throttled_total{scope}: requests refused 429 for failed authentication.
+    void on_auth_throttled(api::auth_block_scope scope) noexcept;
 
     // Scrape-time sources; each must outlive this object's last render. Registration order
     // is exposition order; call each once, before serving.
@@ -65,6 +68,7 @@ private:
     obs::counter_family& verifications_;
     obs::counter_family& signatures_;
     obs::counter_family& deliveries_;
+    obs::counter_family& auth_throttled_;
     obs::gauge* outbox_depth_ = nullptr;
     obs::gauge* outbox_lag_ = nullptr;
     obs::gauge* outbox_dead_ = nullptr;

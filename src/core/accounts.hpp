@@ -33,6 +33,16 @@ struct account_config {
 
 using account_ptr = std::shared_ptr<const account_config>;
 
+// The user and password of an HTTP Basic Authorization header (RFC 7617: "Basic" in any case,
+// one or more spaces, base64 of "user:password"). errc::unauthorized when the header is empty,
+// not Basic, not base64 or has no colon. The user part names the account a client tries, which
+// failure limits count against before the password is known to be right.
+struct basic_credentials {
+    std::string user;
+    std::string password;
+};
+[[nodiscard]] result<basic_credentials> parse_basic_credentials(std::string_view authorization);
+
 class account_directory final {
 public:
     account_directory() : account_directory(std::vector<account_config>{}) {}

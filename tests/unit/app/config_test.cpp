@@ -84,6 +84,9 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK(cfg.verify.fetch_ca_file.empty());
     CHECK_FALSE(cfg.network.allow_private_addresses);
     CHECK(cfg.edge.dial_url == "https://edge.internal.example.com/dial");
+    CHECK(cfg.security.auth_failures_per_address == 20);
+    CHECK(cfg.security.auth_failures_per_account == 100);
+    CHECK(cfg.security.auth_failure_window == std::chrono::seconds(300));
     REQUIRE(cfg.accounts.size() == 1);
     CHECK(cfg.accounts[0].sid == "AC0123456789abcdef0123456789abcdef");
     REQUIRE(cfg.accounts[0].numbers.size() == 1);
@@ -104,6 +107,9 @@ TEST_CASE("an empty config gives every default and no optional sections", "[app]
     CHECK_FALSE(cfg.signing);
     CHECK_FALSE(cfg.calltoken);
     CHECK(cfg.verify.max_cert_bytes == 16384);
+    CHECK(cfg.security.auth_failures_per_address == 20);
+    CHECK(cfg.security.auth_failures_per_account == 100);
+    CHECK(cfg.security.auth_failure_window == std::chrono::seconds(300));
     CHECK(cfg.accounts.empty());
 }
 
@@ -170,6 +176,9 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
         bad_case{"[network]\nallow_private_addresses = \"yes\"\n",
                  "network.allow_private_addresses"},
         bad_case{"[edge]\ndial_url = \"not a url\"\n", "edge.dial_url"},
+        bad_case{"[security]\nauth_failures_per_address = 0\n",
+                 "security.auth_failures_per_address"},
+        bad_case{"[security]\nauth_failure_window = 60\n", "security.auth_failure_window"},
         bad_case{"[[accounts]]\nsid = \"AC123\"\nauth_token = \"t\"\n", "accounts[0].sid"},
         bad_case{"[[accounts]]\nsid = \"AC0123456789ABCDEF0123456789abcdef\"\nauth_token = \"t\"\n",
                  "accounts[0].sid"},
