@@ -581,6 +581,7 @@ core::account_config read_account(section& s)
         if (!valid_uuid(*v)) s.fail_at("origid", "expected a UUID, got " + show_value(*v));
         out.origid = *v;
     }
+    if (auto v = s.boolean("trusted_sbc")) out.trusted_sbc = *v;
     if (const auto* numbers = s.table_array("numbers")) {
         for (std::size_t i = 0; i < numbers->size(); ++i) {
             section n(*numbers->get(i)->as_table(),

@@ -29,6 +29,10 @@ struct account_config {
     std::string auth_token;
     std::string origid;  // UUID (ATIS-1000074 origid)
     std::vector<number_config> numbers;
+    // An operator's own SBC, which applies the SP's attestation policy itself: its ATIS signing
+    // requests get the attest and origid they ask for. false: the inventory policy decides
+    // (sti::granted_attestation), as for the Calls API.
+    bool trusted_sbc = false;
 };
 
 using account_ptr = std::shared_ptr<const account_config>;

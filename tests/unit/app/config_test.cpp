@@ -92,6 +92,7 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     REQUIRE(cfg.accounts[0].numbers.size() == 1);
     CHECK(cfg.accounts[0].numbers[0].number == "+14155550101");
     CHECK(cfg.accounts[0].numbers[0].attest == 'A');
+    CHECK_FALSE(cfg.accounts[0].trusted_sbc);
 }
 
 TEST_CASE("an empty config gives every default and no optional sections", "[app]")
@@ -306,6 +307,16 @@ TEST_CASE("delivery limits: attempts and ages parse, out-of-range values are ref
     CHECK_THAT(parse_error("[webhooks]\nmax_delivery_age_s = 1\n"),
                Catch::Contains("webhooks.max_delivery_age_s"));
     CHECK_THAT(parse_error("[edge]\ndial_max_age_s = 0\n"), Catch::Contains("edge.dial_max_age_s"));
+}
+
+TEST_CASE("trusted_sbc is off unless an account sets it", "[app]")
+{
+    const std::string account = "[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                                "auth_token = \"t\"\n";
+    CHECK_FALSE(parse(account).accounts[0].trusted_sbc);
+    CHECK(parse(account + "trusted_sbc = true\n").accounts[0].trusted_sbc);
+    CHECK_THAT(parse_error(account + "trusted_sbc = \"yes\"\n"),
+               Catch::Contains("accounts[0].trusted_sbc"));
 }
 
 TEST_CASE("environment variables override the file; bad ones are rejected by name", "[app]")
