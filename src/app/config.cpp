@@ -358,6 +358,10 @@ void read_server(section& s, server_config& out)
     if (auto v = s.integer("write_timeout_ms", 1, one_hour_ms)) out.write_timeout = ms(*v);
     if (auto v = s.integer("drain_timeout_ms", 0, one_hour_ms)) out.drain_timeout = ms(*v);
     if (auto v = s.integer("drain_delay_ms", 0, one_hour_ms)) out.drain_delay = ms(*v);
+    if (auto v = s.integer("max_connections", 0, 1'000'000))
+        out.max_connections = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("max_connections_per_address", 0, 1'000'000))
+        out.max_connections_per_address = static_cast<std::size_t>(*v);
     s.finish();
 }
 

@@ -59,6 +59,11 @@ struct server_config {
     // SIGTERM: how long /readyz answers 503 while still accepting, before the drain starts,
     // so a load balancer's health check takes the instance out first.
     std::chrono::milliseconds drain_delay{0};
+    // Open client connections: in total (plus a reserve of 16 for /healthz and /readyz) and
+    // from one address (trusted_proxies exempt). Over the cap a connection is closed at once.
+    // 0 = no cap.
+    std::size_t max_connections = 4096;
+    std::size_t max_connections_per_address = 256;
 };
 
 struct storage_config {

@@ -301,6 +301,9 @@ net::server_options server_options_from(const config& cfg)
     o.lim.write_timeout = cfg.server.write_timeout;
     o.drain_timeout = cfg.server.drain_timeout;
     o.drain_delay = cfg.server.drain_delay;
+    o.caps.max_connections = cfg.server.max_connections;
+    o.caps.max_connections_per_address = cfg.server.max_connections_per_address;
+    o.trusted_proxies = cfg.server.trusted_proxies;
     return o;
 }
 
@@ -418,6 +421,9 @@ struct gateway::impl {
         metrics.watch_store(*calls);
         metrics.watch_cert_cache(certificates);
         metrics.watch_connections([this] { return server ? server->open_connections() : 0; });
+        metrics.watch_refused_connections([this] {
+            return server ? server->refused_connections() : net::server::refused_counts{};
+        });
         metrics.watch_log(log);
         auto server_opts = server_options_from(cfg);
         server_opts.observer = &metrics;

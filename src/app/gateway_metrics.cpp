@@ -199,6 +199,23 @@ void gateway_metrics::watch_connections(std::function<int()> open_connections)
                            });
 }
 
+void gateway_metrics::watch_refused_connections(
+    std::function<net::server::refused_counts()> refused)
+{
+    registry_.add_callback(
+        "stirgate_connections_refused_total",
+        "Connections closed as soon as they were accepted: over [server] "
+        "max_connections_per_address (per_address), over max_connections and the health "
+        "reserve (total), or while out of file descriptors (no_descriptors).",
+        obs::metric_type::counter, {"reason"}, [f = std::move(refused)] {
+            const auto r = f();
+            return std::vector<obs::sample>{
+                {{"per_address"}, static_cast<double>(r.per_address)},
+                {{"total"}, static_cast<double>(r.total)},
+                {{"no_descriptors"}, static_cast<double>(r.no_descriptors)}};
+        });
+}
+
 void gateway_metrics::watch_log(const obs::logger& log)
 {
     registry_.add_callback(

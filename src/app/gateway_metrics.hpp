@@ -46,6 +46,8 @@ public:
     // is exposition order; call each once, before serving.
     void watch_cert_cache(const sti::cert_cache& cache);
     void watch_connections(std::function<int()> open_connections);
+    // stirgate_connections_refused_total{reason}: connections closed at accept by the caps.
+    void watch_refused_connections(std::function<net::server::refused_counts()> refused);
     // stirgate_log_lines_dropped_total: info lines the logger dropped while its output was slow.
     void watch_log(const obs::logger& log);
 

@@ -69,6 +69,8 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK(cfg.server.max_body_bytes == 65536);
     CHECK(cfg.server.read_timeout == std::chrono::milliseconds(10000));
     CHECK(cfg.server.idle_timeout == std::chrono::milliseconds(10000));
+    CHECK(cfg.server.max_connections == 4096);
+    CHECK(cfg.server.max_connections_per_address == 256);
     CHECK(cfg.storage.url == "sqlite:///var/lib/stirgate/stirgate.db");
     REQUIRE(cfg.signing);
     CHECK(cfg.signing->key_file == dir / "keys" / "sti-key.pem");
@@ -104,6 +106,8 @@ TEST_CASE("an empty config gives every default and no optional sections", "[app]
     CHECK(cfg.server.max_header_bytes == 8192);
     CHECK(cfg.server.max_body_bytes == 65536);
     CHECK(cfg.server.drain_timeout == std::chrono::milliseconds(10000));
+    CHECK(cfg.server.max_connections == 4096);
+    CHECK(cfg.server.max_connections_per_address == 256);
     CHECK(cfg.storage.url == "sqlite:///etc/stirgate/stirgate.db");
     CHECK_FALSE(cfg.signing);
     CHECK_FALSE(cfg.calltoken);
@@ -164,6 +168,9 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
         bad_case{"[server]\ntrusted_proxies = \"10.0.0.0/8\"\n", "server.trusted_proxies"},
         bad_case{"[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"},
         bad_case{"[server]\nread_timeout_ms = 0\n", "server.read_timeout_ms"},
+        bad_case{"[server]\nmax_connections = -1\n", "server.max_connections"},
+        bad_case{"[server]\nmax_connections_per_address = \"8\"\n",
+                 "server.max_connections_per_address"},
         bad_case{"[sever]\nlisten = \"127.0.0.1:1\"\n", "sever"},
         bad_case{"[storage]\nurl = \"mysql://db\"\n", "storage.url"},
         bad_case{"[signing]\nx5u = \"https://c.example.com/x.pem\"\n", "signing.key_file"},
