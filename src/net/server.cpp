@@ -360,7 +360,10 @@ bool server::impl::admit(tcp::socket& socket, std::string& address, admission& a
 
 void server::impl::shed_pending_connection()
 {
-    if (spare_fd < 0) return;
+    if (spare_fd < 0) {  // lost to another thread's open last time: take it back when free
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (spare_fd < 0) return;
+    }
     ::close(spare_fd);
     const int fd = ::accept4(acceptor->native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
