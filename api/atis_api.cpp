@@ -8,6 +8,7 @@
 #include "core/identity_header.hpp"
 #include "core/passport.hpp"
 #include "core/text.hpp"
+#include "sti/signer.hpp"
 
 namespace stirgate::api {
 namespace http = boost::beast::http;
@@ -36,7 +37,7 @@ void echo_request_id(const net::request_context& ctx, net::http_response& res)
 net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencies> deps,
                                           net::request_context& ctx)
 {
-    auto account = authenticate(deps->accounts, ctx.request);
+    auto account = authenticate(deps->accounts, deps->auth, ctx);
     if (!account) co_return atis_fail(ctx, account.err());
     if (auto ok = check_json_exchange(ctx.request); !ok) co_return atis_fail(ctx, ok.err());
     if (ctx.request.body().empty()) co_return atis_fail(ctx, error{errc::body_missing});
@@ -59,12 +60,14 @@ net::awaitable<net::http_response> verify(std::shared_ptr<const atis_dependencie
     co_return res;
 }
 
-// STI-AS: signs what an authenticated SBC asks for (ATIS-1000082 leaves attestation to the
-// requesting SP's policy) with the gateway's [signing] identity.
+// STI-AS: signs with the gateway's [signing] identity. ATIS-1000082 leaves attestation to the
+// requesting SP's policy, but the credentials here are customers' own, so the gateway applies
+// its policy (sti::granted_attestation, the Calls API's) and the account's origid; only a
+// trusted_sbc account (the operator's own SBC) gets the attest and origid it asks for.
 net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies> deps,
                                         net::request_context& ctx)
 {
-    auto account = authenticate(deps->accounts, ctx.request);
+    auto account = authenticate(deps->accounts, deps->auth, ctx);
     if (!account) co_return atis_fail(ctx, account.err());
     if (!deps->signing_key)
         co_return atis_fail(ctx, error{errc::service_unavailable, "no [signing] configured"});
@@ -83,6 +86,13 @@ net::awaitable<net::http_response> sign(std::shared_ptr<const atis_dependencies>
         auto res = atis_fail(ctx, error{errc::invalid_parameter, "iat"});
         echo_request_id(ctx, res);
         co_return res;
+    }
+    const core::account_config& acct = **account;
+    // A DIV PASSporT carries neither attest nor origid (RFC 8946 section 3).
+    if (parsed->ppt == core::passport_type::shaken && parsed->claims.attest) {
+        parsed->claims.attest =
+            sti::granted_attestation(acct, parsed->claims.orig, *parsed->claims.attest);
+        if (!acct.trusted_sbc && !acct.origid.empty()) parsed->claims.origid = acct.origid;
     }
     auto jws = core::sign_passport(parsed->claims, parsed->ppt, deps->signing_x5u,
                                    deps->signing_key);

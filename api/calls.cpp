@@ -161,7 +161,7 @@ store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::c
 
 net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_context& ctx)
 {
-    auto account = authorize(deps->accounts, ctx);
+    auto account = authorize(deps->accounts, deps->auth, ctx);
     if (!account) co_return twilio_fail(ctx, account.err());
     if (auto ok = check_form_body(ctx.request); !ok) co_return twilio_fail(ctx, ok.err());
     auto form = core::parse_form(ctx.request.body());
@@ -266,7 +266,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
 
 net::awaitable<net::http_response> fetch_call(deps_ptr deps, net::request_context& ctx)
 {
-    auto account = authorize(deps->accounts, ctx);
+    auto account = authorize(deps->accounts, deps->auth, ctx);
     if (!account) co_return twilio_fail(ctx, account.err());
     const std::string sid(ctx.param("CallSid"));
     if (!core::is_call_sid(sid)) co_return twilio_fail(ctx, errc::not_found);
@@ -348,7 +348,7 @@ std::variant<list_request, param_error> parse_list(const core::form_params& quer
 
 net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_context& ctx)
 {
-    auto account = authorize(deps->accounts, ctx);
+    auto account = authorize(deps->accounts, deps->auth, ctx);
     if (!account) co_return twilio_fail(ctx, account.err());
     auto query = core::parse_form(ctx.query);
     if (!query) co_return twilio_fail(ctx, query.err());

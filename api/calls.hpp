@@ -39,6 +39,8 @@
 
 namespace stirgate::api {
 
+class auth_guard;  // api/auth_guard.hpp
+
 struct calls_dependencies {
     const core::account_directory& accounts;  // outlives the router
     store::store& calls;                // outlives the router
@@ -59,6 +61,9 @@ struct calls_dependencies {
     // [calltoken] max_forwards_per_call: calls one known parent may be forwarded into, so a
     // leaked token cannot be replayed into hundreds of attested legs (0 = no limit).
     std::size_t max_forwards_per_call = 10;
+    // Failed-authentication limits (api/auth_guard.hpp); outlives the router. nullptr = none
+    // (handler tests).
+    auth_guard* auth = nullptr;
 };
 
 // Registers the three routes (Twilio error style); the gateway's route table gives the

@@ -1,5 +1,6 @@
 #include "api/twilio_request.hpp"
 
+#include "api/auth_guard.hpp"
 #include "core/error_table.hpp"
 #include "core/text.hpp"
 #include "net/url.hpp"
@@ -15,17 +16,20 @@ net::http_response twilio_fail(net::request_context& ctx, const error& e, std::s
 }
 
 result<core::account_ptr> authenticate(const core::account_directory& accounts,
-                                       const net::http_request& req)
+                                       auth_guard* guard, net::request_context& ctx)
 {
-    if (req.count(http::field::authorization) > 1)
+    if (ctx.request.count(http::field::authorization) > 1)
         return error{errc::bad_request, "more than one Authorization header"};
-    return accounts.authenticate(req[http::field::authorization]);
+    const auto field = ctx.request[http::field::authorization];
+    const std::string_view authorization(field.data(), field.size());
+    if (guard) return guard->authenticate(accounts, authorization, ctx);
+    return accounts.authenticate(authorization);
 }
 
-result<core::account_ptr> authorize(const core::account_directory& accounts,
-                                    const net::request_context& ctx)
+result<core::account_ptr> authorize(const core::account_directory& accounts, auth_guard* guard,
+                                    net::request_context& ctx)
 {
-    auto account = authenticate(accounts, ctx.request);
+    auto account = authenticate(accounts, guard, ctx);
     if (!account) return account;
     if (ctx.param("AccountSid") != (*account)->sid)
         return error{errc::forbidden, "path AccountSid is not the authenticated account"};

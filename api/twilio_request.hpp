@@ -19,6 +19,8 @@
 
 namespace stirgate::api {
 
+class auth_guard;  // api/auth_guard.hpp
+
 // Twilio's error body. `message` replaces the table's fixed text where one errc serves several
 // parameters (21205 for Url, FallbackUrl and StatusCallback); it never carries request data.
 net::http_response twilio_fail(net::request_context& ctx, const error& e,
@@ -26,14 +28,15 @@ net::http_response twilio_fail(net::request_context& ctx, const error& e,
 
 // Basic auth from the request's one Authorization header. Two or more are refused
 // (errc::bad_request): a proxy in front may read another one than we do, so neither is chosen.
-// Shared by the ATIS API.
+// With a `guard` (the gateway always has one) failures are limited: errc::rate_limited, with
+// ctx.retry_after, for a client past them (api/auth_guard.hpp). Shared by the ATIS API.
 result<core::account_ptr> authenticate(const core::account_directory& accounts,
-                                       const net::http_request& req);
+                                       auth_guard* guard, net::request_context& ctx);
 
 // authenticate(), then the path's AccountSid must be the authenticated account (403 20003
 // otherwise: stirgate has no subaccounts).
-result<core::account_ptr> authorize(const core::account_directory& accounts,
-                                    const net::request_context& ctx);
+result<core::account_ptr> authorize(const core::account_directory& accounts, auth_guard* guard,
+                                    net::request_context& ctx);
 
 // POST bodies are application/x-www-form-urlencoded (TWILIO-API.md section 1). A bodiless POST
 // without a Content-Type (curl -X POST) is an empty form.

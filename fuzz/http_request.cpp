@@ -12,6 +12,7 @@
 
 #include <boost/beast/_experimental/test/stream.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "api/atis_api.hpp"
+#include "api/auth_guard.hpp"
 #include "api/calls.hpp"
 #include "app/config.hpp"
 #include "core/accounts.hpp"
@@ -134,6 +136,11 @@ struct gateway_double {
     store::memory_store db;
     sti::cert_cache certificates{f.x5u_host, f.trust, now, sti::cert_cache_policy{}};
     sti::call_verifier verifier{certificates, core::verify_policy{}, now};
+    // Low limits and the connection's peer a trusted proxy, so inputs reach the 429 path and
+    // the X-Forwarded-For walk (net::client_address).
+    api::auth_guard auth{api::auth_limits{3, 5, std::chrono::seconds(60), 64},
+                         {*net::parse_cidr("203.0.113.0/24"), *net::parse_cidr("10.0.0.0/8")},
+                         now};
     net::router routes;
 
     gateway_double()
@@ -143,7 +150,7 @@ struct gateway_double {
         routes.add(http::verb::get, "/healthz", net::error_style::plain, healthz);
         api::add_atis_routes(routes,
                              api::atis_dependencies{f.accounts, verifier, now, f.signing_key,
-                                                    signing_x5u});
+                                                    signing_x5u, {}, &auth});
         api::add_calls_routes(
             routes, api::calls_dependencies{
                         f.accounts, db, sti::signing_identity{f.signing_key, signing_x5u},
@@ -151,7 +158,7 @@ struct gateway_double {
                         [](std::span<std::uint8_t> out) {
                             for (auto& b : out) b = 0x5a;
                         },
-                        [] {}});
+                        [] {}, &auth});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return f.accounts.find_by_number(e164); },

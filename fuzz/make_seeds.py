@@ -180,6 +180,18 @@ def main():
     write(out, "http_request", "expect_continue", request("POST", "/stir/v1/verification", "{}",
                                                           json_headers + [("Expect", "100-continue")]))
     write(out, "http_request", "head_and_405", request("HEAD", "/healthz") + request("DELETE", "/healthz"))
+    # Failed-authentication limits: wrong passwords through a trusted proxy (the connection's
+    # peer) for two X-Forwarded-For clients, then the right one: 401s, then 429 with Retry-After.
+    wrong = ("Authorization", "Basic " + base64.b64encode(f"{ACCOUNT_SID}:wrong".encode()).decode())
+    guesses = "".join(request("GET", calls, headers=[wrong, ("X-Forwarded-For", f"198.51.100.7, 192.0.2.{i % 2}")])
+                      for i in range(7))
+    write(out, "http_request", "auth_guessing", guesses + request(
+        "GET", calls, headers=[basic(), ("X-Forwarded-For", "192.0.2.0"), ("X-Forwarded-For", "10.1.2.3")]))
+    # ATIS signing for a number the account does not hold, with another origid: signed B.
+    foreign = json.dumps({"signingRequest": {
+        "attest": "A", "orig": {"tn": "12125550123"}, "dest": {"tn": ["14155550101"]},
+        "iat": VERIFY_AT, "origid": "0b9e3f6a-1111-4222-8333-444455556666"}})
+    write(out, "http_request", "atis_sign_foreign", request("POST", "/stir/v1/signing", foreign, json_headers))
 
 
 if __name__ == "__main__":

@@ -365,6 +365,10 @@ void read_server(section& s, server_config& out)
     if (auto v = s.integer("write_timeout_ms", 1, one_hour_ms)) out.write_timeout = ms(*v);
     if (auto v = s.integer("drain_timeout_ms", 0, one_hour_ms)) out.drain_timeout = ms(*v);
     if (auto v = s.integer("drain_delay_ms", 0, one_hour_ms)) out.drain_delay = ms(*v);
+    if (auto v = s.integer("max_connections", 0, 1'000'000))
+        out.max_connections = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("max_connections_per_address", 0, 1'000'000))
+        out.max_connections_per_address = static_cast<std::size_t>(*v);
     s.finish();
 }
 
@@ -538,6 +542,17 @@ void read_webhooks(section& s, webhooks_config& out)
     s.finish();
 }
 
+void read_security(section& s, security_config& out)
+{
+    if (auto v = s.integer("auth_failures_per_address", 1, 1'000'000))
+        out.auth_failures_per_address = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("auth_failures_per_account", 1, 1'000'000))
+        out.auth_failures_per_account = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("auth_failure_window_s", 1, 86400))
+        out.auth_failure_window = std::chrono::seconds(*v);
+    s.finish();
+}
+
 void read_edge(section& s, edge_config& out)
 {
     if (auto v = s.string("auth_token")) out.auth_token = *v;
@@ -592,6 +607,7 @@ core::account_config read_account(section& s)
             out.verified_caller_ids.push_back(id);
         }
     }
+    if (auto v = s.boolean("trusted_sbc")) out.trusted_sbc = *v;
     if (const auto* numbers = s.table_array("numbers")) {
         for (std::size_t i = 0; i < numbers->size(); ++i) {
             section n(*numbers->get(i)->as_table(),
@@ -731,6 +747,10 @@ config parse_config(std::string_view toml_text, const std::string& source_name,
     if (const auto* t = top.table("edge")) {
         section s(*t, "edge", ctx);
         read_edge(s, cfg.edge);
+    }
+    if (const auto* t = top.table("security")) {
+        section s(*t, "security", ctx);
+        read_security(s, cfg.security);
     }
     if (const auto* accounts = top.table_array("accounts")) {
         for (std::size_t i = 0; i < accounts->size(); ++i) {

@@ -59,6 +59,11 @@ struct server_config {
     // SIGTERM: how long /readyz answers 503 while still accepting, before the drain starts,
     // so a load balancer's health check takes the instance out first.
     std::chrono::milliseconds drain_delay{0};
+    // Open client connections: in total (plus a reserve of 16 for /healthz and /readyz) and
+    // from one address (trusted_proxies exempt). Over the cap a connection is closed at once.
+    // 0 = no cap.
+    std::size_t max_connections = 4096;
+    std::size_t max_connections_per_address = 256;
 };
 
 struct storage_config {
@@ -136,9 +141,20 @@ struct edge_config {
     std::chrono::seconds dial_max_age{600};
 };
 
+// Abuse limits (README "Security").
+struct security_config {
+    // Wrong credentials on the Basic-auth routes (Calls API, ATIS API), counted in fixed windows
+    // of auth_failure_window: this many from one client address block that address; this many
+    // for one account block it for the addresses that failed for it (api/auth_guard.hpp).
+    std::size_t auth_failures_per_address = 20;
+    std::size_t auth_failures_per_account = 100;
+    std::chrono::seconds auth_failure_window{300};
+};
+
 struct config {
     std::filesystem::path source;  // the file it came from ("" when built in code)
     server_config server;
+    security_config security;
     storage_config storage;
     std::optional<signing_config> signing;      // present iff [signing] is
     std::optional<calltoken_config> calltoken;  // present iff [calltoken] is

@@ -15,6 +15,7 @@
 
 #include "core/accounts.hpp"
 #include "api/atis_api.hpp"
+#include "api/auth_guard.hpp"
 #include "api/calls.hpp"
 #include "app/config.hpp"
 #include "app/gateway_metrics.hpp"
@@ -267,6 +268,29 @@ webhooks::outbox_dependencies outbox_dependencies_for(const core::account_direct
     return d;
 }
 
+api::auth_limits auth_limits_from(const config& cfg)
+{
+    api::auth_limits l;
+    l.failures_per_address = cfg.security.auth_failures_per_address;
+    l.failures_per_account = cfg.security.auth_failures_per_account;
+    l.window = cfg.security.auth_failure_window;
+    return l;
+}
+
+api::auth_guard_hooks auth_hooks_for(obs::logger& log, gateway_metrics& metrics)
+{
+    api::auth_guard_hooks h;
+    h.on_block = [&log](const api::auth_block_event& e) {
+        log.warn("authentication failures: blocking",
+                 {{"scope", api::to_string(e.scope)},
+                  {"client", e.client},
+                  {"account_sid", e.account_sid},
+                  {"retry_after_s", static_cast<std::int64_t>(e.retry_after.count())}});
+    };
+    h.on_refused = [&metrics](api::auth_block_scope scope) { metrics.on_auth_throttled(scope); };
+    return h;
+}
+
 std::int64_t system_now()
 {
     return std::chrono::duration_cast<std::chrono::seconds>(
@@ -310,6 +334,9 @@ net::server_options server_options_from(const config& cfg)
     o.lim.write_timeout = cfg.server.write_timeout;
     o.drain_timeout = cfg.server.drain_timeout;
     o.drain_delay = cfg.server.drain_delay;
+    o.caps.max_connections = cfg.server.max_connections;
+    o.caps.max_connections_per_address = cfg.server.max_connections_per_address;
+    o.trusted_proxies = cfg.server.trusted_proxies;
     return o;
 }
 
@@ -347,6 +374,7 @@ struct gateway::impl {
     sti::cert_cache certificates;
     sti::call_verifier verifier;
     core::account_directory accounts;
+    api::auth_guard auth;  // failed-authentication limits of the Calls and ATIS APIs
     // Background work that is not request handling (the outbox) runs on its own thread, so a
     // slow edge never takes time from the I/O threads. Declared before the store: the store's
     // writer thread may still hold a callback into the outbox's strand on this context, so the
@@ -379,6 +407,8 @@ struct gateway::impl {
           verifier(certificates, verify_policy_from(cfg), now,
                    [this](const core::verification_outcome& v) { metrics.on_verification(v); }),
           accounts(checked_accounts(cfg, cfg.accounts)),
+          auth(auth_limits_from(cfg), cfg.server.trusted_proxies, now,
+               auth_hooks_for(log, metrics)),
           calls(open_calls_store(cfg)),
           edge_client(edge_policy(cfg)),
           webhook_client(webhook_policy(cfg)),
@@ -400,7 +430,7 @@ struct gateway::impl {
         api::add_atis_routes(routes, api::atis_dependencies{
                                          accounts, verifier, now, keys.signing_key,
                                          cfg.signing ? cfg.signing->x5u : std::string(),
-                                         on_signed});
+                                         on_signed, &auth});
         api::add_calls_routes(
             routes, api::calls_dependencies{
                         accounts, *calls,
@@ -411,7 +441,7 @@ struct gateway::impl {
                         cfg.calltoken ? cfg.calltoken->max_age.count() : 3600, cfg.edge.dial_url,
                         now, core::openssl_random_bytes, [this] { outbox.notify(); },
                         webhook_policy(cfg),
-                        cfg.calltoken ? cfg.calltoken->max_forwards_per_call : 10});
+                        cfg.calltoken ? cfg.calltoken->max_forwards_per_call : 10, &auth});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return accounts.find_by_number(e164); },
@@ -426,6 +456,9 @@ struct gateway::impl {
         metrics.watch_store(*calls);
         metrics.watch_cert_cache(certificates);
         metrics.watch_connections([this] { return server ? server->open_connections() : 0; });
+        metrics.watch_refused_connections([this] {
+            return server ? server->refused_connections() : net::server::refused_counts{};
+        });
         metrics.watch_log(log);
         auto server_opts = server_options_from(cfg);
         server_opts.observer = &metrics;

@@ -60,8 +60,19 @@ gateway_metrics::gateway_metrics()
       deliveries_(registry_.counter("stirgate_webhook_deliveries_total",
                                     "Outbox delivery attempts (edge hand-offs and status "
                                     "callbacks), by kind and result.",
-                                    {"kind", "result"}, 16))
+                                    {"kind", "result"}, 16)),
+      auth_throttled_(registry_.counter(
+          "stirgate_auth_throttled_total",
+          "Requests refused with 429 after too many failed authentications ([security]), by "
+          "the count that refused them: a client address, or an account for an address that "
+          "failed for it.",
+          {"scope"}, 4))
 {
+    for (const auto scope : {api::auth_block_scope::address, api::auth_block_scope::account}) {
+        auth_throttled_.declare(static_cast<std::uint64_t>(scope) + 1, [scope] {
+            return obs::label_values{std::string(api::to_string(scope))};
+        });
+    }
     for (const auto ppt : {core::passport_type::shaken, core::passport_type::div}) {
         signatures_.declare(static_cast<std::uint64_t>(ppt) + 1,
                             [ppt] { return obs::label_values{std::string(core::to_string(ppt))}; });
@@ -145,6 +156,16 @@ void gateway_metrics::on_delivery(store::outbox_kind kind, bool delivered) noexc
     }
 }
 
+void gateway_metrics::on_auth_throttled(api::auth_block_scope scope) noexcept
+{
+    try {
+        auth_throttled_.add(static_cast<std::uint64_t>(scope) + 1, [scope] {
+            return obs::label_values{std::string(api::to_string(scope))};
+        });
+    } catch (...) {
+    }
+}
+
 void gateway_metrics::watch_cert_cache(const sti::cert_cache& cache)
 {
     registry_.add_callback(
@@ -176,6 +197,23 @@ void gateway_metrics::watch_connections(std::function<int()> open_connections)
                            obs::metric_type::gauge, {}, [f = std::move(open_connections)] {
                                return std::vector<obs::sample>{{{}, static_cast<double>(f())}};
                            });
+}
+
+void gateway_metrics::watch_refused_connections(
+    std::function<net::server::refused_counts()> refused)
+{
+    registry_.add_callback(
+        "stirgate_connections_refused_total",
+        "Connections closed as soon as they were accepted: over [server] "
+        "max_connections_per_address (per_address), over max_connections and the health "
+        "reserve (total), or while out of file descriptors (no_descriptors).",
+        obs::metric_type::counter, {"reason"}, [f = std::move(refused)] {
+            const auto r = f();
+            return std::vector<obs::sample>{
+                {{"per_address"}, static_cast<double>(r.per_address)},
+                {{"total"}, static_cast<double>(r.total)},
+                {{"no_descriptors"}, static_cast<double>(r.no_descriptors)}};
+        });
 }
 
 void gateway_metrics::watch_log(const obs::logger& log)

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 
+#include "api/auth_guard.hpp"
 #include "core/clock.hpp"
 #include "core/passport.hpp"
 #include "core/verifier.hpp"
@@ -38,11 +39,15 @@ public:
     void on_signed(core::passport_type ppt) noexcept;
     // stirgate_webhook_deliveries_total{kind,result}
     void on_delivery(store::outbox_kind kind, bool delivered) noexcept;
+    // stirgate_auth_throttled_total{scope}: requests refused 429 for failed authentication.
+    void on_auth_throttled(api::auth_block_scope scope) noexcept;
 
     // Scrape-time sources; each must outlive this object's last render. Registration order
     // is exposition order; call each once, before serving.
     void watch_cert_cache(const sti::cert_cache& cache);
     void watch_connections(std::function<int()> open_connections);
+    // stirgate_connections_refused_total{reason}: connections closed at accept by the caps.
+    void watch_refused_connections(std::function<net::server::refused_counts()> refused);
     // stirgate_log_lines_dropped_total: info lines the logger dropped while its output was slow.
     void watch_log(const obs::logger& log);
 
@@ -65,6 +70,7 @@ private:
     obs::counter_family& verifications_;
     obs::counter_family& signatures_;
     obs::counter_family& deliveries_;
+    obs::counter_family& auth_throttled_;
     obs::gauge* outbox_depth_ = nullptr;
     obs::gauge* outbox_lag_ = nullptr;
     obs::gauge* outbox_dead_ = nullptr;

@@ -56,7 +56,7 @@ account_ptr account_directory::find_by_number(std::string_view e164) const
 
 std::size_t account_directory::size() const { return current()->accounts.size(); }
 
-result<account_ptr> account_directory::authenticate(std::string_view authorization) const
+result<basic_credentials> parse_basic_credentials(std::string_view authorization)
 {
     // RFC 7617: "Basic" is case-insensitive, followed by one or more spaces.
     constexpr std::string_view scheme = "basic ";
@@ -67,9 +67,15 @@ result<account_ptr> account_directory::authenticate(std::string_view authorizati
     if (!decoded) return error{errc::unauthorized, "bad base64"};
     const auto colon = decoded->find(':');
     if (colon == std::string::npos) return error{errc::unauthorized, "no colon"};
-    const std::string_view sid = std::string_view(*decoded).substr(0, colon);
-    const std::string_view token = std::string_view(*decoded).substr(colon + 1);
-    account_ptr account = find(sid);
+    return basic_credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+result<account_ptr> account_directory::authenticate(std::string_view authorization) const
+{
+    auto credentials = parse_basic_credentials(authorization);
+    if (!credentials) return std::move(credentials).err();
+    const std::string_view token = credentials->password;
+    account_ptr account = find(credentials->user);
     // Compare even for an unknown SID, so timing does not reveal which SIDs exist.
     static const std::string no_token(32, '\0');
     const bool match =

@@ -32,6 +32,10 @@ struct account_config {
     // Caller IDs (E.164) the account has proven it owns, beside its numbers (Twilio's
     // OutgoingCallerIds): a call without a CallToken may show them, attested B.
     std::vector<std::string> verified_caller_ids;
+    // An operator's own SBC, which applies the SP's attestation policy itself: its ATIS signing
+    // requests get the attest and origid they ask for. false: the inventory policy decides
+    // (sti::granted_attestation), as for the Calls API.
+    bool trusted_sbc = false;
 };
 
 // Twilio's caller-ID rule for a call without a CallToken: From (E.164) is one of the account's
@@ -39,6 +43,16 @@ struct account_config {
 bool may_present_caller_id(const account_config& account, std::string_view e164);
 
 using account_ptr = std::shared_ptr<const account_config>;
+
+// The user and password of an HTTP Basic Authorization header (RFC 7617: "Basic" in any case,
+// one or more spaces, base64 of "user:password"). errc::unauthorized when the header is empty,
+// not Basic, not base64 or has no colon. The user part names the account a client tries, which
+// failure limits count against before the password is known to be right.
+struct basic_credentials {
+    std::string user;
+    std::string password;
+};
+[[nodiscard]] result<basic_credentials> parse_basic_credentials(std::string_view authorization);
 
 class account_directory final {
 public:

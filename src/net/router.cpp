@@ -69,7 +69,9 @@ std::string_view request_context::param(std::string_view name) const
 http_response request_context::fail(const error& e)
 {
     failure = e.code;
-    return error_response(style, e, request.version(), path);
+    http_response res = error_response(style, e, request.version(), path);
+    if (retry_after) res.set(http::field::retry_after, std::to_string(retry_after->count()));
+    return res;
 }
 
 void router::add(http::verb method, std::string pattern, error_style style, handler h)

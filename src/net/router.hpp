@@ -10,6 +10,7 @@
 
 #include "net/net.hpp"
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <span>
@@ -50,6 +51,9 @@ struct request_context {
     error_style style = error_style::plain;
     // The errc behind the reply, if it is an error; logged as "errc".
     std::optional<errc> failure;
+    // Set by whoever refuses with a wait (errc::rate_limited): fail() then sends Retry-After
+    // with it (RFC 9110 section 10.2.3, in seconds).
+    std::optional<std::chrono::seconds> retry_after;
 
     // Value of capture `name`, "" if the pattern has none. Valid while this context lives.
     std::string_view param(std::string_view name) const;

@@ -1,5 +1,10 @@
 #include "net/server.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -73,6 +78,14 @@ bool expects_continue(const http_request& header)
     const auto it = header.find(http::field::expect);
     return it != header.end() && header.version() >= 11 &&
            beast::iequals(it->value(), "100-continue");
+}
+
+bool is_health_path(const http_service& svc, std::string_view target)
+{
+    if (!svc.health_paths) return false;
+    const std::string_view path = target.substr(0, target.find('?'));
+    return std::find(svc.health_paths->begin(), svc.health_paths->end(), path) !=
+           svc.health_paths->end();
 }
 
 namespace {
@@ -166,6 +179,52 @@ private:
     connection_registry::iterator it_;
 };
 
+// Gives back the connection's place under the caps when its coroutine ends.
+class admission_ticket final {
+public:
+    admission_ticket(connection_limiter& limiter, std::string address, admission a)
+        : limiter_(limiter), address_(std::move(address)), admission_(a)
+    {
+    }
+    ~admission_ticket() { limiter_.release(address_, admission_); }
+    admission_ticket(const admission_ticket&) = delete;
+    admission_ticket& operator=(const admission_ticket&) = delete;
+
+private:
+    connection_limiter& limiter_;
+    std::string address_;
+    admission admission_;
+};
+
+// max_connections + health_reserve + fd_reserve must fit RLIMIT_NOFILE: raise the soft limit
+// towards the hard one, else lower max_connections (an accept failing with EMFILE would also
+// starve the store and the outbound clients).
+connection_caps fit_descriptor_limit(connection_caps caps, std::size_t fd_reserve,
+                                     obs::logger& log)
+{
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return caps;
+    const std::size_t others = caps.health_reserve + fd_reserve;
+    const std::size_t wanted = caps.max_connections == 0 ? 0 : caps.max_connections + others;
+    if (wanted == 0 || lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= wanted) return caps;
+    const rlim_t raised = lim.rlim_max == RLIM_INFINITY ? static_cast<rlim_t>(wanted)
+                                                        : std::min<rlim_t>(lim.rlim_max, wanted);
+    if (raised > lim.rlim_cur) {
+        rlimit next = lim;
+        next.rlim_cur = raised;
+        if (setrlimit(RLIMIT_NOFILE, &next) == 0) lim = next;
+    }
+    if (lim.rlim_cur >= wanted) return caps;
+    const std::size_t fit =
+        lim.rlim_cur > others + 1 ? static_cast<std::size_t>(lim.rlim_cur) - others : 1;
+    log.warn("max_connections lowered to fit the descriptor limit",
+             {{"max_connections", fit},
+              {"configured", caps.max_connections},
+              {"rlimit_nofile", static_cast<std::uint64_t>(lim.rlim_cur)}});
+    caps.max_connections = fit;
+    return caps;
+}
+
 }  // namespace
 
 struct server::impl {
@@ -187,11 +246,24 @@ struct server::impl {
     std::unique_ptr<asio::signal_set> signals;
     std::unique_ptr<asio::steady_timer> delay;
     std::size_t next_context = 0;
+    connection_limiter limiter;
+    std::atomic<std::uint64_t> refused_per_address{0};
+    std::atomic<std::uint64_t> refused_total{0};
+    std::atomic<std::uint64_t> refused_no_descriptors{0};
+    std::chrono::steady_clock::time_point last_refusal_log{};  // accept loop only
+    // The reserve descriptor: closed to accept (and close) one pending connection when accept
+    // fails with EMFILE, so the backlog drains with a clean close instead of clients hanging.
+    int spare_fd = -1;
 
     impl(server_options o, const router& routes, obs::logger& l)
-        : options(std::move(o)), log(l), service{routes, options.lim, log, ids, &stopping, &draining}
+        : options(std::move(o)),
+          log(l),
+          service{routes, options.lim, log, ids, &stopping, &draining},
+          limiter(fit_descriptor_limit(options.caps, options.fd_reserve, l))
     {
         service.observer = options.observer;
+        service.health_paths = &options.health_paths;
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         unsigned n = options.threads;
         if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
         registries.resize(n);
@@ -202,14 +274,25 @@ struct server::impl {
         signals = std::make_unique<asio::signal_set>(*contexts[0], SIGINT, SIGTERM);
     }
 
+    ~impl()
+    {
+        if (spare_fd >= 0) ::close(spare_fd);
+    }
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
+
     void begin_drain();
     void wait_signal();
+    bool admit(tcp::socket& socket, std::string& address, admission& a);
+    void shed_pending_connection();
     void begin_stop();
     awaitable<void> drain();
     awaitable<void> accept_loop();
-    void start_connection(std::size_t index, tcp::socket socket);
+    void start_connection(std::size_t index, tcp::socket socket, std::string address,
+                          admission a);
     // `this` outlives every io_context::run(), so the coroutine may keep it.
-    awaitable<void> handle_connection(std::size_t index, tcp::socket socket);
+    awaitable<void> handle_connection(std::size_t index, tcp::socket socket, std::string address,
+                                      admission a);
 };
 
 // The accept loop and the drain run on contexts[0]; each connection on the io_context its
@@ -223,21 +306,79 @@ awaitable<void> server::impl::accept_loop()
             contexts[index]->get_executor(), asio::redirect_error(asio::use_awaitable, ec));
         if (stopping.load() || ec == asio::error::operation_aborted) co_return;
         if (ec) {
-            // EMFILE and friends: back off instead of spinning.
+            // EMFILE and friends: the pending connection stays queued, so accepting again at
+            // once would fail again at once. Close one pending connection with the reserve
+            // descriptor, then back off instead of spinning.
+            const bool out_of_descriptors =
+                ec == asio::error::no_descriptors || ec.value() == ENFILE;
+            if (out_of_descriptors) shed_pending_connection();
             log.warn("accept failed", {{"error", ec.message()}});
             asio::steady_timer pause(*contexts[0], std::chrono::milliseconds(100));
             co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
-        start_connection(index, std::move(socket));
+        std::string address;
+        admission a = admission::full;
+        if (!admit(socket, address, a)) continue;
+        start_connection(index, std::move(socket), std::move(address), a);
     }
 }
 
-void server::impl::start_connection(std::size_t index, tcp::socket socket)
+// Applies the caps to a just-accepted socket; false when it was closed. Runs on contexts[0].
+bool server::impl::admit(tcp::socket& socket, std::string& address, admission& a)
+{
+    beast::error_code ec;
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) {  // the peer is already gone
+        socket.close(ec);
+        return false;
+    }
+    address = remote.address().to_string();
+    const bool exempt =
+        std::any_of(options.trusted_proxies.begin(), options.trusted_proxies.end(),
+                    [&](const cidr_block& b) { return b.contains(address); });
+    a = limiter.admit(address, exempt);
+    if (admitted(a)) return true;
+    (a == admission::over_address ? refused_per_address : refused_total).fetch_add(1);
+    // Closed without a reply: answering would cost the reads and writes the cap saves. A
+    // reset (linger 0) frees the descriptor and the port at once.
+    socket.set_option(asio::socket_base::linger(true, 0), ec);
+    socket.close(ec);
+    // One line a second at most: a flood must not become a flood of log lines.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_refusal_log >= std::chrono::seconds(1)) {
+        last_refusal_log = now;
+        log.warn("connection refused by cap",
+                 {{"remote", address},
+                  {"cap", a == admission::over_address ? "max_connections_per_address"
+                                                       : "max_connections"},
+                  {"open_connections", limiter.open()},
+                  {"from_address", limiter.open_from(address)}});
+    }
+    return false;
+}
+
+void server::impl::shed_pending_connection()
+{
+    if (spare_fd < 0) {  // lost to another thread's open last time: take it back when free
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (spare_fd < 0) return;
+    }
+    ::close(spare_fd);
+    const int fd = ::accept4(acceptor->native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        ::close(fd);
+        refused_no_descriptors.fetch_add(1);
+    }
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void server::impl::start_connection(std::size_t index, tcp::socket socket, std::string address,
+                                    admission a)
 {
     // Spawned from the connection's own io_context thread (STYLE.md section 3: post first).
-    auto start = [this, index, s = std::move(socket)]() mutable {
-        asio::co_spawn(*contexts[index], handle_connection(index, std::move(s)),
+    auto start = [this, index, s = std::move(socket), addr = std::move(address), a]() mutable {
+        asio::co_spawn(*contexts[index], handle_connection(index, std::move(s), std::move(addr), a),
                        log_exception{&log, "connection"});
     };
     asio::post(*contexts[index], std::move(start));
@@ -305,10 +446,13 @@ awaitable<void> server::impl::drain()
     }
 }
 
-awaitable<void> server::impl::handle_connection(std::size_t index, tcp::socket socket)
+awaitable<void> server::impl::handle_connection(std::size_t index, tcp::socket socket,
+                                                std::string address, admission a)
 {
+    const admission_ticket ticket(limiter, std::move(address), a);
     beast::tcp_stream stream(std::move(socket));
     connection_info info;
+    info.health_only = a == admission::health_only;
     beast::error_code ec;
     info.remote = stream.socket().remote_endpoint(ec);
     connection_slot slot{&stream, &info};
@@ -373,6 +517,17 @@ int server::run()
 }
 
 int server::open_connections() const noexcept { return impl_->open_connections.load(); }
+
+server::refused_counts server::refused_connections() const noexcept
+{
+    return {impl_->refused_per_address.load(), impl_->refused_total.load(),
+            impl_->refused_no_descriptors.load()};
+}
+
+std::size_t server::max_connections() const noexcept
+{
+    return impl_->limiter.caps().max_connections;
+}
 
 bool server::draining() const noexcept { return impl_->draining.load(); }
 

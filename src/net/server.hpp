@@ -20,8 +20,11 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "obs/log.hpp"
+#include "net/cidr.hpp"
+#include "net/connection_limits.hpp"
 #include "net/http_framing.hpp"
 #include "net/router.hpp"
 
@@ -69,12 +72,17 @@ struct http_service {
     // on new connections, but every reply carries Connection: close.
     const std::atomic<bool>* draining = nullptr;
     request_observer* observer = nullptr;  // optional
+    // Paths a health_only connection may use (server_options::health_paths); nullptr = none.
+    const std::vector<std::string>* health_paths = nullptr;
 };
 
 // Per-connection state shared with the server, which closes idle connections when draining.
 struct connection_info {
     boost::asio::ip::tcp::endpoint remote;
     bool busy = false;  // between receiving a request header and finishing the reply
+    // Admitted into the health reserve above [server] max_connections: one request, answered
+    // only for a health path (503 otherwise), then the connection closes.
+    bool health_only = false;
 };
 
 // Completion handler for co_spawn: logs an escaped exception instead of dropping it, as
@@ -113,6 +121,9 @@ void clear_deadline(Stream& stream)
 std::optional<errc> read_error_reply(const boost::beast::error_code& ec, bool start_line_parsed);
 
 bool expects_continue(const http_request& header);
+
+// True when `target`'s path (without the query) is one of svc.health_paths.
+bool is_health_path(const http_service& svc, std::string_view target);
 
 void log_request(const http_service& svc, const request_context& ctx, unsigned status,
                  std::chrono::steady_clock::time_point started);
@@ -228,16 +239,22 @@ awaitable<void> serve_http(Stream& stream, const http_service& svc, connection_i
         const unsigned version = ctx.request.version();
         http_response res;
         bool handler_threw = false;
-        try {
-            res = co_await svc.routes.dispatch(ctx);
-        } catch (const std::exception& e) {
-            svc.log.error("handler failed",
-                          {{"id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
-            handler_threw = true;
+        if (conn.health_only && !detail::is_health_path(svc, ctx.request.target())) {
+            ctx.path = std::string(ctx.request.target().substr(0, ctx.request.target().find('?')));
+            ctx.style = svc.routes.style_for(ctx.path);
+            res = ctx.fail(error{errc::service_unavailable, "connection cap reached"});
+        } else {
+            try {
+                res = co_await svc.routes.dispatch(ctx);
+            } catch (const std::exception& e) {
+                svc.log.error("handler failed",
+                              {{"id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
+                handler_threw = true;
+            }
         }
         if (handler_threw) res = ctx.fail(error{errc::internal, "handler threw"});
 
-        const bool keep_alive = ctx.request.keep_alive() &&
+        const bool keep_alive = ctx.request.keep_alive() && !conn.health_only &&
                                 !(svc.stopping && svc.stopping->load()) &&
                                 !(svc.draining && svc.draining->load());
         finalize_response(res, version, keep_alive);
@@ -265,6 +282,18 @@ struct server_options {
     // connection, but new connections are still served, so a load balancer that has not yet
     // seen the 503 loses nothing.
     std::chrono::milliseconds drain_delay{0};
+    // Open-connection caps (net/connection_limits.hpp). A connection over the per-address cap,
+    // or over max_connections plus the health reserve, is closed as soon as it is accepted;
+    // one inside the reserve is served for health_paths only. Peers in trusted_proxies (a load
+    // balancer carries many clients) are exempt from the per-address cap.
+    connection_caps caps;
+    std::vector<cidr_block> trusted_proxies;
+    std::vector<std::string> health_paths{"/healthz", "/readyz"};
+    // Descriptors kept free for everything that is not an inbound connection (the store, the
+    // outbound clients, the log, the process's own): max_connections + health_reserve +
+    // fd_reserve must fit RLIMIT_NOFILE. The soft limit is raised towards the hard one when it
+    // does not; failing that max_connections is lowered, with a warning.
+    std::size_t fd_reserve = 64;
 };
 
 class server final {
@@ -293,6 +322,16 @@ public:
 
     // Connections accepted and not yet closed (stirgate_open_connections).
     int open_connections() const noexcept;
+
+    // Connections closed at accept by the caps, since start (stirgate_connections_refused_total).
+    struct refused_counts {
+        std::uint64_t per_address = 0;
+        std::uint64_t total = 0;
+        std::uint64_t no_descriptors = 0;  // accepted and closed at once during EMFILE/ENFILE
+    };
+    refused_counts refused_connections() const noexcept;
+    // max_connections as applied (after the RLIMIT_NOFILE check).
+    std::size_t max_connections() const noexcept;
 
 private:
     struct impl;

@@ -1,5 +1,6 @@
 #include "sti/signer.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "core/identity_header.hpp"
@@ -57,6 +58,21 @@ core::attestation originating_attestation(std::span<const core::number_config> i
         return level ? *level : core::attestation::B;
     }
     return core::attestation::B;
+}
+
+core::attestation granted_attestation(const core::account_config& account,
+                                      const core::passport_identity& orig,
+                                      core::attestation requested)
+{
+    if (account.trusted_sbc) return requested;
+    core::attestation policy = core::attestation::B;
+    // PASSporT TNs are canonical digits without '+' (RFC 8224 section 8); the inventory is E.164.
+    if (orig.is_tn()) {
+        if (auto from = core::e164_number::parse("+" + orig.value))
+            policy = originating_attestation(account.numbers, *from);
+    }
+    // A < B < C in the enum: the weaker (later) of the two levels.
+    return std::max(policy, requested);
 }
 
 result<outbound_identity> sign_originated_call(const signing_identity& signer,

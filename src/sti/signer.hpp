@@ -51,6 +51,15 @@ struct outbound_identity {
 core::attestation originating_attestation(std::span<const core::number_config> inventory,
                                           const core::e164_number& from);
 
+// Attestation for a SHAKEN PASSporT an account asks the gateway to sign (ATIS POST
+// /stir/v1/signing): the Calls API's policy, originating_attestation of `orig` in the account's
+// inventory (B for a TN it does not hold, and for a URI). The request may ask for a lower level
+// than the policy's (an SBC that knows less about the call), never a higher one: asking A where
+// the policy gives B signs B. An account with trusted_sbc gets the level it asks for.
+core::attestation granted_attestation(const core::account_config& account,
+                                      const core::passport_identity& orig,
+                                      core::attestation requested);
+
 // Originated call: one SHAKEN PASSporT (orig = from, dest = to, iat = now, origid = the
 // account's, attest from its inventory). errc::key_invalid without a key;
 // passport_claims_invalid when origid is empty.

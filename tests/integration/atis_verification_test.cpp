@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <ctime>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -130,7 +131,8 @@ struct atis_gateway {
     std::optional<stirgate::test::in_process_gateway> gw;
     std::uint16_t port = 0;
 
-    atis_gateway()
+    // `adjust` edits the config before the gateway starts (more accounts, numbers).
+    explicit atis_gateway(const std::function<void(stirgate::app::config&)>& adjust = {})
     {
         const auto map = stirgate::test::load_vector_json("pki/x5u_map.json");
         for (const auto& m : map.GetObject()) {
@@ -160,6 +162,7 @@ struct atis_gateway {
         };
         cfg.signing = stirgate::test::vector_signing();
         cfg.accounts.push_back(stirgate::test::vector_account(account_sid, auth_token));
+        if (adjust) adjust(cfg);
 
         stirgate::app::gateway_options opts;
         opts.now = [this] { return now.load(); };
@@ -452,4 +455,75 @@ TEST_CASE("POST /stir/v1/signing refuses stale times and bad claims with ATIS er
         INFO(r.raw.substr(r.raw.find("\r\n\r\n")));
         check_atis_error(g.exchange(r.raw), r);
     }
+}
+
+namespace {
+
+constexpr const char* other_sid = "ACfedcba9876543210fedcba9876543210";
+constexpr const char* other_token = "fedcba9876543210fedcba9876543210";
+constexpr const char* other_origid = "0b9e3f6a-1111-4222-8333-444455556666";
+constexpr const char* sbc_sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+constexpr const char* sbc_token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+constexpr const char* own_origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";  // vector_account's
+
+// The claims of the SHAKEN PASSporT that POST /stir/v1/signing returns for this request.
+stirgate::core::passport_claims signed_as(atis_gateway& g, const std::string& sid,
+                                          const std::string& token, const std::string& attest,
+                                          const std::string& orig, const std::string& origid)
+{
+    const auto reply = g.exchange(post(
+        "/stir/v1/signing",
+        R"({"signingRequest":{"attest":")" + attest + R"(","dest":{"tn":["16505550102"]},"iat":)" +
+            std::to_string(g.now.load()) + R"(,"orig":{"tn":")" + orig + R"("},"origid":")" +
+            origid + R"("}})",
+        "application/json", basic_auth(sid, token)));
+    REQUIRE(reply.status == 200);
+    auto parsed = stirgate::core::parse_identity_header(
+        json_of(reply)["signingResponse"]["identity"].GetString());
+    REQUIRE(parsed);
+    auto p = stirgate::core::decode_passport(parsed->token);
+    REQUIRE(p);
+    return p->claims;
+}
+
+}  // namespace
+
+TEST_CASE("ATIS signing applies the Calls API's attestation policy; only a trusted_sbc account "
+          "chooses its level",
+          "[integration][atis]")
+{
+    using stirgate::core::attestation;
+    atis_gateway g([](stirgate::app::config& cfg) {
+        cfg.accounts[0].numbers.push_back({"+13105550100", 'A', {}, {}, {}});
+        cfg.accounts[0].numbers.push_back({"+13105550101", 'B', {}, {}, {}});
+        auto other = stirgate::test::vector_account(other_sid, other_token);
+        other.origid = other_origid;
+        cfg.accounts.push_back(other);
+        auto sbc = stirgate::test::vector_account(sbc_sid, sbc_token);
+        sbc.trusted_sbc = true;
+        cfg.accounts.push_back(sbc);
+    });
+
+    // The hostile request: another account asks for A on this account's number, with this
+    // account's origid. It is signed B (the policy for a number it does not hold) with its own.
+    auto c = signed_as(g, other_sid, other_token, "A", "13105550100", own_origid);
+    CHECK(c.attest == attestation::B);
+    CHECK(c.origid == other_origid);
+    CHECK(c.orig.value == "13105550100");
+    // Any number at all: B as well.
+    CHECK(signed_as(g, other_sid, other_token, "A", "12125550123", other_origid).attest ==
+          attestation::B);
+
+    // The owner gets its inventory's level, never more, and less when it asks for less.
+    CHECK(signed_as(g, account_sid, auth_token, "A", "13105550100", own_origid).attest ==
+          attestation::A);
+    CHECK(signed_as(g, account_sid, auth_token, "A", "13105550101", own_origid).attest ==
+          attestation::B);
+    CHECK(signed_as(g, account_sid, auth_token, "C", "13105550100", own_origid).attest ==
+          attestation::C);
+
+    // The operator's SBC signs what it asks for, origid included.
+    c = signed_as(g, sbc_sid, sbc_token, "A", "12125550123", other_origid);
+    CHECK(c.attest == attestation::A);
+    CHECK(c.origid == other_origid);
 }

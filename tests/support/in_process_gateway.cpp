@@ -41,9 +41,9 @@ in_process_gateway::~in_process_gateway()
     runner_.join();
 }
 
-http_reply in_process_gateway::exchange(const std::string& raw)
+http_reply in_process_gateway::exchange(const std::string& raw, const std::string& source)
 {
-    http_connection c(port_, std::chrono::seconds(10));
+    http_connection c(port_, std::chrono::seconds(10), source);
     REQUIRE(c.send(raw));
     auto reply = c.read_reply();
     REQUIRE(reply.has_value());

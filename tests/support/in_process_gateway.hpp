@@ -34,7 +34,8 @@ public:
     std::uint16_t port() const noexcept { return port_; }
 
     // One request on a fresh connection with a 10 s timeout; REQUIREs a complete reply.
-    http_reply exchange(const std::string& raw);
+    // `source`: the client address to connect from (http_connection).
+    http_reply exchange(const std::string& raw, const std::string& source = "");
 
 private:
     std::unique_ptr<app::gateway> gw_;

@@ -172,11 +172,21 @@ std::string http_reply::header(std::string_view name) const
     return {};
 }
 
-http_connection::http_connection(std::uint16_t port, std::chrono::milliseconds timeout)
+http_connection::http_connection(std::uint16_t port, std::chrono::milliseconds timeout,
+                                 const std::string& source)
     : timeout_ms_(static_cast<int>(timeout.count()))
 {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::runtime_error("socket failed");
+    if (!source.empty()) {
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        if (inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+            bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+            close(fd_);
+            throw std::runtime_error("cannot bind the client end to " + source);
+        }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);

@@ -74,11 +74,14 @@ struct http_reply {
 };
 
 // One blocking HTTP/1.1 connection to 127.0.0.1:port. Raw request bytes in, parsed replies out;
-// replies must carry Content-Length (stirgate's always do).
+// replies must carry Content-Length (stirgate's always do). `source`, an IPv4 literal such as
+// "127.0.0.2", binds the client end first: on Linux all of 127.0.0.0/8 is loopback, so a test
+// can be several client addresses at once. "" = the kernel's choice (127.0.0.1).
 class http_connection final {
 public:
     explicit http_connection(std::uint16_t port,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                             std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                             const std::string& source = "");
     ~http_connection();
     http_connection(const http_connection&) = delete;
     http_connection& operator=(const http_connection&) = delete;

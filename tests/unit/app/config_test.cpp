@@ -72,6 +72,8 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK(cfg.server.max_body_bytes == 65536);
     CHECK(cfg.server.read_timeout == std::chrono::milliseconds(10000));
     CHECK(cfg.server.idle_timeout == std::chrono::milliseconds(10000));
+    CHECK(cfg.server.max_connections == 4096);
+    CHECK(cfg.server.max_connections_per_address == 256);
     CHECK(cfg.storage.url == "sqlite:///var/lib/stirgate/stirgate.db");
     REQUIRE(cfg.signing);
     CHECK(cfg.signing->key_file == dir / "keys" / "sti-key.pem");
@@ -90,11 +92,15 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK_FALSE(cfg.network.allow_private_addresses);
     CHECK(cfg.webhooks.outbox_lease == std::chrono::milliseconds(60000));
     CHECK(cfg.edge.dial_url == "https://edge.internal.example.com/dial");
+    CHECK(cfg.security.auth_failures_per_address == 20);
+    CHECK(cfg.security.auth_failures_per_account == 100);
+    CHECK(cfg.security.auth_failure_window == std::chrono::seconds(300));
     REQUIRE(cfg.accounts.size() == 1);
     CHECK(cfg.accounts[0].sid == "AC0123456789abcdef0123456789abcdef");
     REQUIRE(cfg.accounts[0].numbers.size() == 1);
     CHECK(cfg.accounts[0].numbers[0].number == "+14155550101");
     CHECK(cfg.accounts[0].numbers[0].attest == 'A');
+    CHECK_FALSE(cfg.accounts[0].trusted_sbc);
 }
 
 TEST_CASE("deploy/cluster's config parses: PostgreSQL, the lease, the proxy, the drain", "[app]")
@@ -183,11 +189,16 @@ TEST_CASE("an empty config gives every default and no optional sections", "[app]
     CHECK(cfg.server.max_header_bytes == 8192);
     CHECK(cfg.server.max_body_bytes == 65536);
     CHECK(cfg.server.drain_timeout == std::chrono::milliseconds(10000));
+    CHECK(cfg.server.max_connections == 4096);
+    CHECK(cfg.server.max_connections_per_address == 256);
     CHECK(cfg.storage.url == "sqlite:///etc/stirgate/stirgate.db");
     CHECK_FALSE(cfg.signing);
     CHECK_FALSE(cfg.calltoken);
     CHECK(cfg.verify.max_cert_bytes == 16384);
     CHECK(cfg.webhooks.outbox_lease == std::chrono::milliseconds(60000));
+    CHECK(cfg.security.auth_failures_per_address == 20);
+    CHECK(cfg.security.auth_failures_per_account == 100);
+    CHECK(cfg.security.auth_failure_window == std::chrono::seconds(300));
     CHECK(cfg.accounts.empty());
 }
 
@@ -247,6 +258,9 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
         bad_case{"[server]\ntrusted_proxies = \"10.0.0.0/8\"\n", "server.trusted_proxies"},
         bad_case{"[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"},
         bad_case{"[server]\nread_timeout_ms = 0\n", "server.read_timeout_ms"},
+        bad_case{"[server]\nmax_connections = -1\n", "server.max_connections"},
+        bad_case{"[server]\nmax_connections_per_address = \"8\"\n",
+                 "server.max_connections_per_address"},
         bad_case{"[sever]\nlisten = \"127.0.0.1:1\"\n", "sever"},
         bad_case{"[storage]\nurl = \"mysql://db\"\n", "storage.url"},
         bad_case{"[signing]\nx5u = \"https://c.example.com/x.pem\"\n", "signing.key_file"},
@@ -262,6 +276,9 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
         bad_case{"[edge]\ndial_url = \"not a url\"\n", "edge.dial_url"},
         bad_case{"[webhooks]\noutbox_lease_ms = 999\n", "webhooks.outbox_lease_ms"},
         bad_case{"[webhooks]\noutbox_lease_ms = 3600001\n", "webhooks.outbox_lease_ms"},
+        bad_case{"[security]\nauth_failures_per_address = 0\n",
+                 "security.auth_failures_per_address"},
+        bad_case{"[security]\nauth_failure_window = 60\n", "security.auth_failure_window"},
         bad_case{"[[accounts]]\nsid = \"AC123\"\nauth_token = \"t\"\n", "accounts[0].sid"},
         bad_case{"[[accounts]]\nsid = \"AC0123456789ABCDEF0123456789abcdef\"\nauth_token = \"t\"\n",
                  "accounts[0].sid"},
@@ -389,6 +406,16 @@ TEST_CASE("delivery limits: attempts and ages parse, out-of-range values are ref
     CHECK_THAT(parse_error("[webhooks]\nmax_delivery_age_s = 1\n"),
                Catch::Contains("webhooks.max_delivery_age_s"));
     CHECK_THAT(parse_error("[edge]\ndial_max_age_s = 0\n"), Catch::Contains("edge.dial_max_age_s"));
+}
+
+TEST_CASE("trusted_sbc is off unless an account sets it", "[app]")
+{
+    const std::string account = "[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\n"
+                                "auth_token = \"t\"\n";
+    CHECK_FALSE(parse(account).accounts[0].trusted_sbc);
+    CHECK(parse(account + "trusted_sbc = true\n").accounts[0].trusted_sbc);
+    CHECK_THAT(parse_error(account + "trusted_sbc = \"yes\"\n"),
+               Catch::Contains("accounts[0].trusted_sbc"));
 }
 
 TEST_CASE("environment variables override the file; bad ones are rejected by name", "[app]")

@@ -94,6 +94,33 @@ TEST_CASE("an inventory number gets its level and any other caller ID gets B", "
     CHECK(sti::originating_attestation(c.numbers, tn("+14155550103")) == attestation::C);
 }
 
+TEST_CASE("a signing request gets the inventory policy's level at most; a trusted SBC chooses",
+          "[sti]")
+{
+    using core::passport_identity;
+    auto a = account();  // +14155550101 is A
+    const auto own = passport_identity::tn("14155550101");
+    const auto foreign = passport_identity::tn("13105550100");  // another account's, or nobody's
+    CHECK(sti::granted_attestation(a, own, attestation::A) == attestation::A);
+    // Asking for more than the policy gives signs the policy's level.
+    CHECK(sti::granted_attestation(a, foreign, attestation::A) == attestation::B);
+    CHECK(sti::granted_attestation(a, passport_identity::uri("sip:alice@example.com"),
+                                   attestation::A) == attestation::B);
+    CHECK(sti::granted_attestation(a, passport_identity::tn("not-a-tn"), attestation::A) ==
+          attestation::B);
+    // Asking for less is granted.
+    CHECK(sti::granted_attestation(a, own, attestation::C) == attestation::C);
+    CHECK(sti::granted_attestation(a, foreign, attestation::C) == attestation::C);
+    a.numbers.push_back({"+14155550109", 'C', {}, {}, {}});
+    CHECK(sti::granted_attestation(a, passport_identity::tn("14155550109"), attestation::A) ==
+          attestation::C);
+    // The operator's own SBC applies the policy itself.
+    a.trusted_sbc = true;
+    CHECK(sti::granted_attestation(a, foreign, attestation::A) == attestation::A);
+    CHECK(sti::granted_attestation(a, passport_identity::tn("14155550109"), attestation::A) ==
+          attestation::A);
+}
+
 TEST_CASE("an originated call gets one SHAKEN PASSporT with the policy's attestation",
           "[api][calls]")
 {
