@@ -158,7 +158,7 @@ struct gateway_double {
                         [](std::span<std::uint8_t> out) {
                             for (auto& b : out) b = 0x5a;
                         },
-                        [] {}, &auth});
+                        [] {}, api::default_customer_url_policy(), 10, &auth});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return f.accounts.find_by_number(e164); },
