@@ -197,12 +197,14 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         token = std::move(*decoded);
     }
     const async_calls calls{deps->calls};
+    bool parent_known = false;
     if (token) {
         // A parent this gateway (or its cluster) stored is checked against the token; a
         // trusted foreign platform's call keeps the claim-only check above.
         auto parent = co_await calls.find(token->claims.call_sid);
         if (!parent) co_return twilio_fail(ctx, store_failure(parent.err()));
         if (*parent) {
+            parent_known = true;
             const store::call_record& known = **parent;
             const core::known_parent_call facts{known.account_sid, known.from, known.to,
                                                 store::to_string(known.status),
@@ -243,7 +245,9 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
 
     // A SID collision (128 random bits) means a broken random source; try a fresh one a few
     // times rather than fail the request on a fluke.
-    const store::insert_limits limits{token ? deps->max_forwards_per_call : 0};
+    // Only a known parent's legs are counted (in the insert's transaction); a foreign parent's
+    // forward stays a one-statement insert.
+    const store::insert_limits limits{parent_known ? deps->max_forwards_per_call : 0};
     result<std::vector<std::int64_t>> stored = error{errc::internal, "not stored"};
     for (int attempt = 0; attempt < 3; ++attempt) {
         call.sid = core::new_call_sid(deps->random);

@@ -102,16 +102,25 @@ struct postgres_store::impl {
     void reconnect(worker& w);
     void run_job(worker& w, job& j);
 
-    worker& route(std::string_view key)
+    // Writes to one key keep their submission order on one connection. A read needs no such
+    // order (every handler awaits a write's commit before it reads), so reads take turns over
+    // all connections: many forwards of one parent call all look that parent up, and routing
+    // those by key would queue them on a single connection.
+    std::atomic<std::size_t> next_read{0};
+
+    worker& route(std::string_view key, work kind)
     {
-        return *workers[std::hash<std::string_view>{}(key) % workers.size()];
+        const std::size_t i = kind == work::read
+                                  ? next_read.fetch_add(1, std::memory_order_relaxed)
+                                  : std::hash<std::string_view>{}(key);
+        return *workers[i % workers.size()];
     }
 
     template <class T>
     void submit(std::string_view key, work kind,
                 std::function<result<T>(pg::connection&)> body, store::callback<T> done)
     {
-        worker& w = route(key);
+        worker& w = route(key, kind);
         job j = make_job<T>(kind, std::move(body), std::move(done));
         std::optional<error> refused;
         {

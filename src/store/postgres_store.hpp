@@ -5,9 +5,11 @@
 // A small pool of connection threads, each owning one libpq connection and a bounded job queue.
 // libpq's blocking calls run only on those threads, never on an I/O thread. Every job is one
 // statement or one transaction (BEGIN ... COMMIT for writes), its callback called on the thread
-// after it ends. Jobs are routed by a key (the call sid, the account, the outbox item): the
-// operations on one call run on one connection in submission order, as on SQLite's single
-// writer, while different calls proceed in parallel.
+// after it ends. Writes are routed by a key (the call sid, the account, the outbox item): the
+// writes to one call run on one connection in submission order, as on SQLite's single writer,
+// while different calls proceed in parallel. Reads take turns over all connections, so a read
+// may overtake a write submitted before it that has not completed yet: await a write before
+// reading what it wrote (every handler does).
 //
 // Outages: a lost connection is noticed by the failing statement or, while idle, by the socket
 // turning readable; it is reconnected with backoff (100 ms doubling to 2 s). Jobs arriving while

@@ -86,7 +86,8 @@ result<void> check_leg_limit(connection& c, const call_record& call, const inser
     error err;
     sqlite3_stmt* s = c.prepare(
         "SELECT EXISTS (SELECT 1 FROM calls WHERE sid = ?1), "
-        "(SELECT COUNT(*) FROM calls WHERE parent_call_sid = ?1)",
+        "CASE WHEN EXISTS (SELECT 1 FROM calls WHERE sid = ?1) "
+        "THEN (SELECT COUNT(*) FROM calls WHERE parent_call_sid = ?1) ELSE 0 END",
         err);
     if (!s) return err;
     bind(s, 1, call.parent_call_sid);

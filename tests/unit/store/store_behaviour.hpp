@@ -271,11 +271,17 @@ inline void store_calls_behaviour(const store_factory& make)
     SECTION("the callback form reports through the callback")
     {
         // Callbacks may run on the store's thread, where Catch2 must not be called: record,
-        // then check here. Callbacks come in submission order, so the second one ends the wait.
+        // then check here. The read starts once the write reported (a read may overtake a
+        // write still running on PostgreSQL's pool).
         result<void> inserted;
         result<std::optional<call_record>> seen;
+        std::promise<void> written;
         std::promise<void> done;
-        s->insert_call(make_call(11), [&](result<void> r) { inserted = std::move(r); });
+        s->insert_call(make_call(11), [&](result<void> r) {
+            inserted = std::move(r);
+            written.set_value();
+        });
+        written.get_future().wait();
         s->find_call(make_sid("CA", 11), [&](result<std::optional<call_record>> r) {
             seen = std::move(r);
             done.set_value();
