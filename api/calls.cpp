@@ -159,6 +159,13 @@ store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::c
     return item;
 }
 
+// 21210 with the defect named: checks beyond the token's own claims (its parent call) have no
+// fixed message of their own.
+net::http_response refuse_calltoken(net::request_context& ctx, const error& e)
+{
+    return twilio_fail(ctx, e, "Invalid CallToken: " + e.detail);
+}
+
 net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_context& ctx)
 {
     auto account = authorize(deps->accounts, deps->auth, ctx);
@@ -176,15 +183,16 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
     const std::int64_t now = deps->now();
     const core::account_config& acct = **account;
 
-    // Forwarded leg: the CallToken must be one we (or a trusted platform) issued, to this
-    // account, recently, for this caller. Refused before anything is signed or stored.
-    std::optional<core::calltoken> token;
     if (!p.calltoken && !core::may_present_caller_id(acct, p.from.e164()))
         co_return twilio_fail(ctx, error{errc::caller_id_unverified, p.from.e164()},
                               "The source phone number provided, " + p.from.e164() +
                                   ", is not yet verified for your account. You may only make "
                                   "calls from your account's numbers or its verified caller "
                                   "IDs, or forward a call with its CallToken.");
+
+    // Forwarded leg: the CallToken must be one we (or a trusted platform) issued, to this
+    // account, recently, for this caller. Refused before anything is signed or stored.
+    std::optional<core::calltoken> token;
     if (p.calltoken) {
         auto decoded = core::decode_calltoken(*p.calltoken);
         if (!decoded) co_return twilio_fail(ctx, decoded.err());
@@ -210,7 +218,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
                                                 store::to_string(known.status),
                                                 !store::is_terminal(known.status)};
             if (auto ok = core::check_calltoken_parent(*token, facts, acct.sid); !ok)
-                co_return twilio_fail(ctx, ok.err(), "Invalid CallToken: " + ok.err().detail);
+                co_return refuse_calltoken(ctx, ok.err());
         }
     }
 
@@ -257,7 +265,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         if (stored || stored.code() != errc::conflict) break;
     }
     if (!stored && stored.code() == errc::calltoken_leg_limit)
-        co_return twilio_fail(ctx, stored.err(), "Invalid CallToken: " + stored.err().detail);
+        co_return refuse_calltoken(ctx, stored.err());
     if (!stored) co_return twilio_fail(ctx, store_failure(stored.err()));
     ctx.call_sid = call.sid;  // the request's log line names the call it created
     if (!stored->empty() && deps->on_queued) deps->on_queued();

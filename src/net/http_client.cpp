@@ -50,20 +50,27 @@ bool is_timeout(const beast::error_code& ec)
     return ec == beast::error::timeout;
 }
 
-result<void> check_url_policy(const url& u, const http_client_policy& policy)
+// Why the policy refuses `u`'s scheme, port or host; nullptr when it allows them.
+const char* url_policy_refusal(const url& u, const http_client_policy& policy)
 {
-    const std::string where = loggable(u);
     if (std::find(policy.allowed_schemes.begin(), policy.allowed_schemes.end(), u.scheme) ==
         policy.allowed_schemes.end())
-        return fail(errc::upstream_refused, where, "scheme not allowed");
+        return "scheme not allowed";
     if (!policy.allowed_ports.empty() &&
         std::find(policy.allowed_ports.begin(), policy.allowed_ports.end(), u.port) ==
             policy.allowed_ports.end())
-        return fail(errc::upstream_refused, where, "port not allowed");
+        return "port not allowed";
     if (!policy.allowed_hosts.empty() &&
         std::none_of(policy.allowed_hosts.begin(), policy.allowed_hosts.end(),
                      [&](const std::string& h) { return core::iequals(h, u.host); }))
-        return fail(errc::upstream_refused, where, "host not allowed");
+        return "host not allowed";
+    return nullptr;
+}
+
+result<void> check_url_policy(const url& u, const http_client_policy& policy)
+{
+    if (const char* why = url_policy_refusal(u, policy))
+        return fail(errc::upstream_refused, loggable(u), why);
     return ok();
 }
 
@@ -367,13 +374,8 @@ result<void> check_destination(std::string_view url_text, const http_client_poli
 {
     auto u = parse_url(url_text);
     if (!u) return error{errc::url_invalid, u.err().detail};
-    auto refused = [](const error& e) {
-        // Drop the "scheme://host/path: " prefix: the caller names the parameter.
-        const auto colon = e.detail.rfind(": ");
-        return error{errc::url_invalid,
-                     colon == std::string::npos ? e.detail : e.detail.substr(colon + 2)};
-    };
-    if (auto ok = check_url_policy(*u, policy); !ok) return refused(ok.err());
+    // The caller names the parameter: the reason alone, without the URL.
+    if (const char* why = url_policy_refusal(*u, policy)) return error{errc::url_invalid, why};
     if (find_pin(*u, policy)) return ok();
     if (u->kind != host_kind::name) {
         if (auto why = address_refusal(u->host, rules_of(policy)))

@@ -101,13 +101,6 @@ result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& 
 {
     if (auto v = validate(call); !v) return std::move(v).err();
     if (auto ok = check_leg_limit(c, call, limits); !ok) return std::move(ok).err();
-    return insert_call(c, call, items);
-}
-
-result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
-                                              const std::vector<outbox_item>& items)
-{
-    if (auto v = validate(call); !v) return std::move(v).err();
     params p;
     p.add(call.sid).add(call.account_sid).add(call.parent_call_sid).add(to_string(call.direction));
     p.add(call.from).add(call.to).add(to_string(call.status)).add(call.date_created);

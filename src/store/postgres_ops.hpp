@@ -21,9 +21,7 @@ namespace stirgate::store::pg {
                                                              const std::string& sid);
 [[nodiscard]] result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
                                                            const std::vector<outbox_item>& items,
-                                                           const insert_limits& limits);
-[[nodiscard]] result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
-                                                            const std::vector<outbox_item>& items);
+                                                           const insert_limits& limits = {});
 // Locks the row (SELECT ... FOR UPDATE) before checking only_from, so concurrent updates from
 // several instances apply one after the other and none is lost.
 [[nodiscard]] result<call_record> update_call(connection& c, const std::string& sid,

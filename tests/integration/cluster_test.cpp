@@ -45,6 +45,7 @@ using clock_type = std::chrono::steady_clock;
 using stirgate::test::account_sid;
 using stirgate::test::call_fetchable;
 using stirgate::test::child_process;
+using stirgate::test::eventually;
 using stirgate::test::forward_request;
 using stirgate::test::gateway_process;
 using stirgate::test::http_exchange;
@@ -116,17 +117,6 @@ std::set<std::string> listed_sids(std::uint16_t port)
     std::set<std::string> out;
     for (const auto& c : d["calls"].GetArray()) out.insert(c["sid"].GetString());
     return out;
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit)
-{
-    const auto deadline = clock_type::now() + limit;
-    while (!pred()) {
-        if (clock_type::now() > deadline) return false;
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
 }
 
 double seconds_since(clock_type::time_point t)

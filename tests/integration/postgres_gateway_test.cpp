@@ -21,6 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 using stirgate::test::call_fetchable;
+using stirgate::test::eventually;
 using stirgate::test::forward_request;
 using stirgate::test::sid_of;
 
@@ -29,17 +30,6 @@ int readyz(std::uint16_t port)
     const auto reply =
         stirgate::test::http_exchange(port, "GET /readyz HTTP/1.1\r\nHost: gw.test\r\n\r\n");
     return reply ? reply->status : 0;
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit)
-{
-    const auto deadline = clock_type::now() + limit;
-    while (!pred()) {
-        if (clock_type::now() > deadline) return false;
-        std::this_thread::sleep_for(50ms);
-    }
-    return true;
 }
 
 }  // namespace

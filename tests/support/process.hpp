@@ -10,10 +10,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
 namespace stirgate::test {
+
+// Polls `pred` every `poll` until it holds (true) or `limit` has passed (false).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(20))
+{
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(poll);
+    }
+    return true;
+}
 
 // Milliseconds left until `deadline`, 0 once it has passed: a poll(2) timeout.
 int remaining_ms(std::chrono::steady_clock::time_point deadline);

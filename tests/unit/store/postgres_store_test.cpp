@@ -14,12 +14,14 @@
 #include "store/postgres_connection.hpp"
 #include "store/postgres_schema.hpp"
 #include "support/postgres_server.hpp"
+#include "support/process.hpp"
 #include "unit/store/outbox_behaviour.hpp"
 
 namespace {
 
 using namespace stirgate::store;
 using stirgate::errc;
+using stirgate::test::eventually;
 using stirgate::test::make_call;
 using stirgate::test::make_item;
 using stirgate::test::make_sid;
@@ -30,18 +32,6 @@ using clock_type = std::chrono::steady_clock;
 std::unique_ptr<store> make_postgres_store()
 {
     return std::make_unique<postgres_store>(shared_postgres().create_database());
-}
-
-// Polls `pred` every 20 ms for up to `limit`.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit)
-{
-    const auto deadline = clock_type::now() + limit;
-    while (!pred()) {
-        if (clock_type::now() > deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
 }
 
 std::string open_failure(const std::string& url, const postgres_options& options = {})
