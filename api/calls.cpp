@@ -166,6 +166,30 @@ net::http_response refuse_calltoken(net::request_context& ctx, const error& e)
     return twilio_fail(ctx, e, "Invalid CallToken: " + e.detail);
 }
 
+// The CallToken's checks against its parent call, run by the store inside the leg's insert
+// (store::insert_limits): a parent this gateway (or its cluster) stored must match the token and
+// be live, and has a bounded number of legs; a trusted foreign platform's call keeps the
+// claim-only check. Copies what it needs: it runs on the store's thread.
+store::insert_limits parent_checks(const core::calltoken& token, const std::string& account_sid,
+                                   const calls_dependencies& deps)
+{
+    store::insert_limits limits;
+    limits.max_legs_per_parent = deps.max_forwards_per_call;
+    limits.check_parent = [token, account_sid](const store::call_record& known) {
+        const core::known_parent_call facts{known.account_sid, known.from, known.to,
+                                            store::to_string(known.status),
+                                            !store::is_terminal(known.status)};
+        return core::check_calltoken_parent(token, facts, account_sid);
+    };
+    return limits;
+}
+
+bool is_parent_refusal(errc code) noexcept
+{
+    return code == errc::calltoken_leg_limit || code == errc::calltoken_parent_mismatch ||
+           code == errc::calltoken_parent_ended;
+}
+
 net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_context& ctx)
 {
     auto account = authorize(deps->accounts, deps->auth, ctx);
@@ -204,24 +228,6 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
             co_return twilio_fail(ctx, error{errc::calltoken_malformed, "callSid shape"});
         token = std::move(*decoded);
     }
-    const async_calls calls{deps->calls};
-    bool parent_known = false;
-    if (token) {
-        // A parent this gateway (or its cluster) stored is checked against the token; a
-        // trusted foreign platform's call keeps the claim-only check above.
-        auto parent = co_await calls.find(token->claims.call_sid);
-        if (!parent) co_return twilio_fail(ctx, store_failure(parent.err()));
-        if (*parent) {
-            parent_known = true;
-            const store::call_record& known = **parent;
-            const core::known_parent_call facts{known.account_sid, known.from, known.to,
-                                                store::to_string(known.status),
-                                                !store::is_terminal(known.status)};
-            if (auto ok = core::check_calltoken_parent(*token, facts, acct.sid); !ok)
-                co_return refuse_calltoken(ctx, ok.err());
-        }
-    }
-
     auto identity =
         token ? sti::sign_forwarded_call(deps->signing, acct.origid, *token, p.from, p.to, now)
               : sti::sign_originated_call(deps->signing, acct.origid, acct.numbers, p.from, p.to,
@@ -253,9 +259,9 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
 
     // A SID collision (128 random bits) means a broken random source; try a fresh one a few
     // times rather than fail the request on a fluke.
-    // Only a known parent's legs are counted (in the insert's transaction); a foreign parent's
-    // forward stays a one-statement insert.
-    const store::insert_limits limits{parent_known ? deps->max_forwards_per_call : 0};
+    const async_calls calls{deps->calls};
+    const store::insert_limits limits = token ? parent_checks(*token, acct.sid, *deps)
+                                              : store::insert_limits{};
     result<std::vector<std::int64_t>> stored = error{errc::internal, "not stored"};
     for (int attempt = 0; attempt < 3; ++attempt) {
         call.sid = core::new_call_sid(deps->random);
@@ -264,8 +270,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         stored = co_await calls.insert_with_outbox(call, std::move(items), limits);
         if (stored || stored.code() != errc::conflict) break;
     }
-    if (!stored && stored.code() == errc::calltoken_leg_limit)
-        co_return refuse_calltoken(ctx, stored.err());
+    if (!stored && is_parent_refusal(stored.code())) co_return refuse_calltoken(ctx, stored.err());
     if (!stored) co_return twilio_fail(ctx, store_failure(stored.err()));
     ctx.call_sid = call.sid;  // the request's log line names the call it created
     if (!stored->empty() && deps->on_queued) deps->on_queued();

@@ -64,16 +64,18 @@ result<std::vector<std::int64_t>> memory_store::enqueue_locked(std::vector<outbo
     return ids;
 }
 
-std::optional<error> memory_store::leg_limit_reached(const call_record& call,
-                                                     const insert_limits& limits) const
+result<void> memory_store::check_parent_locked(const call_record& call,
+                                               const insert_limits& limits) const
 {
-    if (!leg_limit_applies(call, limits) || calls_.count(*call.parent_call_sid) == 0)
-        return std::nullopt;
-    std::size_t children = 0;
-    for (const auto& [sid, c] : calls_)
-        if (c.parent_call_sid == call.parent_call_sid) ++children;
-    if (children < limits.max_legs_per_parent) return std::nullopt;
-    return leg_limit_error(call, children);
+    if (!parent_checks_apply(call, limits)) return {};
+    const auto parent = calls_.find(*call.parent_call_sid);
+    if (parent == calls_.end()) return {};
+    return check_stored_parent(call, limits, parent->second, [&]() -> result<std::size_t> {
+        std::size_t children = 0;
+        for (const auto& [sid, c] : calls_)
+            if (c.parent_call_sid == call.parent_call_sid) ++children;
+        return children;
+    });
 }
 
 void memory_store::do_insert_call(call_record call, std::vector<outbox_item> items,
@@ -86,8 +88,8 @@ void memory_store::do_insert_call(call_record call, std::vector<outbox_item> ite
             r = std::move(v).err();
         } else if (calls_.count(call.sid) != 0) {
             r = error{errc::conflict, "call " + call.sid + " exists"};
-        } else if (auto full = leg_limit_reached(call, limits)) {
-            r = std::move(*full);
+        } else if (auto ok = check_parent_locked(call, limits); !ok) {
+            r = std::move(ok).err();
         } else {
             r = enqueue_locked(items, call.sid);
             if (r) calls_.emplace(call.sid, std::move(call));

@@ -48,9 +48,8 @@ private:
     result<std::vector<std::int64_t>> enqueue_locked(std::vector<outbox_item>& items,
                                                      const std::string& default_call_sid);
 
-    // Caller holds mutex_. The refusal when the call's known parent has its legs already.
-    std::optional<error> leg_limit_reached(const call_record& call,
-                                           const insert_limits& limits) const;
+    // Caller holds mutex_. The limits' checks against the call's stored parent, if any.
+    result<void> check_parent_locked(const call_record& call, const insert_limits& limits) const;
 
     // Caller holds mutex_. Up to `limit` items passing `take`, oldest first.
     template <class Pred>

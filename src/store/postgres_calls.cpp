@@ -78,29 +78,10 @@ result<std::optional<call_record>> select_call(connection& c,
     return first_call(*r);
 }
 
-// Inside the insert's transaction: the parent's row lock makes inserts of its legs on other
-// connections (or gateways) wait until this one commits, then count again.
-result<void> check_leg_limit(connection& c, const call_record& call, const insert_limits& limits)
-{
-    if (!leg_limit_applies(call, limits)) return {};
-    auto parent =
-        c.exec("SELECT 1 FROM calls WHERE sid = $1 FOR UPDATE", params().add(call.parent_call_sid));
-    if (!parent) return std::move(parent).err();
-    if (parent->count() == 0) return {};  // a parent we never saw: not limited
-    auto counted = c.exec("SELECT COUNT(*) FROM calls WHERE parent_call_sid = $1",
-                          params().add(call.parent_call_sid));
-    if (!counted) return std::move(counted).err();
-    const auto children = static_cast<std::size_t>(std::stoll(counted->text(0, 0)));
-    if (children >= limits.max_legs_per_parent) return leg_limit_error(call, children);
-    return {};
-}
+namespace {
 
-result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
-                                              const std::vector<outbox_item>& items,
-                                              const insert_limits& limits)
+params call_params(const call_record& call)
 {
-    if (auto v = validate(call); !v) return std::move(v).err();
-    if (auto ok = check_leg_limit(c, call, limits); !ok) return std::move(ok).err();
     params p;
     p.add(call.sid).add(call.account_sid).add(call.parent_call_sid).add(to_string(call.direction));
     p.add(call.from).add(call.to).add(to_string(call.status)).add(call.date_created);
@@ -114,16 +95,85 @@ result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& 
     else
         p.add_null();
     p.add(call.stir_verstat).add(call.calltoken).add(call.forwarded_from);
-    auto r = c.run("INSERT INTO calls (" STIRGATE_PG_CALL_COLUMNS
-                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                   "$16, $17, $18, $19, $20, $21, $22, $23, $24)",
-                   p);
+    return p;
+}
+
+#define STIRGATE_PG_CALL_VALUES                                                              \
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, " \
+    "$20, $21, $22, $23, $24"
+
+result<bool> insert_row(connection& c, const call_record& call, bool unless_parent_stored)
+{
+    // Unless the parent is stored: one statement both looks for the parent and inserts, so a
+    // leg of a parent this store never saw (a trusted platform's call) costs one round trip.
+    auto r = unless_parent_stored
+                 ? c.exec("INSERT INTO calls (" STIRGATE_PG_CALL_COLUMNS
+                          ") SELECT " STIRGATE_PG_CALL_VALUES
+                          " WHERE NOT EXISTS (SELECT 1 FROM calls WHERE sid = $3)",
+                          call_params(call))
+                 : c.exec("INSERT INTO calls (" STIRGATE_PG_CALL_COLUMNS
+                          ") VALUES (" STIRGATE_PG_CALL_VALUES ")",
+                          call_params(call));
     if (!r) {
         error e = std::move(r).err();
         if (e.code == errc::conflict) e.detail = "call " + call.sid + " exists";
         return e;
     }
-    return insert_items(c, items, call.sid);
+    return r->affected() == 1;
+}
+
+// The parent is stored: its row lock makes inserts of its legs on other connections (or
+// gateways) wait until this one commits, then read and count again.
+result<void> check_locked_parent(connection& c, const call_record& call,
+                                 const insert_limits& limits)
+{
+    auto locked = c.exec("SELECT " STIRGATE_PG_CALL_COLUMNS " FROM calls WHERE sid = $1 FOR UPDATE",
+                         params().add(call.parent_call_sid));
+    if (!locked) return std::move(locked).err();
+    auto parent = first_call(*locked);
+    if (!parent) return std::move(parent).err();
+    if (!*parent) return {};  // deleted since: now a parent we never saw
+    return check_stored_parent(call, limits, **parent, [&]() -> result<std::size_t> {
+        auto counted = c.exec("SELECT COUNT(*) FROM calls WHERE parent_call_sid = $1",
+                              params().add(call.parent_call_sid));
+        if (!counted) return std::move(counted).err();
+        return static_cast<std::size_t>(counted->integer(0, 0));
+    });
+}
+
+// BEGIN ... COMMIT around `body` when the job's thread did not open a transaction.
+template <class T, class Body>
+result<T> within_transaction(connection& c, bool already, Body body)
+{
+    if (already) return body();
+    if (auto begun = c.run("BEGIN"); !begun) return std::move(begun).err();
+    result<T> r = body();
+    if (!r) {
+        (void)c.run("ROLLBACK");
+        return r;
+    }
+    if (auto committed = c.run("COMMIT"); !committed) return std::move(committed).err();
+    return r;
+}
+
+}  // namespace
+
+result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
+                                              const std::vector<outbox_item>& items,
+                                              const insert_limits& limits, bool in_transaction)
+{
+    if (auto v = validate(call); !v) return std::move(v).err();
+    const bool checked = parent_checks_apply(call, limits);
+    auto inserted = insert_row(c, call, checked);
+    if (!inserted) return std::move(inserted).err();
+    if (*inserted) return insert_items(c, items, call.sid);
+    // Not inserted: the parent is stored, so its checks run under its row lock.
+    return within_transaction<std::vector<std::int64_t>>(
+        c, in_transaction, [&]() -> result<std::vector<std::int64_t>> {
+            if (auto ok = check_locked_parent(c, call, limits); !ok) return std::move(ok).err();
+            if (auto row = insert_row(c, call, false); !row) return std::move(row).err();
+            return insert_items(c, items, call.sid);
+        });
 }
 
 result<call_record> update_call(connection& c, const std::string& sid, const call_update& u,

@@ -41,8 +41,9 @@ struct postgres_options {
 class postgres_store final : public store {
 public:
     // url: a libpq connection URI (postgresql://user@host:port/db?...), plus stirgate's own
-    // options ?pool_size=N (connections, default 4) and ?queue_limit=N (waiting jobs per
-    // connection, default 256), which are not passed to libpq. The password may be in the URI
+    // options ?pool_size=N (connections, default 4), ?queue_limit=N (waiting jobs per
+    // connection, default 256) and ?statement_cache=N (statements kept prepared per
+    // connection, default 256, 0 = none), which are not passed to libpq. The password may be in the URI
     // or come from PGPASSWORD / ~/.pgpass (libpq reads them). Connects, migrates the schema,
     // starts the pool. Throws std::runtime_error with one line naming the URL (password
     // redacted) and the problem: cannot connect, schema newer than this code, bad option.

@@ -78,25 +78,23 @@ result<std::optional<call_record>> select_call(connection& c,
     return std::optional<call_record>(std::move(*call));
 }
 
-// The writer thread runs every job in turn, so counting inside this job's transaction is
-// already serialised with every other insert.
-result<void> check_leg_limit(connection& c, const call_record& call, const insert_limits& limits)
+// The writer thread runs every job in turn, so reading the parent and counting its legs inside
+// this job's transaction is already serialised with every other insert.
+result<void> check_parent(connection& c, const call_record& call, const insert_limits& limits)
 {
-    if (!leg_limit_applies(call, limits)) return {};
-    error err;
-    sqlite3_stmt* s = c.prepare(
-        "SELECT EXISTS (SELECT 1 FROM calls WHERE sid = ?1), "
-        "CASE WHEN EXISTS (SELECT 1 FROM calls WHERE sid = ?1) "
-        "THEN (SELECT COUNT(*) FROM calls WHERE parent_call_sid = ?1) ELSE 0 END",
-        err);
-    if (!s) return err;
-    bind(s, 1, call.parent_call_sid);
-    const int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) return c.fail(rc, "count legs");
-    const bool known = sqlite3_column_int(s, 0) != 0;
-    const auto children = static_cast<std::size_t>(sqlite3_column_int64(s, 1));
-    if (known && children >= limits.max_legs_per_parent) return leg_limit_error(call, children);
-    return {};
+    if (!parent_checks_apply(call, limits)) return {};
+    auto parent = select_call(c, std::nullopt, *call.parent_call_sid);
+    if (!parent) return std::move(parent).err();
+    if (!*parent) return {};  // a parent we never saw: not checked
+    return check_stored_parent(call, limits, **parent, [&]() -> result<std::size_t> {
+        error err;
+        sqlite3_stmt* s = c.prepare("SELECT COUNT(*) FROM calls WHERE parent_call_sid = ?1", err);
+        if (!s) return err;
+        bind(s, 1, call.parent_call_sid);
+        const int rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW) return c.fail(rc, "count legs");
+        return static_cast<std::size_t>(sqlite3_column_int64(s, 0));
+    });
 }
 
 result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_record& call,
@@ -104,7 +102,7 @@ result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_reco
                                                   const insert_limits& limits)
 {
     if (auto v = validate(call); !v) return std::move(v).err();
-    if (auto ok = check_leg_limit(c, call, limits); !ok) return std::move(ok).err();
+    if (auto ok = check_parent(c, call, limits); !ok) return std::move(ok).err();
     error err;
     sqlite3_stmt* s = c.prepare(std::string("INSERT INTO calls (") + call_columns +
                                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "

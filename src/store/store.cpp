@@ -210,15 +210,24 @@ std::unique_ptr<store> open_store(std::string_view url, const open_options& opti
         "storage url: expected sqlite:///PATH, sqlite://:memory: or postgresql://...");
 }
 
-bool leg_limit_applies(const call_record& call, const insert_limits& limits) noexcept
+bool parent_checks_apply(const call_record& call, const insert_limits& limits) noexcept
 {
-    return limits.max_legs_per_parent > 0 && call.parent_call_sid.has_value();
+    return (limits.max_legs_per_parent > 0 || limits.check_parent) &&
+           call.parent_call_sid.has_value();
 }
 
-error leg_limit_error(const call_record& call, std::size_t children)
+result<void> check_stored_parent(const call_record& call, const insert_limits& limits,
+                                 const call_record& parent,
+                                 const std::function<result<std::size_t>()>& count_legs)
 {
+    if (limits.check_parent)
+        if (auto ok = limits.check_parent(parent); !ok) return ok;
+    if (limits.max_legs_per_parent == 0) return {};
+    auto children = count_legs();
+    if (!children) return std::move(children).err();
+    if (*children < limits.max_legs_per_parent) return {};
     return error{errc::calltoken_leg_limit, "parent call " + call.parent_call_sid.value_or("") +
-                                                " already has " + std::to_string(children) +
+                                                " already has " + std::to_string(*children) +
                                                 " forwarded calls"};
 }
 

@@ -141,10 +141,21 @@ struct insert_limits {
     // several connections or gateways cannot pass it together. A parent the store has never
     // seen (another platform's call) is not limited.
     std::size_t max_legs_per_parent = 0;
+    // Set, and the parent is stored: called with the parent inside the insert's transaction,
+    // its row locked; an error refuses the insert with that error. The Calls API checks a
+    // CallToken against its parent call here, so the parent is read in the insert's own
+    // transaction (one statement on PostgreSQL when the parent is not stored) rather than in a
+    // round trip of its own, and a parent that ends meanwhile cannot let a leg through. Runs on
+    // the store's thread: it must be quick and touch nothing shared.
+    std::function<result<void>(const call_record& parent)> check_parent;
 };
-// The refusal every engine gives when `children` reached limits.max_legs_per_parent.
-[[nodiscard]] bool leg_limit_applies(const call_record& call, const insert_limits& limits) noexcept;
-[[nodiscard]] error leg_limit_error(const call_record& call, std::size_t children);
+// True when the insert of `call` must look at its stored parent (limits set, parent named).
+[[nodiscard]] bool parent_checks_apply(const call_record& call, const insert_limits& limits) noexcept;
+// What every engine runs once it found `parent` (locked): limits.check_parent, then the leg
+// count, which count_legs() gives only when a limit is set.
+[[nodiscard]] result<void> check_stored_parent(const call_record& call, const insert_limits& limits,
+                                               const call_record& parent,
+                                               const std::function<result<std::size_t>()>& count_legs);
 
 // Twilio list filters (spec/TWILIO-API.md section 3.2); unset = not filtered.
 struct call_filter {
