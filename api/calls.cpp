@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "api/async_calls.hpp"
+#include "api/call_control.hpp"
 #include "api/call_json.hpp"
 #include "api/twilio_request.hpp"
 #include "core/calltoken.hpp"
@@ -27,7 +28,6 @@ namespace {
 
 using deps_ptr = std::shared_ptr<const calls_dependencies>;
 
-constexpr std::size_t max_twiml_chars = 4000;  // TWILIO-API.md section 3.1
 constexpr std::int64_t min_timeout_s = 1;
 constexpr std::int64_t max_timeout_s = 600;
 constexpr std::size_t default_page_size = 50;
@@ -74,9 +74,7 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
         if (auto bad = check_url("Url", url, url_policy)) return *std::move(bad);
         p.url = *url;
     } else if (twiml) {
-        if (twiml->size() > max_twiml_chars)
-            return param_error{{errc::invalid_parameter, "Twiml too long"},
-                               "Twiml must be at most 4000 characters"};
+        if (auto bad = check_twiml(twiml)) return *std::move(bad);
         p.twiml = *twiml;
     } else {
         return param_error{{errc::url_invalid, "no Url or Twiml"},
@@ -135,17 +133,11 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
 store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::call_record& call,
                                   const create_params& p, std::int64_t now)
 {
-    store::outbox_item item;
-    item.kind = store::outbox_kind::edge_dial;
-    item.call_sid = call.sid;
-    item.target_url = deps.edge_dial_url;
-    item.method = "POST";
     // DESIGN.md "Edge interface": CallSid, AccountSid, ParentCallSid (forwarded legs), From,
     // To, Url, Method, then Identity repeated in chain order. Twiml (when no Url) and Timeout
     // extend it: the edge needs to know what to run and how long to ring.
+    store::outbox_item item = edge_item(store::outbox_kind::edge_dial, deps.edge_dial_url, call, now);
     auto& f = item.params;
-    f.emplace_back("CallSid", call.sid);
-    f.emplace_back("AccountSid", call.account_sid);
     if (call.parent_call_sid) f.emplace_back("ParentCallSid", *call.parent_call_sid);
     f.emplace_back("From", call.from);
     f.emplace_back("To", call.to);
@@ -154,8 +146,6 @@ store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::c
     if (call.url.empty()) f.emplace_back("Twiml", p.twiml);
     f.emplace_back("Timeout", std::to_string(p.timeout_s));
     for (const auto& identity : call.identity_headers) f.emplace_back("Identity", identity);
-    item.created_at_ms = now * 1000;
-    item.next_attempt_at_ms = now * 1000;
     return item;
 }
 
@@ -407,10 +397,16 @@ void add_calls_routes(net::router& routes, const calls_dependencies& deps)
     auto create = [shared](net::request_context& ctx) { return create_call(shared, ctx); };
     auto list = [shared](net::request_context& ctx) { return list_calls(shared, ctx); };
     auto fetch = [shared](net::request_context& ctx) { return fetch_call(shared, ctx); };
+    auto update = [shared](net::request_context& ctx) { return update_call(shared, ctx); };
+    auto remove = [shared](net::request_context& ctx) { return delete_call(shared, ctx); };
     routes.add(http::verb::post, "/2010-04-01/Accounts/{AccountSid}/Calls.json", style, create);
     routes.add(http::verb::get, "/2010-04-01/Accounts/{AccountSid}/Calls.json", style, list);
     routes.add(http::verb::get, "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json", style,
                fetch);
+    routes.add(http::verb::post, "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json", style,
+               update);
+    routes.add(http::verb::delete_, "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json",
+               style, remove);
 }
 
 }  // namespace stirgate::api

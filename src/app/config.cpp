@@ -557,6 +557,7 @@ void read_edge(section& s, edge_config& out)
 {
     if (auto v = s.string("auth_token")) out.auth_token = *v;
     if (auto v = s.url("dial_url", {"http", "https"}, true)) out.dial_url = *v;
+    if (auto v = s.url("control_url", {"http", "https"}, true)) out.control_url = *v;
     if (auto v = s.integer("dial_max_age_s", 10, 86400)) out.dial_max_age = std::chrono::seconds(*v);
     s.finish();
 }

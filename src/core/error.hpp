@@ -101,6 +101,7 @@ enum class errc {
     url_invalid,
     method_invalid,
     timeout_invalid,
+    call_state_invalid,  // the call's status does not allow the update (ended, or answered)
 
     // Configuration and upstreams
     config_invalid,

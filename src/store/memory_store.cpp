@@ -21,15 +21,6 @@ bool matches(const call_record& c, const call_filter& f)
     return true;
 }
 
-void apply(call_record& c, const call_update& u)
-{
-    c.status = u.status;
-    c.date_updated = u.date_updated;
-    if (u.start_time) c.start_time = u.start_time;
-    if (u.end_time) c.end_time = u.end_time;
-    if (u.duration) c.duration = u.duration;
-}
-
 }  // namespace
 
 store_stats memory_store::stats() const
@@ -123,6 +114,8 @@ void memory_store::do_update_call_status(std::string call_sid, call_update updat
         const auto it = calls_.find(call_sid);
         if (it == calls_.end()) {
             r = error{errc::not_found, "call " + call_sid};
+        } else if (auto v = validate(update); !v) {
+            r = std::move(v).err();
         } else if (!update.only_from.empty() &&
                    std::find(update.only_from.begin(), update.only_from.end(), it->second.status) ==
                        update.only_from.end()) {
@@ -134,6 +127,25 @@ void memory_store::do_update_call_status(std::string call_sid, call_update updat
             apply(it->second, update);
             r = it->second;
         }
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_delete_call(std::string account_sid, std::string call_sid,
+                                  callback<void> done)
+{
+    result<void> r;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = calls_.find(call_sid);
+        if (it == calls_.end() || it->second.account_sid != account_sid)
+            r = error{errc::not_found, "call " + call_sid};
+        else if (auto refused = delete_refusal(call_sid, it->second.status))
+            r = std::move(*refused);
+        else
+            calls_.erase(it);
         ++stats_.transactions_committed;
         ++stats_.jobs_completed;
     }

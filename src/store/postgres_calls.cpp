@@ -179,6 +179,7 @@ result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& 
 result<call_record> update_call(connection& c, const std::string& sid, const call_update& u,
                                 const std::vector<outbox_item>& items)
 {
+    if (auto v = validate(u); !v) return std::move(v).err();
     // The row lock makes a concurrent update (another connection, another instance) wait until
     // this transaction ends, then re-read the row: only_from is always checked against the
     // status as committed, so no update is lost.
@@ -192,22 +193,47 @@ result<call_record> update_call(connection& c, const std::string& sid, const cal
         return error{errc::conflict, "call " + sid + " is " + std::string(to_string(*now))};
 
     auto after = c.exec(
-        "UPDATE calls SET status = $1, date_updated = $2, start_time = coalesce($3, start_time), "
-        "end_time = coalesce($4, end_time), duration = coalesce($5, duration) WHERE sid = $6 "
+        "UPDATE calls SET status = coalesce($1, status), date_updated = $2, "
+        "start_time = coalesce($3, start_time), end_time = coalesce($4, end_time), "
+        "duration = coalesce($5, duration), url = coalesce($7, url), "
+        "method = coalesce($8, method), fallback_url = coalesce($9, fallback_url), "
+        "fallback_method = coalesce($10, fallback_method), "
+        "status_callback = coalesce($11, status_callback), "
+        "status_callback_method = coalesce($12, status_callback_method) WHERE sid = $6 "
         "RETURNING " STIRGATE_PG_CALL_COLUMNS,
         params()
-            .add(to_string(u.status))
+            .add(status_text(u.status))
             .add(u.date_updated)
             .add(u.start_time)
             .add(u.end_time)
             .add(u.duration)
-            .add(sid));
+            .add(sid)
+            .add(u.url)
+            .add(u.method)
+            .add(u.fallback_url)
+            .add(u.fallback_method)
+            .add(u.status_callback)
+            .add(u.status_callback_method));
     if (!after) return std::move(after).err();
     auto call = first_call(*after);
     if (!call) return std::move(call).err();
     if (!*call) return error{errc::internal, "updated call vanished"};
     if (auto ids = insert_items(c, items, sid); !ids) return std::move(ids).err();
     return std::move(**call);
+}
+
+result<void> delete_call(connection& c, const std::string& account, const std::string& sid)
+{
+    // Under the row lock, so a status report racing the delete is either before it (and the
+    // delete sees the status it set) or finds no call.
+    auto locked = c.exec("SELECT status FROM calls WHERE sid = $1 AND account_sid = $2 FOR UPDATE",
+                         params().add(sid).add(account));
+    if (!locked) return std::move(locked).err();
+    if (locked->count() == 0) return error{errc::not_found, "call " + sid};
+    auto status = parse_call_status(locked->text(0, 0));
+    if (!status) return error{errc::internal, "bad status column"};
+    if (auto refused = delete_refusal(sid, *status)) return std::move(*refused);
+    return c.run("DELETE FROM calls WHERE sid = $1", params().add(sid));
 }
 
 result<call_page> list_calls(connection& c, const std::string& account, const call_filter& f,

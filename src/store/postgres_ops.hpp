@@ -31,6 +31,8 @@ namespace stirgate::store::pg {
 [[nodiscard]] result<call_record> update_call(connection& c, const std::string& sid,
                                               const call_update& u,
                                               const std::vector<outbox_item>& items);
+[[nodiscard]] result<void> delete_call(connection& c, const std::string& account,
+                                       const std::string& sid);
 [[nodiscard]] result<call_page> list_calls(connection& c, const std::string& account,
                                            const call_filter& f, std::size_t page_size,
                                            const std::string& token);

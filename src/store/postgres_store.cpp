@@ -411,6 +411,18 @@ void postgres_store::do_update_call_status(std::string call_sid, call_update upd
         std::move(done));
 }
 
+void postgres_store::do_delete_call(std::string account_sid, std::string call_sid,
+                                    callback<void> done)
+{
+    const std::string key = call_sid;
+    impl_->submit<void>(
+        key, work::write,
+        [account = std::move(account_sid), sid = std::move(call_sid)](pg::connection& c) {
+            return pg::delete_call(c, account, sid);
+        },
+        std::move(done));
+}
+
 void postgres_store::do_list_calls(std::string account_sid, call_filter filter,
                                    std::size_t page_size, std::string page_token,
                                    callback<call_page> done)

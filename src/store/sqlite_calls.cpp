@@ -145,6 +145,7 @@ result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_reco
 result<call_record> run_update_call(connection& c, const std::string& sid, const call_update& u,
                                     std::vector<outbox_item>& items)
 {
+    if (auto v = validate(u); !v) return std::move(v).err();
     auto current = select_call(c, std::nullopt, sid);
     if (!current) return std::move(current).err();
     if (!*current) return error{errc::not_found, "call " + sid};
@@ -155,16 +156,28 @@ result<call_record> run_update_call(connection& c, const std::string& sid, const
 
     error err;
     sqlite3_stmt* s = c.prepare(
-        "UPDATE calls SET status = ?1, date_updated = ?2, start_time = coalesce(?3, start_time), "
-        "end_time = coalesce(?4, end_time), duration = coalesce(?5, duration) WHERE sid = ?6",
+        "UPDATE calls SET status = coalesce(?1, status), date_updated = ?2, "
+        "start_time = coalesce(?3, start_time), end_time = coalesce(?4, end_time), "
+        "duration = coalesce(?5, duration), url = coalesce(?7, url), "
+        "method = coalesce(?8, method), fallback_url = coalesce(?9, fallback_url), "
+        "fallback_method = coalesce(?10, fallback_method), "
+        "status_callback = coalesce(?11, status_callback), "
+        "status_callback_method = coalesce(?12, status_callback_method) WHERE sid = ?6",
         err);
     if (!s) return err;
-    bind(s, 1, to_string(u.status));
+    const auto status = status_text(u.status);  // bound without a copy: must outlive the step
+    bind(s, 1, status);
     bind(s, 2, u.date_updated);
     bind(s, 3, u.start_time);
     bind(s, 4, u.end_time);
     bind(s, 5, u.duration);
     bind(s, 6, std::string_view(sid));
+    bind(s, 7, u.url);
+    bind(s, 8, u.method);
+    bind(s, 9, u.fallback_url);
+    bind(s, 10, u.fallback_method);
+    bind(s, 11, u.status_callback);
+    bind(s, 12, u.status_callback_method);
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) return c.fail(rc, "update call");
     if (auto ids = insert_items(c, items, sid); !ids) return std::move(ids).err();
@@ -173,6 +186,21 @@ result<call_record> run_update_call(connection& c, const std::string& sid, const
     if (!after) return std::move(after).err();
     if (!*after) return error{errc::internal, "updated call vanished"};
     return std::move(**after);
+}
+
+result<void> run_delete_call(connection& c, const std::string& account, const std::string& sid)
+{
+    auto current = select_call(c, account, sid);
+    if (!current) return std::move(current).err();
+    if (!*current) return error{errc::not_found, "call " + sid};
+    if (auto refused = delete_refusal(sid, (*current)->status)) return std::move(*refused);
+    error err;
+    sqlite3_stmt* s = c.prepare("DELETE FROM calls WHERE sid = ?1", err);
+    if (!s) return err;
+    bind(s, 1, std::string_view(sid));
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return c.fail(rc, "delete call");
+    return ok();
 }
 
 result<call_page> run_list_calls(connection& c, const std::string& account, const call_filter& f,

@@ -20,7 +20,8 @@ constexpr std::array<std::string_view, 8> status_names{
     "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"};
 constexpr std::array<std::string_view, 3> direction_names{"inbound", "outbound-api",
                                                           "outbound-dial"};
-constexpr std::array<std::string_view, 2> kind_names{"edge_dial", "status_callback"};
+constexpr std::array<std::string_view, 3> kind_names{"edge_dial", "status_callback",
+                                                     "edge_control"};
 
 template <class Enum, std::size_t N>
 result<Enum> parse_name(const std::array<std::string_view, N>& names, std::string_view s,
@@ -142,6 +143,46 @@ result<void> validate(const call_record& call)
     if (!is_http_method(call.status_callback_method)) return bad("status_callback_method");
     if (call.duration && *call.duration < 0) return bad("duration");
     return ok();
+}
+
+result<void> validate(const call_update& update)
+{
+    const auto bad_method = [](const std::optional<std::string>& m) {
+        return m && !is_http_method(*m);
+    };
+    if (bad_method(update.method)) return error{errc::invalid_parameter, "method"};
+    if (bad_method(update.fallback_method)) return error{errc::invalid_parameter, "fallback_method"};
+    if (bad_method(update.status_callback_method))
+        return error{errc::invalid_parameter, "status_callback_method"};
+    if (update.duration && *update.duration < 0) return error{errc::invalid_parameter, "duration"};
+    return ok();
+}
+
+std::optional<std::string> status_text(const std::optional<call_status>& status)
+{
+    if (!status) return std::nullopt;
+    return std::string(to_string(*status));
+}
+
+void apply(call_record& call, const call_update& u)
+{
+    if (u.status) call.status = *u.status;
+    call.date_updated = u.date_updated;
+    if (u.start_time) call.start_time = u.start_time;
+    if (u.end_time) call.end_time = u.end_time;
+    if (u.duration) call.duration = u.duration;
+    if (u.url) call.url = *u.url;
+    if (u.method) call.method = *u.method;
+    if (u.fallback_url) call.fallback_url = *u.fallback_url;
+    if (u.fallback_method) call.fallback_method = *u.fallback_method;
+    if (u.status_callback) call.status_callback = *u.status_callback;
+    if (u.status_callback_method) call.status_callback_method = *u.status_callback_method;
+}
+
+std::optional<error> delete_refusal(const std::string& call_sid, call_status status)
+{
+    if (is_terminal(status)) return std::nullopt;
+    return error{errc::conflict, "call " + call_sid + " is " + std::string(to_string(status))};
 }
 
 result<void> validate(const outbox_item& item)
@@ -282,6 +323,11 @@ void store::update_call_status_with_outbox(std::string call_sid, call_update upd
                           std::move(done));
 }
 
+void store::delete_call(std::string account_sid, std::string call_sid, callback<void> done)
+{
+    do_delete_call(std::move(account_sid), std::move(call_sid), std::move(done));
+}
+
 void store::list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                        std::string page_token, callback<call_page> done)
 {
@@ -391,6 +437,13 @@ result<call_page> store::list_calls(std::string account_sid, call_filter filter,
     return wait_for<call_page>([&](callback<call_page> cb) {
         list_calls(std::move(account_sid), std::move(filter), page_size, std::move(page_token),
                    std::move(cb));
+    });
+}
+
+result<void> store::delete_call(std::string account_sid, std::string call_sid)
+{
+    return wait_for<void>([&](callback<void> cb) {
+        delete_call(std::move(account_sid), std::move(call_sid), std::move(cb));
     });
 }
 

@@ -253,6 +253,53 @@ inline void store_calls_behaviour(const store_factory& make)
         CHECK(hangup);
     }
 
+    SECTION("an update without a status changes the call's instructions, under only_from")
+    {
+        REQUIRE(s->insert_call(make_call(10)));
+        call_update redirect;
+        redirect.date_updated = 1767225620;
+        redirect.url = "https://app.example.test/next";
+        redirect.method = "GET";
+        redirect.fallback_url = "https://app.example.test/fallback";
+        redirect.fallback_method = "GET";
+        redirect.status_callback = "https://app.example.test/status";
+        redirect.status_callback_method = "GET";
+        redirect.only_from = {call_status::queued};
+        auto after = s->update_call_status(make_sid("CA", 10), redirect);
+        REQUIRE(after);
+        call_record expected = make_call(10);
+        apply(expected, redirect);
+        CHECK(*after == expected);
+        CHECK(after->status == call_status::queued);
+        CHECK(s->find_call(make_sid("CA", 10)).value().value() == expected);
+        // A bad method is refused; another status than only_from allows changes nothing.
+        call_update bad = redirect;
+        bad.method = "PUT";
+        CHECK(s->update_call_status(make_sid("CA", 10), bad).code() == errc::invalid_parameter);
+        call_update late = redirect;
+        late.url = "https://app.example.test/late";
+        late.only_from = {call_status::in_progress};
+        CHECK(s->update_call_status(make_sid("CA", 10), late).code() == errc::conflict);
+        CHECK(s->find_call(make_sid("CA", 10)).value().value() == expected);
+    }
+
+    SECTION("only an ended call is deleted, and only by its account")
+    {
+        REQUIRE(s->insert_call(make_call(11)));
+        const std::string sid = make_sid("CA", 11);
+        const auto live = s->delete_call(account_a, sid);
+        CHECK(live.code() == errc::conflict);
+        CHECK(live.err().detail == "call " + sid + " is queued");
+        REQUIRE(s->update_call_status(sid, status_update(call_status::completed, 1767225630)));
+        CHECK(s->delete_call(account_b, sid).code() == errc::not_found);
+        CHECK(s->find_call(sid).value().has_value());
+        CHECK(s->delete_call(account_a, sid));
+        CHECK_FALSE(s->find_call(sid).value().has_value());
+        CHECK(s->delete_call(account_a, sid).code() == errc::not_found);
+        // The sid is free again for nobody's sake: a new call with it is a new record.
+        REQUIRE(s->insert_call(make_call(11)));
+    }
+
     SECTION("a status update and its callbacks are stored together or not at all")
     {
         REQUIRE(s->insert_call(make_call(10)));
