@@ -7,6 +7,7 @@ packages=(
   libsqlite3-dev libtomlplusplus-dev                # storage, config
   libpq-dev postgresql-15                           # PostgreSQL store and its test server
   catch2 python3 python3-jwt python3-cryptography openssl  # tests and independent verifiers
+  python3-twilio                                    # a Twilio app written with Twilio's helper library
   ca-certificates
   haproxy                                           # load-balancer integration test
   clang libclang-rt-14-dev                          # libFuzzer + sanitizers (scripts/fuzz.sh)
