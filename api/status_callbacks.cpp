@@ -66,7 +66,10 @@ std::optional<store::outbox_item> status_callback_item(const store::call_record&
     f.emplace_back("CallbackSource", "call-progress-events");
     f.emplace_back("SequenceNumber", std::to_string(ev.sequence));
     if (store::is_terminal(call.status)) {
-        f.emplace_back("CallDuration", std::to_string(call.duration.value_or(0)));
+        const std::int64_t seconds = call.duration.value_or(0);
+        f.emplace_back("CallDuration", std::to_string(seconds));
+        // Billed minutes: every minute begun counts (TWILIO-API.md section 5).
+        f.emplace_back("Duration", std::to_string((seconds + 59) / 60));
         if (report.sip_response_code) f.emplace_back("SipResponseCode", *report.sip_response_code);
     }
     // The bare attestation letter (DESIGN.md "Twilio API details"), not a verstat string.

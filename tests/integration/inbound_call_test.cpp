@@ -210,6 +210,10 @@ core::form_params incoming_form(const std::string& call_sid, const std::string& 
     f.add("To", to);
     f.add("CallStatus", "ringing");
     f.add("Direction", "inbound");
+    // Caller details the edge knows reach the app as they are (and are covered by its signature).
+    f.add("CallerName", "ALICE EXAMPLE");
+    f.add("FromState", "CA");
+    f.add("SipHeader_X-Customer-Ref", "42");
     for (const auto& id : identities) f.add("Identity", id);
     return f;
 }
@@ -330,6 +334,9 @@ TEST_CASE("an inbound call with a good SHAKEN PASSporT reaches the app signed wi
     CHECK(fields->get("From") == std::string(caller));
     CHECK(fields->get("To") == std::string(number));
     CHECK(fields->get("StirVerstat") == std::string("TN-Validation-Passed-A"));
+    CHECK(fields->get("CallerName") == std::string("ALICE EXAMPLE"));
+    CHECK(fields->get("FromState") == std::string("CA"));
+    CHECK(fields->get("SipHeader_X-Customer-Ref") == std::string("42"));
     // The bare JWS, without the Identity header's parameters.
     auto parsed_shaken = core::parse_identity_header(shaken);
     REQUIRE(parsed_shaken);
