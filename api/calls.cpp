@@ -350,6 +350,11 @@ std::variant<list_request, param_error> parse_list(const core::form_params& quer
         r.page = static_cast<std::size_t>(*n);
     }
     r.page_token = value_of(query, "PageToken").value_or("");
+    // Keyset pages are reached by their token, not computed: a page number alone names nothing.
+    if (r.page > 0 && r.page_token.empty())
+        return param_error{{errc::invalid_parameter, "Page"},
+                           "Page greater than 0 needs the PageToken of that page: follow "
+                           "next_page_uri or previous_page_uri"};
     return r;
 }
 
@@ -380,8 +385,7 @@ net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_contex
     out.page_token = r.page_token;
     out.calls = std::move(page->calls);
     out.next_page_token = std::move(page->next_page_token);
-    // Keyset paging reads forward only: the page before is known just for page 1 (the first).
-    if (r.page == 1) out.previous_page_token = std::string();
+    out.previous_page_token = std::move(page->previous_page_token);
     net::http_response res{http::status::ok, ctx.request.version()};
     res.set(http::field::content_type, "application/json");
     res.body() = render_call_list(out);

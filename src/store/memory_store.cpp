@@ -160,14 +160,16 @@ void memory_store::do_list_calls(std::string account_sid, call_filter filter, st
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
         const call_record* cursor = nullptr;
+        std::optional<page_cursor> direction;
         if (page_size == 0 || page_size > max_page_size) {
             r = error{errc::invalid_parameter, "PageSize"};
         } else if (!page_token.empty()) {
-            auto sid = parse_page_token(page_token);
-            if (!sid) {
-                r = std::move(sid).err();
+            auto parsed = parse_page_token(page_token);
+            if (!parsed) {
+                r = std::move(parsed).err();
             } else {
-                const auto it = calls_.find(*sid);
+                direction = *parsed;
+                const auto it = calls_.find(parsed->sid);
                 if (it == calls_.end() || it->second.account_sid != account_sid)
                     r = error{errc::invalid_parameter, "PageToken names no call of this account"};
                 else
@@ -175,20 +177,20 @@ void memory_store::do_list_calls(std::string account_sid, call_filter filter, st
             }
         }
         if (page_size != 0 && page_size <= max_page_size && (page_token.empty() || cursor)) {
+            // Before a PB cursor: the newer calls nearest to it, oldest first.
+            const bool before = direction && direction->before;
             std::vector<const call_record*> hits;
             for (const auto& [sid, c] : calls_) {
                 if (c.account_sid != account_sid || !matches(c, filter)) continue;
-                if (cursor && !newer(*cursor, c)) continue;
+                if (cursor && !(before ? newer(c, *cursor) : newer(*cursor, c))) continue;
                 hits.push_back(&c);
             }
-            std::sort(hits.begin(), hits.end(),
-                      [](const call_record* a, const call_record* b) { return newer(*a, *b); });
-            call_page page;
-            for (std::size_t i = 0; i < hits.size() && i < page_size; ++i)
-                page.calls.push_back(*hits[i]);
-            if (hits.size() > page_size)
-                page.next_page_token = make_page_token(page.calls.back().sid);
-            r = std::move(page);
+            std::sort(hits.begin(), hits.end(), [before](const call_record* a, const call_record* b) {
+                return before ? newer(*b, *a) : newer(*a, *b);
+            });
+            std::vector<call_record> rows;
+            for (std::size_t i = 0; i < hits.size() && i <= page_size; ++i) rows.push_back(*hits[i]);
+            r = finish_page(std::move(rows), page_size, direction);
         }
     }
     done(std::move(r));

@@ -242,18 +242,22 @@ result<call_page> list_calls(connection& c, const std::string& account, const ca
     if (page_size == 0 || page_size > max_page_size)
         return error{errc::invalid_parameter, "PageSize"};
     std::optional<std::pair<std::int64_t, std::string>> cursor;
+    std::optional<page_cursor> direction;
     if (!token.empty()) {
-        auto sid = parse_page_token(token);
-        if (!sid) return std::move(sid).err();
+        auto parsed = parse_page_token(token);
+        if (!parsed) return std::move(parsed).err();
+        direction = *parsed;
         // The cursor must be a call of this account (as on SQLite: another account's token is
         // refused and its date_created never revealed).
         auto q = c.exec("SELECT date_created FROM calls WHERE sid = $1 AND account_sid = $2",
-                        params().add(*sid).add(account));
+                        params().add(parsed->sid).add(account));
         if (!q) return std::move(q).err();
         if (q->count() == 0)
             return error{errc::invalid_parameter, "PageToken names no call of this account"};
-        cursor.emplace(q->integer(0, 0), std::move(*sid));
+        cursor.emplace(q->integer(0, 0), parsed->sid);
     }
+    // Before a PB cursor: the newer calls nearest to it, read oldest first.
+    const bool before = direction && direction->before;
 
     // Only fixed fragments and parameter numbers go into the text; every value is a parameter.
     params p;
@@ -269,23 +273,23 @@ result<call_page> list_calls(connection& c, const std::string& account, const ca
         p.add(cursor->first);
         const std::string created = next();
         p.add(cursor->second);
-        sql += " AND (date_created, sid) < (" + created + ", " + next() + ")";
+        sql += std::string(" AND (date_created, sid) ") + (before ? ">" : "<") + " (" + created +
+               ", " + next() + ")";
     }
-    // One more than asked tells whether a next page exists.
+    // One more than asked tells whether a page follows.
     p.add(static_cast<std::int64_t>(page_size) + 1);
-    sql += " ORDER BY date_created DESC, sid DESC LIMIT " + next();
+    sql += before ? " ORDER BY date_created, sid LIMIT " : " ORDER BY date_created DESC, sid DESC LIMIT ";
+    sql += next();
     auto r = c.exec(sql.c_str(), p);
     if (!r) return std::move(r).err();
 
-    call_page page;
-    const int shown = std::min(r->count(), static_cast<int>(page_size));
-    for (int i = 0; i < shown; ++i) {
+    std::vector<call_record> rows;
+    for (int i = 0; i < r->count(); ++i) {
         auto call = read_call(*r, i);
         if (!call) return std::move(call).err();
-        page.calls.push_back(std::move(*call));
+        rows.push_back(std::move(*call));
     }
-    if (r->count() > shown) page.next_page_token = make_page_token(page.calls.back().sid);
-    return page;
+    return finish_page(std::move(rows), page_size, direction);
 }
 
 }  // namespace stirgate::store::pg

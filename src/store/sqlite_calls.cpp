@@ -210,21 +210,24 @@ result<call_page> run_list_calls(connection& c, const std::string& account, cons
         return error{errc::invalid_parameter, "PageSize"};
     error err;
     std::optional<std::pair<std::int64_t, std::string>> cursor;
+    std::optional<page_cursor> direction;
     if (!token.empty()) {
-        auto sid = parse_page_token(token);
-        if (!sid) return std::move(sid).err();
+        auto parsed = parse_page_token(token);
+        if (!parsed) return std::move(parsed).err();
+        direction = *parsed;
+        const std::string& sid = parsed->sid;
         // The cursor must be a call of this account: another account's token is refused, and
         // its date_created is never revealed.
         sqlite3_stmt* q =
             c.prepare("SELECT date_created FROM calls WHERE sid = ?1 AND account_sid = ?2", err);
         if (!q) return err;
-        bind(q, 1, std::string_view(*sid));
+        bind(q, 1, std::string_view(sid));
         bind(q, 2, std::string_view(account));
         const int rc = sqlite3_step(q);
         if (rc == SQLITE_DONE)
             return error{errc::invalid_parameter, "PageToken names no call of this account"};
         if (rc != SQLITE_ROW) return c.fail(rc, "page token");
-        cursor.emplace(column_int(q, 0), std::move(*sid));
+        cursor.emplace(column_int(q, 0), sid);
     }
 
     // Numbered parameters keep each value's index fixed whichever filters are present; the
@@ -234,8 +237,10 @@ result<call_page> run_list_calls(connection& c, const std::string& account, cons
     if (f.from) sql += " AND from_number = ?3";
     if (f.status) sql += " AND status = ?4";
     if (f.parent_call_sid) sql += " AND parent_call_sid = ?5";
-    if (cursor) sql += " AND (date_created, sid) < (?6, ?7)";
-    sql += " ORDER BY date_created DESC, sid DESC LIMIT ?8";
+    // Before a PB cursor: the newer calls nearest to it, read oldest first.
+    const bool before = direction && direction->before;
+    if (cursor) sql += before ? " AND (date_created, sid) > (?6, ?7)" : " AND (date_created, sid) < (?6, ?7)";
+    sql += before ? " ORDER BY date_created, sid LIMIT ?8" : " ORDER BY date_created DESC, sid DESC LIMIT ?8";
     sqlite3_stmt* s = c.prepare(sql, err);
     if (!s) return err;
     bind(s, 1, std::string_view(account));
@@ -247,24 +252,18 @@ result<call_page> run_list_calls(connection& c, const std::string& account, cons
         bind(s, 6, cursor->first);
         bind(s, 7, std::string_view(cursor->second));
     }
-    bind(s, 8, static_cast<std::int64_t>(page_size) + 1);  // one more tells if a next page exists
+    bind(s, 8, static_cast<std::int64_t>(page_size) + 1);  // one more tells if a page follows
 
-    call_page page;
-    bool more = false;
+    std::vector<call_record> rows;
     for (;;) {
         const int rc = sqlite3_step(s);
         if (rc == SQLITE_DONE) break;
         if (rc != SQLITE_ROW) return c.fail(rc, "list calls");
-        if (page.calls.size() == page_size) {
-            more = true;
-            break;
-        }
         auto call = read_call(s);
         if (!call) return std::move(call).err();
-        page.calls.push_back(std::move(*call));
+        rows.push_back(std::move(*call));
     }
-    if (more) page.next_page_token = make_page_token(page.calls.back().sid);
-    return page;
+    return finish_page(std::move(rows), page_size, direction);
 }
 
 }  // namespace stirgate::store::sqlite

@@ -1,5 +1,6 @@
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <future>
 #include <stdexcept>
@@ -207,16 +208,30 @@ error not_held(std::int64_t id, bool exists, std::string_view worker)
                  "outbox item " + std::to_string(id) + " is not held by " + std::string(worker)};
 }
 
-std::string make_page_token(std::string_view last_sid)
+result<page_cursor> parse_page_token(std::string_view token)
 {
-    return "PA" + std::string(last_sid);
+    if (token.size() < 2 || (token.substr(0, 2) != "PA" && token.substr(0, 2) != "PB") ||
+        !is_call_sid(token.substr(2)))
+        return error{errc::invalid_parameter, "PageToken"};
+    return page_cursor{std::string(token.substr(2)), token[1] == 'B'};
 }
 
-result<std::string> parse_page_token(std::string_view token)
+call_page finish_page(std::vector<call_record> rows, std::size_t page_size,
+                      const std::optional<page_cursor>& cursor)
 {
-    if (token.size() < 2 || token.substr(0, 2) != "PA" || !is_call_sid(token.substr(2)))
-        return error{errc::invalid_parameter, "PageToken"};
-    return std::string(token.substr(2));
+    const bool beyond = rows.size() > page_size;  // a neighbour in the direction read
+    if (beyond) rows.resize(page_size);
+    const bool before = cursor && cursor->before;
+    if (before) std::reverse(rows.begin(), rows.end());
+    call_page page;
+    page.calls = std::move(rows);
+    if (page.calls.empty()) return page;
+    // The cursor's own call lies on the other side of the page from the direction read.
+    const bool older = before ? true : beyond;
+    const bool newer = before ? beyond : cursor.has_value();
+    if (older) page.next_page_token = "PA" + page.calls.back().sid;
+    if (newer) page.previous_page_token = "PB" + page.calls.front().sid;
+    return page;
 }
 
 std::optional<std::string> schema_refusal(int found, int current, bool apply)

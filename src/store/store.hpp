@@ -170,6 +170,9 @@ struct call_filter {
 struct call_page {
     std::vector<call_record> calls;              // newest first: date_created DESC, sid DESC
     std::optional<std::string> next_page_token;  // none on the last page
+    // The page before this one (newer calls): none on the first page, or when nothing newer
+    // than this page's first call is stored.
+    std::optional<std::string> previous_page_token;
 };
 
 inline constexpr std::size_t max_page_size = 1000;  // Twilio: PageSize 1..1000
@@ -381,10 +384,19 @@ protected:
 
 // --- helpers shared by the implementations, so both behave the same -----------------------
 
-// "PA" + sid (Twilio's observed form; opaque to clients).
-std::string make_page_token(std::string_view last_sid);
-// The sid inside a token; errc::invalid_parameter unless it is "PA" + a call sid.
-[[nodiscard]] result<std::string> parse_page_token(std::string_view token);
+// Keyset page tokens, opaque to clients: "PA" + the last sid of a page (the calls after it, as
+// Twilio's tokens are observed) or "PB" + the first sid of a page (the calls before it).
+struct page_cursor {
+    std::string sid;
+    bool before = false;  // PB: the page_size calls newer than sid
+};
+// errc::invalid_parameter unless "PA" or "PB" + a call sid.
+[[nodiscard]] result<page_cursor> parse_page_token(std::string_view token);
+// The page from what an engine read: `rows` in its query order (newest first after a PA cursor
+// or none; oldest first before a PB cursor), at most page_size + 1 of them (one more tells
+// whether the page has a neighbour that way). Sets both tokens.
+call_page finish_page(std::vector<call_record> rows, std::size_t page_size,
+                      const std::optional<page_cursor>& cursor);
 // Outbox item checks of enqueue (see there).
 [[nodiscard]] result<void> validate(const outbox_item& item);
 // The status column's new text, or none to keep it (call_update::status unset).

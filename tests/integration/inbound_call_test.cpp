@@ -770,6 +770,9 @@ TEST_CASE("a forwarding app written with twilio-python runs unchanged against st
     CHECK(std::string(d["listed"][1].GetString()) == call_sid);
     CHECK(d["pages"][0].Size() == 1);
     CHECK(d["pages"][1].Size() == 1);
+    // previous_page_uri leads back to the first page.
+    REQUIRE(d["back"].Size() == 1);
+    CHECK(std::string(d["back"][0].GetString()) == leg_sid);
     CHECK(d["deleted"].GetBool());
     REQUIRE(d["fetch_deleted"].IsObject());
     CHECK(d["fetch_deleted"]["code"].GetInt() == 20404);

@@ -1,7 +1,7 @@
 """A forwarding application written against Twilio's own helper library (Debian python3-twilio),
 pointed at stirgate by changing only the base URL. It forwards an inbound call with its
 CallToken, redirects the inbound call to new TwiML, ends it, tries the CallToken again (refused:
-the parent call has ended), pages through the calls and deletes the ended call. Prints what it
+the parent call has ended), pages through the calls (forwards and back) and deletes the ended call. Prints what it
 saw as one JSON object for the test that runs it (tests/integration/inbound_call_test.cpp).
 
 Usage: twilio_forwarding_app.py BASE_URL ACCOUNT_SID AUTH_TOKEN INBOUND_SID CALL_TOKEN FROM TO URL
@@ -48,6 +48,8 @@ def main():
     first = client.calls.page(page_size=1)
     second = first.next_page()
     out["pages"] = [[c.sid for c in first], [c.sid for c in second] if second else []]
+    back = second.previous_page() if second else None
+    out["back"] = [c.sid for c in back] if back else []
 
     out["deleted"] = client.calls(inbound).delete()
     out["fetch_deleted"] = refusal(lambda: client.calls(inbound).fetch())

@@ -616,7 +616,10 @@ TEST_CASE("listing pages through seven calls three at a time by following next_p
         CHECK(r.json["end"].GetUint() == page * 3 + r.json["calls"].Size() - 1);
         CHECK(str(r.json, "first_page_uri") == calls_path + "?PageSize=3&Page=0");
         if (page == 0) CHECK(r.json["previous_page_uri"].IsNull());
-        if (page == 1) CHECK(str(r.json, "previous_page_uri") == calls_path + "?PageSize=3&Page=0");
+        if (page > 0)
+            CHECK(str(r.json, "previous_page_uri")
+                      .find("&Page=" + std::to_string(page - 1) + "&PageToken=PB") !=
+                  std::string::npos);
         if (r.json["next_page_uri"].IsNull()) break;
         target = str(r.json, "next_page_uri");
         CHECK(target.find("&Page=" + std::to_string(page + 1) + "&PageToken=PA") !=
@@ -625,6 +628,31 @@ TEST_CASE("listing pages through seven calls three at a time by following next_p
     CHECK(sizes == std::vector<std::size_t>{3, 3, 1});
     std::vector<std::string> newest_first(created.rbegin(), created.rend());
     CHECK(seen == newest_first);
+
+    // And back from the last page by previous_page_uri: the same pages, each call once.
+    std::vector<std::vector<std::string>> back;
+    for (int step = 0; step < 10; ++step) {
+        const auto r = f.send(http::verb::get, target);
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        std::vector<std::string> page;
+        for (const auto& c : r.json["calls"].GetArray()) page.push_back(c["sid"].GetString());
+        back.insert(back.begin(), page);
+        if (r.json["previous_page_uri"].IsNull()) break;
+        target = str(r.json, "previous_page_uri");
+    }
+    REQUIRE(back.size() == 3);
+    CHECK(back[0] == std::vector<std::string>(newest_first.begin(), newest_first.begin() + 3));
+    CHECK(back[1] == std::vector<std::string>(newest_first.begin() + 3, newest_first.begin() + 6));
+    CHECK(back[2] == std::vector<std::string>(newest_first.begin() + 6, newest_first.end()));
+
+    // A page number without its token names nothing.
+    const auto numbered = f.send(http::verb::get, calls_path + "?PageSize=3&Page=2");
+    check_twilio_error(numbered, 400, 20001);
+    CHECK(str(numbered.json, "message") ==
+          "Page greater than 0 needs the PageToken of that page: follow next_page_uri or "
+          "previous_page_uri");
+    CHECK(f.send(http::verb::get, calls_path + "?PageSize=3&Page=0").status == 200);
 }
 
 TEST_CASE("list filters To, From, Status and ParentCallSid, echoed in the page URIs",

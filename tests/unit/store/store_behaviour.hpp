@@ -399,6 +399,51 @@ inline void store_list_behaviour(const store_factory& make)
         CHECK(all == expected(newest_first));
     }
 
+    SECTION("previous tokens page back newer-ward to the first page, filters kept")
+    {
+        std::vector<call_page> pages;
+        std::string token;
+        for (int guard = 0; guard < 10; ++guard) {
+            auto page = s->list_calls(account_a, {}, 3, token);
+            REQUIRE(page);
+            pages.push_back(*page);
+            if (!page->next_page_token) break;
+            token = *page->next_page_token;
+        }
+        REQUIRE(pages.size() == 3);
+        CHECK_FALSE(pages[0].previous_page_token);
+        REQUIRE(pages[2].previous_page_token);
+        CHECK(*pages[2].previous_page_token == "PB" + pages[2].calls.front().sid);
+        auto back = s->list_calls(account_a, {}, 3, *pages[2].previous_page_token);
+        REQUIRE(back);
+        CHECK(sids_of(*back) == sids_of(pages[1]));
+        CHECK(back->next_page_token == pages[1].next_page_token);
+        REQUIRE(back->previous_page_token);
+        auto first = s->list_calls(account_a, {}, 3, *back->previous_page_token);
+        REQUIRE(first);
+        CHECK(sids_of(*first) == sids_of(pages[0]));
+        CHECK_FALSE(first->previous_page_token);  // nothing is newer than the newest call
+        REQUIRE(first->next_page_token);
+        // A partial page back: before call 2 (of 7..1) with room for 3 are 5, 4, 3.
+        auto partial = s->list_calls(account_a, {}, 3, "PB" + make_sid("CA", 2));
+        REQUIRE(partial);
+        CHECK(sids_of(*partial) == expected({5, 4, 3}));
+        CHECK(partial->previous_page_token == "PB" + make_sid("CA", 5));
+        // With a filter: the To +16505550001 calls are 7, 5, 3, 1.
+        auto filtered = s->list_calls(account_a, filter_to("+16505550001"), 2,
+                                      "PB" + make_sid("CA", 1));
+        REQUIRE(filtered);
+        CHECK(sids_of(*filtered) == expected({5, 3}));
+        CHECK(filtered->previous_page_token == "PB" + make_sid("CA", 5));
+        CHECK(filtered->next_page_token == "PA" + make_sid("CA", 3));
+        // Before the newest call there is nothing.
+        auto none = s->list_calls(account_a, {}, 3, "PB" + make_sid("CA", 7));
+        REQUIRE(none);
+        CHECK(none->calls.empty());
+        CHECK_FALSE(none->next_page_token);
+        CHECK_FALSE(none->previous_page_token);
+    }
+
     SECTION("a page that ends exactly at the last call has no next token")
     {
         auto page = s->list_calls(account_a, {}, 7, {});
