@@ -12,6 +12,7 @@
 #include "api/async_calls.hpp"
 #include "api/call_control.hpp"
 #include "api/call_json.hpp"
+#include "api/call_options.hpp"
 #include "api/twilio_request.hpp"
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
@@ -45,6 +46,7 @@ struct create_params {
     std::vector<std::string> status_callback_events;
     std::int64_t timeout_s = 60;
     std::optional<std::string> calltoken;
+    dial_options options;  // passed to the edge as they are (api/call_options.hpp)
 };
 
 // Checks in Twilio's order of importance: the numbers, then what to run, then callbacks.
@@ -66,6 +68,11 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
     auto from_number = parse_phone_number(*from);
     if (!from_number) return param_error{{errc::from_invalid, from_number.err().detail}, {}};
     p.from = *from_number;
+
+    // ApplicationSid and what else this gateway cannot do are refused before Url is missed.
+    auto options = parse_dial_options(form, url_policy);
+    if (auto* bad = std::get_if<param_error>(&options)) return *std::move(bad);
+    p.options = std::get<dial_options>(std::move(options));
 
     const auto url = value_of(form, "Url");
     const auto twiml = value_of(form, "Twiml");
@@ -145,6 +152,7 @@ store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::c
     f.emplace_back("Method", call.method);
     if (call.url.empty()) f.emplace_back("Twiml", p.twiml);
     f.emplace_back("Timeout", std::to_string(p.timeout_s));
+    for (const auto& option : p.options) f.push_back(option);
     for (const auto& identity : call.identity_headers) f.emplace_back("Identity", identity);
     return item;
 }

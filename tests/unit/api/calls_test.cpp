@@ -742,6 +742,85 @@ TEST_CASE("create refuses bodies that are not form-encoded with 415", "[api][cal
               .status == 201);
 }
 
+TEST_CASE("Twilio's other create parameters reach the edge checked, or are refused naming the "
+          "parameter",
+          "[api][calls]")
+{
+    fixture f;
+    auto form = simple_call();
+    form.add("SendDigits", "1234#w9");
+    form.add("Record", "True");
+    form.add("RecordingChannels", "dual");
+    form.add("RecordingStatusCallback", "https://app.example.test/recording");
+    form.add("RecordingStatusCallbackMethod", "get");
+    form.add("RecordingStatusCallbackEvent", "in-progress completed");
+    form.add("Trim", "do-not-trim");
+    form.add("MachineDetection", "DetectMessageEnd");
+    form.add("MachineDetectionTimeout", "30");
+    form.add("AsyncAmd", "false");
+    form.add("TimeLimit", "3600");
+    const auto r = f.create(form);
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    const auto item = only_outbox_item(f);
+    CHECK(params_named(item, "SendDigits") == std::vector<std::string>{"1234#w9"});
+    CHECK(params_named(item, "Record") == std::vector<std::string>{"true"});
+    CHECK(params_named(item, "RecordingChannels") == std::vector<std::string>{"dual"});
+    CHECK(params_named(item, "RecordingStatusCallback") ==
+          std::vector<std::string>{"https://app.example.test/recording"});
+    CHECK(params_named(item, "RecordingStatusCallbackMethod") == std::vector<std::string>{"GET"});
+    CHECK(params_named(item, "RecordingStatusCallbackEvent") ==
+          std::vector<std::string>{"in-progress", "completed"});
+    CHECK(params_named(item, "Trim") == std::vector<std::string>{"do-not-trim"});
+    CHECK(params_named(item, "MachineDetection") == std::vector<std::string>{"DetectMessageEnd"});
+    CHECK(params_named(item, "MachineDetectionTimeout") == std::vector<std::string>{"30"});
+    CHECK(params_named(item, "AsyncAmd") == std::vector<std::string>{"false"});
+    CHECK(params_named(item, "TimeLimit") == std::vector<std::string>{"3600"});
+    CHECK(params_named(item, "CallReason").empty());  // not given, not sent
+
+    const std::vector<std::tuple<std::string, std::string, int, std::string>> refusals{
+        {"ApplicationSid", "AP0123456789abcdef0123456789abcdef", 21218,
+         "ApplicationSid is not supported: give Url or Twiml"},
+        {"CallerId", "+14155550101", 20001,
+         "CallerId is used only for sip: and client: To addresses, which this gateway does not "
+         "dial"},
+        {"SipAuthUsername", "alice", 20001,
+         "SipAuthUsername is used only for sip: To addresses, which this gateway does not dial"},
+        {"Byoc", "BY0123456789abcdef0123456789abcdef", 20001,
+         "Byoc is not supported: the edge chooses the trunk"},
+        {"SendDigits", "12a", 20001,
+         "SendDigits must be at most 32 of the characters 0-9, *, #, w and W"},
+        {"Record", "yes", 20001, "Record must be one of true, false"},
+        {"MachineDetection", "on", 20001, "MachineDetection must be one of Enable, DetectMessageEnd"},
+        {"MachineDetectionTimeout", "60", 20001,
+         "MachineDetectionTimeout must be an integer from 3 to 59 seconds"},
+        {"TimeLimit", "0", 20001, "TimeLimit must be an integer from 1 to 86400 seconds"},
+        {"RecordingStatusCallback", "http://127.0.0.1/rec", 21205,
+         "RecordingStatusCallback is not a valid URL: address 127.0.0.1 is loopback"},
+        {"RecordingStatusCallbackMethod", "PUT", 21209,
+         "RecordingStatusCallbackMethod must be GET or POST"},
+        {"RecordingStatusCallbackEvent", "started", 20001,
+         "RecordingStatusCallbackEvent must be one of in-progress, completed, absent"},
+        {"CallReason", std::string(256, 'r'), 20001, "CallReason must be at most 255 characters"},
+    };
+    for (const auto& [name, value, code, message] : refusals) {
+        INFO(name);
+        fixture g;
+        auto bad = simple_call();
+        bad.add(name, value);
+        const auto refused = g.create(bad);
+        check_twilio_error(refused, 400, code);
+        CHECK(str(refused.json, "message") == message);
+        CHECK(g.calls_stored() == 0);
+    }
+    // ApplicationSid is named even when Url is missing too.
+    core::form_params app_only;
+    app_only.add("To", "+16505550102");
+    app_only.add("From", "+14155550101");
+    app_only.add("ApplicationSid", "AP0123456789abcdef0123456789abcdef");
+    check_twilio_error(f.create(app_only), 400, 21218);
+}
+
 TEST_CASE("every create validation error has Twilio's code", "[api][calls]")
 {
     auto with = [](std::initializer_list<std::pair<std::string, std::string>> params) {
