@@ -59,9 +59,9 @@ std::optional<param_error> optional_method(const core::form_params& form, std::s
 std::variant<update_params, param_error> parse_update(const core::form_params& form,
                                                       const net::http_client_policy& url_policy)
 {
-    if (auto repeated = find_repeated(form, {"Status", "Url", "Twiml", "Method", "FallbackUrl",
-                                             "FallbackMethod", "StatusCallback",
-                                             "StatusCallbackMethod", "TimeLimit"}))
+    if (auto repeated = find_repeated(
+            form, {"Status", "Url", "Twiml", "Method", "FallbackUrl", "FallbackMethod",
+                   "StatusCallback", "StatusCallbackMethod", "TimeLimit"}))
         return *std::move(repeated);
     update_params p;
     if (const auto status = value_of(form, "Status")) {
@@ -142,9 +142,9 @@ std::variant<planned_update, param_error> plan_update(const calls_dependencies& 
     if (p.end) {
         const auto next = ended_status(*p.end, call.status);
         if (!next)
-            return param_error{{errc::call_state_invalid, "call " + call.sid},
-                               state_message(call, *p.end == call_status::canceled ? "canceled"
-                                                                                   : "ended")};
+            return param_error{
+                {errc::call_state_invalid, "call " + call.sid},
+                state_message(call, *p.end == call_status::canceled ? "canceled" : "ended")};
         u.status = *next;
         u.only_from = call.status == call_status::in_progress
                           ? std::vector{call_status::in_progress}
@@ -180,8 +180,8 @@ std::variant<planned_update, param_error> plan_update(const calls_dependencies& 
     if (u.status) {
         store::call_record after = call;
         store::apply(after, u);
-        const status_report report{call.sid, std::string(store::to_string(*u.status)), u.duration,
-                                   {}};
+        const status_report report{
+            call.sid, std::string(store::to_string(*u.status)), u.duration, {}};
         if (auto callback = status_callback_item(after, call.status, report, now))
             plan.items.push_back(std::move(*callback));
     }

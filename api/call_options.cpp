@@ -39,15 +39,13 @@ std::optional<param_error> choice(dial_options& out, std::string_view name,
     return refuse(name, std::string(name) + " must be one of " + join(allowed));
 }
 
-std::optional<param_error> range(dial_options& out, std::string_view name,
-                                 const std::string& value, std::int64_t min, std::int64_t max,
-                                 std::string_view unit)
+std::optional<param_error> range(dial_options& out, std::string_view name, const std::string& value,
+                                 std::int64_t min, std::int64_t max, std::string_view unit)
 {
     const auto n = core::parse_decimal(value, max);
     if (!n || *n < min)
-        return refuse(name, std::string(name) + " must be an integer from " +
-                                std::to_string(min) + " to " + std::to_string(max) + " " +
-                                std::string(unit));
+        return refuse(name, std::string(name) + " must be an integer from " + std::to_string(min) +
+                                " to " + std::to_string(max) + " " + std::string(unit));
     out.emplace_back(std::string(name), std::to_string(*n));
     return std::nullopt;
 }
@@ -55,13 +53,13 @@ std::optional<param_error> range(dial_options& out, std::string_view name,
 std::optional<param_error> digits(dial_options& out, std::string_view name,
                                   const std::string& value)
 {
-    const bool ok = value.size() <= 32 && std::all_of(value.begin(), value.end(), [](char c) {
-                        return (c >= '0' && c <= '9') || c == '*' || c == '#' || c == 'w' ||
-                               c == 'W';
-                    });
+    const bool ok =
+        value.size() <= 32 && std::all_of(value.begin(), value.end(), [](char c) {
+            return (c >= '0' && c <= '9') || c == '*' || c == '#' || c == 'w' || c == 'W';
+        });
     if (!ok)
-        return refuse(name, std::string(name) +
-                                " must be at most 32 of the characters 0-9, *, #, w and W");
+        return refuse(
+            name, std::string(name) + " must be at most 32 of the characters 0-9, *, #, w and W");
     out.emplace_back(std::string(name), value);
     return std::nullopt;
 }
@@ -106,8 +104,9 @@ struct refused_parameter {
     std::string_view why;
 };
 constexpr refused_parameter refused_parameters[] = {
-    {"CallerId", "is used only for sip: and client: To addresses, which this gateway does not "
-                 "dial"},
+    {"CallerId",
+     "is used only for sip: and client: To addresses, which this gateway does not "
+     "dial"},
     {"SipAuthUsername", "is used only for sip: To addresses, which this gateway does not dial"},
     {"SipAuthPassword", "is used only for sip: To addresses, which this gateway does not dial"},
     {"Byoc", "is not supported: the edge chooses the trunk"},
@@ -123,15 +122,13 @@ std::variant<dial_options, param_error> parse_dial_options(const core::form_para
     for (const auto& r : refused_parameters)
         if (value_of(form, r.name))
             return refuse(r.name, std::string(r.name) + " " + std::string(r.why));
-    if (auto repeated =
-            find_repeated(form, {"SendDigits", "Record", "RecordingChannels", "RecordingTrack",
-                                 "RecordingStatusCallback", "RecordingStatusCallbackMethod",
-                                 "Trim", "MachineDetection", "MachineDetectionTimeout",
-                                 "MachineDetectionSpeechThreshold",
-                                 "MachineDetectionSpeechEndThreshold",
-                                 "MachineDetectionSilenceTimeout", "AsyncAmd",
-                                 "AsyncAmdStatusCallback", "AsyncAmdStatusCallbackMethod",
-                                 "TimeLimit", "CallReason"}))
+    if (auto repeated = find_repeated(
+            form,
+            {"SendDigits", "Record", "RecordingChannels", "RecordingTrack",
+             "RecordingStatusCallback", "RecordingStatusCallbackMethod", "Trim", "MachineDetection",
+             "MachineDetectionTimeout", "MachineDetectionSpeechThreshold",
+             "MachineDetectionSpeechEndThreshold", "MachineDetectionSilenceTimeout", "AsyncAmd",
+             "AsyncAmdStatusCallback", "AsyncAmdStatusCallbackMethod", "TimeLimit", "CallReason"}))
         return *std::move(repeated);
 
     dial_options out;
@@ -144,17 +141,20 @@ std::variant<dial_options, param_error> parse_dial_options(const core::form_para
     const std::initializer_list<std::string_view> booleans{"true", "false"};
     check("SendDigits", [&](auto n, const auto& v) { return digits(out, n, v); });
     check("Record", [&](auto n, const auto& v) { return choice(out, n, v, booleans); });
-    check("RecordingChannels",
-          [&](auto n, const auto& v) { return choice(out, n, v, {"mono", "dual"}); });
+    check("RecordingChannels", [&](auto n, const auto& v) {
+        return choice(out, n, v, {"mono", "dual"});
+    });
     check("RecordingTrack", [&](auto n, const auto& v) {
         return choice(out, n, v, {"inbound", "outbound", "both"});
     });
     check("RecordingStatusCallback", [&](auto n, const auto& v) { return url(out, n, v, urls); });
-    check("RecordingStatusCallbackMethod", [&](auto n, const auto& v) { return method(out, n, v); });
+    check("RecordingStatusCallbackMethod",
+          [&](auto n, const auto& v) { return method(out, n, v); });
     if (!bad)
         bad = events(out, "RecordingStatusCallbackEvent", form.all("RecordingStatusCallbackEvent"));
-    check("Trim",
-          [&](auto n, const auto& v) { return choice(out, n, v, {"trim-silence", "do-not-trim"}); });
+    check("Trim", [&](auto n, const auto& v) {
+        return choice(out, n, v, {"trim-silence", "do-not-trim"});
+    });
     check("MachineDetection", [&](auto n, const auto& v) {
         return choice(out, n, v, {"Enable", "DetectMessageEnd"});
     });
@@ -169,7 +169,8 @@ std::variant<dial_options, param_error> parse_dial_options(const core::form_para
     check("AsyncAmd", [&](auto n, const auto& v) { return choice(out, n, v, booleans); });
     check("AsyncAmdStatusCallback", [&](auto n, const auto& v) { return url(out, n, v, urls); });
     check("AsyncAmdStatusCallbackMethod", [&](auto n, const auto& v) { return method(out, n, v); });
-    check("TimeLimit", [&](auto n, const auto& v) { return range(out, n, v, 1, 86400, "seconds"); });
+    check("TimeLimit",
+          [&](auto n, const auto& v) { return range(out, n, v, 1, 86400, "seconds"); });
     check("CallReason", [&](auto n, const auto& v) -> std::optional<param_error> {
         if (v.size() > 255) return refuse(n, "CallReason must be at most 255 characters");
         out.emplace_back(std::string(n), v);

@@ -73,7 +73,8 @@ std::optional<store::outbox_item> status_callback_item(const store::call_record&
         if (report.sip_response_code) f.emplace_back("SipResponseCode", *report.sip_response_code);
     }
     // The bare attestation letter (DESIGN.md "Twilio API details"), not a verstat string.
-    if ((call.status == store::call_status::ringing || call.status == store::call_status::in_progress) &&
+    if ((call.status == store::call_status::ringing ||
+         call.status == store::call_status::in_progress) &&
         call.attestation)
         f.emplace_back("StirStatus", std::string(core::to_string(*call.attestation)));
     return item;
