@@ -68,9 +68,9 @@ gateway_metrics::gateway_metrics()
           "failed for it.",
           {"scope"}, 4))
 {
-    for (const auto scope : {api::auth_block_scope::address, api::auth_block_scope::account}) {
+    for (const auto scope : {rest::auth_block_scope::address, rest::auth_block_scope::account}) {
         auth_throttled_.declare(static_cast<std::uint64_t>(scope) + 1, [scope] {
-            return obs::label_values{std::string(api::to_string(scope))};
+            return obs::label_values{std::string(rest::to_string(scope))};
         });
     }
     for (const auto ppt : {core::passport_type::shaken, core::passport_type::div}) {
@@ -157,11 +157,11 @@ void gateway_metrics::on_delivery(store::outbox_kind kind, bool delivered) noexc
     }
 }
 
-void gateway_metrics::on_auth_throttled(api::auth_block_scope scope) noexcept
+void gateway_metrics::on_auth_throttled(rest::auth_block_scope scope) noexcept
 {
     try {
         auth_throttled_.add(static_cast<std::uint64_t>(scope) + 1, [scope] {
-            return obs::label_values{std::string(api::to_string(scope))};
+            return obs::label_values{std::string(rest::to_string(scope))};
         });
     } catch (...) {
     }
