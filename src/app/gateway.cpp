@@ -17,6 +17,7 @@
 #include "api/atis_api.hpp"
 #include "rest/auth_guard.hpp"
 #include "api/calls.hpp"
+#include "api/outgoing_caller_ids.hpp"
 #include "app/config.hpp"
 #include "app/gateway_metrics.hpp"
 #include "obs/log.hpp"
@@ -444,6 +445,8 @@ struct gateway::impl {
                         webhook_policy(cfg),
                         cfg.calltoken ? cfg.calltoken->max_forwards_per_call : 10, &auth,
                         cfg.edge.control_url});
+        api::add_outgoing_caller_id_routes(
+            routes, api::outgoing_caller_ids_dependencies{accounts, &auth});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return accounts.find_by_number(e164); },
