@@ -5,6 +5,7 @@ packages=(
   cmake ninja-build g++ ccache pkg-config          # build
   libboost-dev libssl-dev rapidjson-dev             # Beast/Asio, OpenSSL 3, RapidJSON
   libsqlite3-dev libtomlplusplus-dev                # storage, config
+  libosip2-dev                                      # RFC 3261 parser of the SIP face (src/sip)
   libpq-dev postgresql-15                           # PostgreSQL store and its test server
   catch2 python3 python3-jwt python3-cryptography openssl  # tests and independent verifiers
   ca-certificates
