@@ -10,6 +10,7 @@ packages=(
   catch2 python3 python3-jwt python3-cryptography openssl  # tests and independent verifiers
   ca-certificates
   haproxy                                           # load-balancer integration test
+  sip-tester                                        # SIPp, the SBC of tests/integration/sip_test
   clang libclang-rt-14-dev                          # libFuzzer + sanitizers (scripts/fuzz.sh)
 )
 missing=()

@@ -1,0 +1,393 @@
+// The SIP face end to end (#15): one in-process gateway per test binary (its clock is the
+// vectors' fixed time, so their PASSporTs are fresh), UDP and TCP on one loopback port, x5u
+// fetched over HTTPS from a repository started here. SIPp (Debian sip-tester, scenarios in
+// tests/sip/) plays the SBC; raw sockets send what no SBC would. Everything stays on 127.0.0.x.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "core/base64url.hpp"
+#include "core/identity_header.hpp"
+#include "core/passport.hpp"
+#include "support/cert_repository.hpp"
+#include "support/fixtures.hpp"
+#include "support/gateway_process.hpp"
+#include "support/in_process_gateway.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_tls.hpp"
+#include "support/vectors.hpp"
+#include "unit/sip/sip_test_support.hpp"
+
+namespace {
+
+using namespace stirgate;
+using test::read_vector;
+using test::sip_header;
+using test::sip_headers;
+using test::sip_status;
+using test::vector_path;
+
+const std::string caller = "+13105550100";  // the peer account's number, attest A
+const std::string called = "+14155550101";
+
+// The gateway every test case of this binary talks to (ctest runs each case in its own process,
+// so each starts one).
+struct sip_gateway {
+    test::test_ca ca{"stirgate sip test TLS CA"};
+    test::temp_file ca_file{ca.cert_pem()};
+    test::cert_repository repo{ca.issue_server("certs.example.test")};
+    std::ostringstream log;
+    std::optional<test::in_process_gateway> gw;
+    test::temp_dir dir;
+
+    sip_gateway()
+    {
+        test::serve_vector_certificates(repo);
+        app::config cfg = test::vector_gateway_config("sip_test", ca_file.path(), repo.port());
+        auto account = test::vector_account(test::account_sid, test::account_token);
+        account.numbers.push_back({caller, 'A', "", "", ""});
+        cfg.accounts.push_back(account);
+        cfg.sip.listen = app::listen_address{"127.0.0.1", 0};
+        cfg.sip.peers.push_back({*net::parse_cidr("127.0.0.1/32"), test::account_sid});
+        cfg.sip.max_message_bytes = 8192;
+        cfg.sip.tcp_idle_timeout = std::chrono::milliseconds(3000);
+        app::gateway_options opts;
+        opts.now = [] { return static_cast<std::int64_t>(test::vectors_verify_at); };
+        opts.log_out = &log;
+        gw.emplace(std::move(cfg), std::move(opts));
+        REQUIRE(gw->sip_port() != 0);
+    }
+
+    std::uint16_t port() const { return gw->sip_port(); }
+};
+
+sip_gateway& gateway()
+{
+    static sip_gateway g;
+    return g;
+}
+
+// --- SIPp -----------------------------------------------------------------------------------
+
+struct sipp_run {
+    int exit_code = -1;
+    std::string messages;  // -trace_msg: everything sent and received
+    std::string output;
+};
+
+// Runs one call of tests/sip/<scenario> against the gateway; `transport` "u1" or "t1".
+sipp_run run_sipp(const std::string& scenario, const std::vector<std::string>& extra,
+                  const std::string& transport = "u1", const std::string& local_ip = "127.0.0.1")
+{
+    auto& g = gateway();
+    const std::string log =
+        (g.dir.path() / (scenario + "-" + transport + "-" + local_ip + ".messages.log")).string();
+    std::vector<std::string> args{"-sf",
+                                  std::string(STIRGATE_SOURCE_DIR) + "/tests/sip/" + scenario,
+                                  "-m",
+                                  "1",
+                                  "-nostdin",
+                                  "-t",
+                                  transport,
+                                  "-i",
+                                  local_ip,
+                                  "-bind_local",
+                                  "-timeout",
+                                  "20s",
+                                  "-timeout_error",
+                                  "-recv_timeout",
+                                  "5000",
+                                  "-trace_msg",
+                                  "-message_file",
+                                  log};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back("127.0.0.1:" + std::to_string(g.port()));
+    auto proc = test::child_process::spawn("/usr/bin/sipp", args);
+    sipp_run r;
+    const auto code = proc.wait(std::chrono::seconds(30));
+    r.exit_code = code.value_or(-1);
+    r.output = proc.stdout_text() + proc.stderr_text();
+    r.messages = test::read_file(log);
+    return r;
+}
+
+// The first received response with `status` in a SIPp message log, with CRLF line ends.
+std::string received_response(const std::string& messages, int status)
+{
+    const std::string start = "SIP/2.0 " + std::to_string(status) + " ";
+    const auto at = messages.find(start);
+    if (at == std::string::npos) return {};
+    std::string out;
+    std::size_t pos = at;
+    while (pos < messages.size()) {
+        auto eol = messages.find('\n', pos);
+        if (eol == std::string::npos) eol = messages.size();
+        std::string line = messages.substr(pos, eol - pos);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        pos = eol + 1;
+        out += line + "\r\n";
+        if (line.empty()) break;
+    }
+    return out;
+}
+
+std::vector<std::string> vector_identities(const std::string& case_file)
+{
+    const auto doc = test::load_vector_json("cases/" + case_file);
+    std::vector<std::string> out;
+    for (const auto& v : doc["identity_headers"].GetArray()) out.emplace_back(v.GetString());
+    return out;
+}
+
+// --- raw sockets ------------------------------------------------------------------------------
+
+// Sends one datagram from `source` (an address on lo) and waits `wait` for one back.
+std::optional<std::string> udp_exchange(std::uint16_t port, const std::string& datagram,
+                                        std::chrono::milliseconds wait,
+                                        const char* source = "127.0.0.1")
+{
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd >= 0);
+    const std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* p) {
+        ::close(*p);
+        delete p;
+    });
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &local.sin_addr);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    REQUIRE(::sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                     sizeof to) == static_cast<ssize_t>(datagram.size()));
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return std::nullopt;
+    std::string buf(65536, '\0');
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0) return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+}
+
+std::string options_request(const std::string& call_id, const std::string& transport = "UDP")
+{
+    return "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/" + transport +
+           " 127.0.0.1:5999;branch=z9hG4bK-" + call_id +
+           "\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: " + call_id +
+           "\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+}
+
+bool answers_options(std::uint16_t port)
+{
+    const auto reply = udp_exchange(port, options_request("alive"), std::chrono::seconds(5));
+    return reply && sip_status(*reply) == 200;
+}
+
+}  // namespace
+
+TEST_CASE("SIPp: a signing INVITE gets a 302 whose Identity verifies independently, attest A",
+          "[integration][sip]")
+{
+    for (const std::string transport : {"u1", "t1"}) {
+        INFO(transport);
+        const auto run = run_sipp(
+            "invite_sign.xml",
+            {"-s", called, "-key", "from_user", caller, "-key", "to_user", called}, transport);
+        INFO(run.output);
+        REQUIRE(run.exit_code == 0);
+        const std::string res = received_response(run.messages, 302);
+        INFO(res);
+        REQUIRE_FALSE(res.empty());
+        CHECK(sip_header(res, "Contact") ==
+              "<sip:" + called + "@127.0.0.1:" + std::to_string(gateway().port()) + ";user=phone>");
+        const auto identities = sip_headers(res, "Identity");
+        REQUIRE(identities.size() == 1);
+        CHECK_THAT(identities[0],
+                   Catch::EndsWith(";info=<https://certs.example.test/sti/orig-sp-1234.pem>;"
+                                   "alg=ES256;ppt=shaken"));
+        const std::string jws = identities[0].substr(0, identities[0].find(';'));
+        // PyJWT shares no code with the gateway.
+        CHECK(test::pyjwt_verifies(jws, vector_path("pki/orig-sp-1234.pub.pem")));
+        CHECK_FALSE(test::pyjwt_verifies(jws, vector_path("pki/div-sp-5678.pub.pem")));
+        auto p = core::decode_passport(jws);
+        REQUIRE(p);
+        CHECK(p->claims.attest == core::attestation::A);
+        CHECK(p->claims.orig == core::passport_identity::tn("13105550100"));
+        CHECK(p->claims.dest.tn == std::vector<std::string>{"14155550101"});
+        CHECK(p->claims.origid == "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55");
+        CHECK(p->claims.iat == test::vectors_verify_at);
+
+        // The same Identity, sent back to the SIP face, verifies (x5u fetched over HTTPS).
+        const auto back = run_sipp(
+            "invite_verify.xml",
+            {"-s", called, "-key", "from_user", caller, "-key", "to_user", called, "-key",
+             "sip_date", "Thu, 01 Jan 2026 00:00:05 GMT", "-key", "identity", identities[0]},
+            transport);
+        REQUIRE(back.exit_code == 0);
+        const std::string verdict = received_response(back.messages, 302);
+        CHECK(sip_header(verdict, "X-Twilio-VerStat") == "TN-Validation-Passed-A");
+    }
+}
+
+TEST_CASE("SIPp: verification INVITEs get the vectors' verstat and X-Twilio-VerStat",
+          "[integration][sip]")
+{
+    struct verdict_case {
+        const char* file;
+        const char* verstat;
+        const char* twilio;
+        const char* reason;  // "" when none
+    };
+    const auto c = GENERATE(
+        verdict_case{"G1_shaken_A.json", "TN-Validation-Passed", "TN-Validation-Passed-A", ""},
+        verdict_case{"B1_bad_signature.json", "TN-Validation-Failed", "TN-Validation-Failed-A",
+                     "STIR;cause=438;text=\"Invalid Identity Header\""},
+        verdict_case{"B2_stale_iat.json", "TN-Validation-Failed", "No-TN-Validation",
+                     "STIR;cause=403;text=\"Stale Date\""},
+        verdict_case{"G4_shaken_plus_div.json", "TN-Validation-Passed",
+                     "TN-Validation-Passed-A-Diverted", ""});
+    INFO(c.file);
+    const auto doc = test::load_vector_json(std::string("cases/") + c.file);
+    const std::string date = doc["sip"]["date"].GetString();
+    const auto identities = vector_identities(c.file);
+    const bool diverted = identities.size() == 2;
+    // A diverted call's Request-URI is the DIV's dest; To still shows the number dialled.
+    const std::string ruri_user = diverted ? "+16505550102" : called;
+    std::vector<std::string> args{"-s",   ruri_user, "-key",     "from_user",  caller,
+                                  "-key", "to_user", called,     "-key",       "sip_date",
+                                  date,   "-key",    "identity", identities[0]};
+    if (diverted) {
+        args.push_back("-key");
+        args.push_back("identity_div");
+        args.push_back(identities[1]);
+    }
+    // UDP for the single PASSporTs, TCP for the chain (two Identity headers: a longer message).
+    const auto run = run_sipp(diverted ? "invite_verify_div.xml" : "invite_verify.xml", args,
+                              diverted ? "t1" : "u1");
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    const std::string res = received_response(run.messages, 302);
+    INFO(res);
+    CHECK(sip_header(res, "Contact") == "<sip:" + ruri_user + ";verstat=" + c.verstat +
+                                            "@127.0.0.1:" + std::to_string(gateway().port()) +
+                                            ";user=phone>");
+    CHECK(sip_header(res, "X-Twilio-VerStat") == c.twilio);
+    CHECK(sip_headers(res, "Identity") == identities);
+    CHECK(sip_header(res, "Reason") == c.reason);
+}
+
+TEST_CASE("SIPp: OPTIONS is answered 200 over UDP and TCP; a source outside the peers gets 403",
+          "[integration][sip]")
+{
+    for (const std::string transport : {"u1", "t1"}) {
+        const auto ok = run_sipp("options.xml", {}, transport);
+        INFO(ok.output);
+        CHECK(ok.exit_code == 0);
+        // 127.0.0.2 is loopback too, but the peer list only has 127.0.0.1/32.
+        const auto refused = run_sipp("options_forbidden.xml", {}, transport, "127.0.0.2");
+        INFO(refused.output);
+        CHECK(refused.exit_code == 0);
+    }
+    const auto stranger = udp_exchange(gateway().port(), options_request("stranger"),
+                                       std::chrono::seconds(5), "127.0.0.2");
+    REQUIRE(stranger);
+    CHECK(stranger->rfind("SIP/2.0 403 Forbidden\r\n", 0) == 0);
+}
+
+TEST_CASE("garbage and oversized messages get 400, 513 or nothing, and the face keeps answering",
+          "[integration][sip]")
+{
+    const std::uint16_t port = gateway().port();
+    SECTION("UDP")
+    {
+        CHECK_FALSE(udp_exchange(port, "\x16\x03\x01 not sip at all\r\n\r\n",
+                                 std::chrono::milliseconds(300)));
+        const std::string broken =
+            "INVITE sip:+14155550101@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;"
+            "branch=z9hG4bK-broken\r\nFrom: nonsense\r\nCSeq: x\r\nCall-ID: broken\r\n\r\n";
+        const auto bad = udp_exchange(port, broken, std::chrono::seconds(5));
+        REQUIRE(bad);
+        CHECK(sip_status(*bad) == 400);
+        std::string big = options_request("big");
+        big.insert(big.find("Content-Length"), "X-Pad: " + std::string(9000, 'p') + "\r\n");
+        const auto large = udp_exchange(port, big, std::chrono::seconds(5));
+        REQUIRE(large);
+        CHECK(large->rfind("SIP/2.0 513 Message Too Large\r\n", 0) == 0);
+        CHECK(sip_header(*large, "Call-ID") == "big");
+        CHECK(answers_options(port));
+    }
+    SECTION("TCP: pipelined requests, a keep-alive ping, then garbage closes the connection")
+    {
+        test::raw_connection c(port);
+        REQUIRE(c.send_all(options_request("one", "TCP") + "\r\n\r\n" +
+                           options_request("two", "TCP") + "GET / HTTP/1.1\r\n\r\n"));
+        const auto got = c.read_to_eof(std::chrono::seconds(5));
+        CHECK(got.closed);
+        CHECK(got.bytes.find("Call-ID: one\r\n") != std::string::npos);
+        CHECK(got.bytes.find("Call-ID: two\r\n") != std::string::npos);
+        // The pong: one CRLF between the two responses (RFC 5626 section 4.4.1).
+        CHECK(got.bytes.find("\r\n\r\n\r\nSIP/2.0 200 OK") != std::string::npos);
+        CHECK(answers_options(port));
+    }
+    SECTION("TCP: a header block or Content-Length past the limit is 513, then closed")
+    {
+        test::raw_connection c(port);
+        std::string big = options_request("big-tcp", "TCP");
+        big.insert(big.find("Content-Length"), "X-Pad: " + std::string(9000, 'p') + "\r\n");
+        REQUIRE(c.send_all(big));
+        const auto got = c.read_to_eof(std::chrono::seconds(5));
+        CHECK(got.closed);
+        CHECK(got.bytes.rfind("SIP/2.0 513 Message Too Large\r\n", 0) == 0);
+
+        test::raw_connection d(port);
+        std::string declared = options_request("declared", "TCP");
+        declared.replace(declared.find("Content-Length: 0"), 17, "Content-Length: 100000");
+        REQUIRE(d.send_all(declared));
+        const auto got2 = d.read_to_eof(std::chrono::seconds(5));
+        CHECK(got2.closed);
+        CHECK(sip_status(got2.bytes) == 513);
+        CHECK(answers_options(port));
+    }
+    SECTION("a flood from one source is cut at rate_per_source; others are still answered")
+    {
+        const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        ::inet_pton(AF_INET, "127.0.0.3", &local.sin_addr);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(port);
+        ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+        const int sent = 400;
+        for (int i = 0; i < sent; ++i) {
+            const std::string m = options_request("flood-" + std::to_string(i));
+            ::sendto(fd, m.data(), m.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+        }
+        int answered = 0;
+        std::string buf(65536, '\0');
+        pollfd p{fd, POLLIN, 0};
+        while (::poll(&p, 1, 1000) == 1 && ::recv(fd, buf.data(), buf.size(), 0) > 0) ++answered;
+        ::close(fd);
+        // 200 a second with a burst of 200 (the default): about 200 answered (403s: 127.0.0.3 is
+        // no peer), the rest dropped unanswered.
+        CHECK(answered >= 100);
+        CHECK(answered <= 260);
+        CHECK(answers_options(port));
+    }
+}
