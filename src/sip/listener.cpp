@@ -385,6 +385,9 @@ void listener::listen()
                 if (st.options.port == 0 && attempt < 20) continue;
                 throw boost::system::system_error(ec, "udp bind");
             }
+            // Bursts of datagrams wait in the kernel rather than being lost there (capped by
+            // net.core.rmem_max).
+            socket.set_option(asio::socket_base::receive_buffer_size(1 << 20), ec);
             st.acceptor.emplace(std::move(acceptor));
             st.udp_socket.emplace(std::move(socket));
             break;

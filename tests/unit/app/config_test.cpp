@@ -101,6 +101,12 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK(cfg.accounts[0].numbers[0].number == "+14155550101");
     CHECK(cfg.accounts[0].numbers[0].attest == 'A');
     CHECK_FALSE(cfg.accounts[0].trusted_sbc);
+    CHECK_FALSE(cfg.sip.listen);  // commented out: no SIP listener unless asked for
+    REQUIRE(cfg.sip.peers.size() == 1);
+    CHECK(cfg.sip.peers[0].cidr.contains("127.0.0.1"));
+    CHECK(cfg.sip.peers[0].account == cfg.accounts[0].sid);
+    CHECK(cfg.sip.max_message_bytes == 16384);
+    CHECK(cfg.sip.rate_per_source == 200);
 }
 
 TEST_CASE("deploy/cluster's config parses: PostgreSQL, the lease, the proxy, the drain", "[app]")
