@@ -108,13 +108,13 @@ void read_fields(osip_message_t* msg, request& req, std::string_view address, st
         char* s = nullptr;
         if (osip_from_to_str(msg->from, &s) == 0) req.from = take(s);
         osip_generic_param_t* tag = nullptr;
-        if (osip_from_get_tag(msg->from, &tag) == 0) req.from_tag = param_value(tag);
+        if (osip_from_param_get_byname(msg->from, const_cast<char*>("tag"), &tag) == 0) req.from_tag = param_value(tag);
     }
     if (msg->to) {
         char* s = nullptr;
         if (osip_to_to_str(msg->to, &s) == 0) req.to = take(s);
         osip_generic_param_t* tag = nullptr;
-        req.to_has_tag = osip_to_get_tag(msg->to, &tag) == 0 && tag;
+        req.to_has_tag = osip_to_param_get_byname(msg->to, const_cast<char*>("tag"), &tag) == 0 && tag;
     }
     if (msg->call_id) {
         char* s = nullptr;
