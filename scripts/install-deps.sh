@@ -11,6 +11,7 @@ packages=(
   ca-certificates
   haproxy                                           # load-balancer integration test
   sip-tester                                        # SIPp, the SBC of tests/integration/sip_test
+  kamailio                                          # deploy/kamailio reference proxy, its e2e test
   clang libclang-rt-14-dev                          # libFuzzer + sanitizers (scripts/fuzz.sh)
 )
 missing=()

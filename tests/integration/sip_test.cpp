@@ -8,9 +8,11 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -88,13 +90,21 @@ struct sipp_run {
     std::string output;
 };
 
-// Runs one call of tests/sip/<scenario> against the gateway; `transport` "u1" or "t1".
-sipp_run run_sipp(const std::string& scenario, const std::vector<std::string>& extra,
-                  const std::string& transport = "u1", const std::string& local_ip = "127.0.0.1")
+// A log file for one SIPp run, under the gateway's temporary folder.
+std::string sipp_log(const std::string& name)
 {
-    auto& g = gateway();
-    const std::string log =
-        (g.dir.path() / (scenario + "-" + transport + "-" + local_ip + ".messages.log")).string();
+    static int runs = 0;
+    return (gateway().dir.path() / (name + "-" + std::to_string(++runs) + ".messages.log"))
+        .string();
+}
+
+// SIPp for one call of tests/sip/<scenario>, logging every message to `log`. `target`: the
+// address to call (empty for a UAS); `transport` "u1" or "t1".
+test::child_process start_sipp(const std::string& scenario, const std::vector<std::string>& extra,
+                               const std::string& log, const std::string& target,
+                               const std::string& transport = "u1",
+                               const std::string& local_ip = "127.0.0.1")
+{
     std::vector<std::string> args{"-sf",
                                   std::string(STIRGATE_SOURCE_DIR) + "/tests/sip/" + scenario,
                                   "-m",
@@ -114,21 +124,37 @@ sipp_run run_sipp(const std::string& scenario, const std::vector<std::string>& e
                                   "-message_file",
                                   log};
     args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back("127.0.0.1:" + std::to_string(g.port()));
-    auto proc = test::child_process::spawn("/usr/bin/sipp", args);
+    if (!target.empty()) args.push_back(target);
+    return test::child_process::spawn("/usr/bin/sipp", args);
+}
+
+sipp_run finish(test::child_process& proc, const std::string& log)
+{
     sipp_run r;
     const auto code = proc.wait(std::chrono::seconds(30));
     r.exit_code = code.value_or(-1);
     r.output = proc.stdout_text() + proc.stderr_text();
-    r.messages = test::read_file(log);
+    if (std::filesystem::exists(log)) r.messages = test::read_file(log);
     return r;
 }
 
-// The first received response with `status` in a SIPp message log, with CRLF line ends.
-std::string received_response(const std::string& messages, int status)
+// Runs one call of tests/sip/<scenario> against the gateway's SIP face.
+sipp_run run_sipp(const std::string& scenario, const std::vector<std::string>& extra,
+                  const std::string& transport = "u1", const std::string& local_ip = "127.0.0.1")
 {
-    const std::string start = "SIP/2.0 " + std::to_string(status) + " ";
-    const auto at = messages.find(start);
+    const std::string log = sipp_log(scenario);
+    auto proc = start_sipp(scenario, extra, log, "127.0.0.1:" + std::to_string(gateway().port()),
+                           transport, local_ip);
+    return finish(proc, log);
+}
+
+// The first message in a SIPp message log that starts with `start` (a line start), with CRLF
+// line ends.
+std::string received_message(const std::string& messages, const std::string& start)
+{
+    auto at = messages.find("\n" + start);
+    if (at == std::string::npos) return {};
+    ++at;
     if (at == std::string::npos) return {};
     std::string out;
     std::size_t pos = at;
@@ -142,6 +168,12 @@ std::string received_response(const std::string& messages, int status)
         if (line.empty()) break;
     }
     return out;
+}
+
+// The first received response with `status` in a SIPp message log.
+std::string received_response(const std::string& messages, int status)
+{
+    return received_message(messages, "SIP/2.0 " + std::to_string(status) + " ");
 }
 
 std::vector<std::string> vector_identities(const std::string& case_file)
@@ -187,7 +219,7 @@ std::optional<std::string> udp_exchange(std::uint16_t port, const std::string& d
 std::string options_request(const std::string& call_id, const std::string& transport = "UDP")
 {
     return "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/" + transport +
-           " 127.0.0.1:5999;branch=z9hG4bK-" + call_id +
+           " 127.0.0.1:5999;rport;branch=z9hG4bK-" + call_id +
            "\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: " + call_id +
            "\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
 }
@@ -197,6 +229,65 @@ bool answers_options(std::uint16_t port)
     const auto reply = udp_exchange(port, options_request("alive"), std::chrono::seconds(5));
     return reply && sip_status(*reply) == 200;
 }
+
+// A UDP port free on 127.0.0.1 now (bound and released; the race is the tests' own).
+std::uint16_t free_udp_port()
+{
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// Debian's kamailio with deploy/kamailio/kamailio.cfg in front of the gateway's SIP face,
+// forwarding to a UAS on next_hop_port; ready once it answers OPTIONS.
+struct kamailio_proxy {
+    std::uint16_t port = free_udp_port();
+    std::optional<test::child_process> proc;
+
+    explicit kamailio_proxy(std::uint16_t next_hop_port)
+    {
+        const std::string dir = gateway().dir.path().string();
+        proc.emplace(test::child_process::spawn(
+            "/usr/sbin/kamailio",
+            {"-DD", "-E", "-m", "32", "-M", "4", "-w", dir, "-Y", dir, "-f",
+             std::string(STIRGATE_SOURCE_DIR) + "/deploy/kamailio/kamailio.cfg", "-A",
+             "LISTEN=udp:127.0.0.1:" + std::to_string(port), "-A",
+             "STIRGATE=\"sip:127.0.0.1:" + std::to_string(gateway().port()) + "\"", "-A",
+             "NEXT_HOP=\"sip:127.0.0.1:" + std::to_string(next_hop_port) + "\""}));
+        const bool up = test::eventually(
+            [this] {
+                // Addressed to the proxy itself (uri == myself), which answers it.
+                std::string probe = options_request("kamailio-up");
+                probe.replace(0, probe.find(" SIP/2.0"),
+                              "OPTIONS sip:127.0.0.1:" + std::to_string(port));
+                const auto r = udp_exchange(port, probe, std::chrono::milliseconds(200));
+                return r && sip_status(*r) == 200;
+            },
+            std::chrono::seconds(20), std::chrono::milliseconds(100));
+        if (!up) {
+            proc->send_signal(SIGTERM);
+            (void)proc->wait(std::chrono::seconds(5));  // drains its output for the message
+        }
+        INFO(proc->stderr_text());
+        REQUIRE(up);
+    }
+    ~kamailio_proxy()
+    {
+        if (proc) {
+            proc->send_signal(SIGTERM);
+            (void)proc->wait(std::chrono::seconds(10));
+        }
+    }
+    kamailio_proxy(const kamailio_proxy&) = delete;
+    kamailio_proxy& operator=(const kamailio_proxy&) = delete;
+};
 
 }  // namespace
 
@@ -401,5 +492,68 @@ TEST_CASE("garbage and oversized messages get 400, 513 or nothing, and the face 
         REQUIRE(at != std::string::npos);
         CHECK(std::stod(metrics.body.substr(at + 42)) >= 100);
         CHECK(std::stod(metrics.body.substr(at + 42)) + answered <= sent);
+    }
+}
+
+TEST_CASE(
+    "Kamailio (deploy/kamailio) follows the 302s: the UAS behind it receives the Identity "
+    "stirgate signed, or the verdict on a call that carried one",
+    "[integration][sip][kamailio]")
+{
+    const std::uint16_t uas_port = free_udp_port();
+    const kamailio_proxy proxy(uas_port);
+    const std::string to_proxy = "127.0.0.1:" + std::to_string(proxy.port);
+    const std::vector<std::string> call{"-s",   called, "-key",    "from_user",
+                                        caller, "-key", "to_user", called};
+
+    SECTION("outbound: signed on the way out")
+    {
+        const std::string uas_log = sipp_log("uas_expect_identity");
+        auto uas =
+            start_sipp("uas_expect_identity.xml", {"-p", std::to_string(uas_port)}, uas_log, "");
+        const std::string uac_log = sipp_log("invite_sign_proxied");
+        auto uac = start_sipp("invite_sign_proxied.xml", call, uac_log, to_proxy);
+        const auto uac_run = finish(uac, uac_log);
+        const auto uas_run = finish(uas, uas_log);
+        INFO(uac_run.output);
+        INFO(uas_run.output);
+        INFO(proxy.proc->stderr_text());
+        CHECK(uac_run.exit_code == 0);
+        REQUIRE(uas_run.exit_code == 0);  // its ereg found the Identity
+        const std::string invite = received_message(uas_run.messages, "INVITE ");
+        INFO(invite);
+        const auto identities = sip_headers(invite, "Identity");
+        REQUIRE(identities.size() == 1);
+        const std::string jws = identities[0].substr(0, identities[0].find(';'));
+        CHECK(test::pyjwt_verifies(jws, vector_path("pki/orig-sp-1234.pub.pem")));
+        auto p = core::decode_passport(jws);
+        REQUIRE(p);
+        CHECK(p->claims.attest == core::attestation::A);
+        CHECK(p->claims.orig == core::passport_identity::tn("13105550100"));
+        CHECK(sip_header(invite, "X-Twilio-VerStat").empty());
+    }
+    SECTION("inbound: verified on the way in")
+    {
+        const auto identity = vector_identities("G1_shaken_A.json").at(0);
+        const std::string uas_log = sipp_log("uas_expect_verstat");
+        auto uas =
+            start_sipp("uas_expect_verstat.xml", {"-p", std::to_string(uas_port)}, uas_log, "");
+        std::vector<std::string> args = call;
+        args.insert(args.end(), {"-key", "sip_date", "Thu, 01 Jan 2026 00:00:00 GMT", "-key",
+                                 "identity", identity});
+        const std::string uac_log = sipp_log("invite_verify_proxied");
+        auto uac = start_sipp("invite_verify_proxied.xml", args, uac_log, to_proxy);
+        const auto uac_run = finish(uac, uac_log);
+        const auto uas_run = finish(uas, uas_log);
+        INFO(uac_run.output);
+        INFO(uas_run.output);
+        INFO(proxy.proc->stderr_text());
+        CHECK(uac_run.exit_code == 0);
+        REQUIRE(uas_run.exit_code == 0);  // its eregs found verstat, X-Twilio-VerStat, Identity
+        const std::string invite = received_message(uas_run.messages, "INVITE ");
+        INFO(invite);
+        CHECK(invite.rfind("INVITE sip:" + called + ";verstat=TN-Validation-Passed@", 0) == 0);
+        CHECK(sip_header(invite, "X-Twilio-VerStat") == "TN-Validation-Passed-A");
+        CHECK(sip_headers(invite, "Identity") == std::vector<std::string>{identity});
     }
 }
