@@ -495,6 +495,31 @@ TEST_CASE("garbage and oversized messages get 400, 513 or nothing, and the face 
     }
 }
 
+namespace {
+
+// One call through the proxy: the UAS scenario listens on uas_port, the UAC scenario calls the
+// proxy with `args`. Both must end well (the UAS's eregs are its checks); returns the INVITE the
+// UAS received.
+std::string proxied_call(const kamailio_proxy& proxy, std::uint16_t uas_port,
+                         const std::string& uas_scenario, const std::string& uac_scenario,
+                         const std::vector<std::string>& args)
+{
+    const std::string uas_log = sipp_log(uas_scenario);
+    auto uas = start_sipp(uas_scenario, {"-p", std::to_string(uas_port)}, uas_log, "");
+    const std::string uac_log = sipp_log(uac_scenario);
+    auto uac = start_sipp(uac_scenario, args, uac_log, "127.0.0.1:" + std::to_string(proxy.port));
+    const auto uac_run = finish(uac, uac_log);
+    const auto uas_run = finish(uas, uas_log);
+    INFO(uac_run.output);
+    INFO(uas_run.output);
+    INFO(proxy.proc->stderr_text());
+    CHECK(uac_run.exit_code == 0);
+    REQUIRE(uas_run.exit_code == 0);
+    return received_message(uas_run.messages, "INVITE ");
+}
+
+}  // namespace
+
 TEST_CASE(
     "Kamailio (deploy/kamailio) follows the 302s: the UAS behind it receives the Identity "
     "stirgate signed, or the verdict on a call that carried one",
@@ -502,25 +527,13 @@ TEST_CASE(
 {
     const std::uint16_t uas_port = free_udp_port();
     const kamailio_proxy proxy(uas_port);
-    const std::string to_proxy = "127.0.0.1:" + std::to_string(proxy.port);
     const std::vector<std::string> call{"-s",   called, "-key",    "from_user",
                                         caller, "-key", "to_user", called};
 
     SECTION("outbound: signed on the way out")
     {
-        const std::string uas_log = sipp_log("uas_expect_identity");
-        auto uas =
-            start_sipp("uas_expect_identity.xml", {"-p", std::to_string(uas_port)}, uas_log, "");
-        const std::string uac_log = sipp_log("invite_sign_proxied");
-        auto uac = start_sipp("invite_sign_proxied.xml", call, uac_log, to_proxy);
-        const auto uac_run = finish(uac, uac_log);
-        const auto uas_run = finish(uas, uas_log);
-        INFO(uac_run.output);
-        INFO(uas_run.output);
-        INFO(proxy.proc->stderr_text());
-        CHECK(uac_run.exit_code == 0);
-        REQUIRE(uas_run.exit_code == 0);  // its ereg found the Identity
-        const std::string invite = received_message(uas_run.messages, "INVITE ");
+        const std::string invite = proxied_call(proxy, uas_port, "uas_expect_identity.xml",
+                                                "invite_sign_proxied.xml", call);
         INFO(invite);
         const auto identities = sip_headers(invite, "Identity");
         REQUIRE(identities.size() == 1);
@@ -535,22 +548,11 @@ TEST_CASE(
     SECTION("inbound: verified on the way in")
     {
         const auto identity = vector_identities("G1_shaken_A.json").at(0);
-        const std::string uas_log = sipp_log("uas_expect_verstat");
-        auto uas =
-            start_sipp("uas_expect_verstat.xml", {"-p", std::to_string(uas_port)}, uas_log, "");
         std::vector<std::string> args = call;
         args.insert(args.end(), {"-key", "sip_date", "Thu, 01 Jan 2026 00:00:00 GMT", "-key",
                                  "identity", identity});
-        const std::string uac_log = sipp_log("invite_verify_proxied");
-        auto uac = start_sipp("invite_verify_proxied.xml", args, uac_log, to_proxy);
-        const auto uac_run = finish(uac, uac_log);
-        const auto uas_run = finish(uas, uas_log);
-        INFO(uac_run.output);
-        INFO(uas_run.output);
-        INFO(proxy.proc->stderr_text());
-        CHECK(uac_run.exit_code == 0);
-        REQUIRE(uas_run.exit_code == 0);  // its eregs found verstat, X-Twilio-VerStat, Identity
-        const std::string invite = received_message(uas_run.messages, "INVITE ");
+        const std::string invite = proxied_call(proxy, uas_port, "uas_expect_verstat.xml",
+                                                "invite_verify_proxied.xml", args);
         INFO(invite);
         CHECK(invite.rfind("INVITE sip:" + called + ";verstat=TN-Validation-Passed@", 0) == 0);
         CHECK(sip_header(invite, "X-Twilio-VerStat") == "TN-Validation-Passed-A");
