@@ -37,6 +37,10 @@ result<inbound_request> read_inbound_request(const core::form_params& form)
     r.upstream_verstat = value_of(form, "StirVerstat");
     r.upstream_calltoken = value_of(form, "CallToken");
     r.upstream_passport = value_of(form, "StirPassportToken");
+    if (const auto p = value_of(form, "StirPassthrough")) {
+        if (*p != "true" && *p != "false") return error{errc::invalid_parameter, "StirPassthrough"};
+        r.passthrough = *p == "true";
+    }
     return r;
 }
 
@@ -51,10 +55,12 @@ core::call_context verification_context(const inbound_request& request)
     return call;
 }
 
-stir_fields stir_fields_from(const core::verification_outcome& outcome)
+stir_fields stir_fields_from(const core::verification_outcome& outcome, bool passthrough)
 {
     stir_fields v;
-    v.stir_verstat = core::to_string(outcome.twilio);
+    core::stir_verstat twilio = outcome.twilio;
+    twilio.passthrough = passthrough;
+    v.stir_verstat = core::to_string(twilio);
     if (!outcome.shaken_passport.empty()) v.passport = outcome.shaken_passport;
     v.attest = outcome.attest;
     return v;

@@ -34,6 +34,9 @@ struct inbound_request {
     std::optional<std::string> upstream_verstat;
     std::optional<std::string> upstream_calltoken;
     std::optional<std::string> upstream_passport;
+    // StirPassthrough=true: the edge relays a customer's own SHAKEN PASSporT unchanged (Twilio's
+    // "PASSporT passthrough"); the verdict takes the -Passthrough StirVerstat values.
+    bool passthrough = false;
 };
 
 // Errors, first found first: invalid_parameter "CallSid" (not a CA sid), from_missing,
@@ -49,8 +52,9 @@ struct stir_fields {
     std::optional<std::string> passport;  // StirPassportToken
     std::optional<core::attestation> attest;
 };
-// No Identity value: no STIR fields at all, as Twilio sends none.
-stir_fields stir_fields_from(const core::verification_outcome& outcome);
+// No Identity value: no STIR fields at all, as Twilio sends none. `passthrough`: the
+// -Passthrough values (TN-Validation-Passed-A-Passthrough, ...; a DIV chain stays -Diverted).
+stir_fields stir_fields_from(const core::verification_outcome& outcome, bool passthrough = false);
 
 struct calltoken_keys {
     const core::es256_private_key& mint;              // empty: no CallToken is minted

@@ -577,6 +577,7 @@ sip_peer read_sip_peer(section& s)
     auto account = s.string("account");
     if (!account) s.fail_at("account", "required (the AccountSid whose numbers set attestation)");
     out.account = *account;
+    if (auto v = s.boolean("passthrough")) out.passthrough = *v;
     s.finish();
     return out;
 }

@@ -155,6 +155,10 @@ struct security_config {
 struct sip_peer {
     net::cidr_block cidr;  // the SBCs allowed to ask from these addresses
     std::string account;   // AccountSid whose number inventory sets the attestation
+    // The peer relays its customers' own SHAKEN PASSporTs (a BYOC trunk, Twilio's "PASSporT
+    // passthrough"): its Identity INVITEs are verified and passed back unchanged, and
+    // X-Twilio-VerStat takes the -Passthrough values.
+    bool passthrough = false;
 };
 
 struct sip_config {

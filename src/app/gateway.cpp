@@ -325,7 +325,7 @@ net::awaitable<net::http_response> serve_chain(std::shared_ptr<const std::string
 std::vector<sip::peer> sip_peers(const config& cfg)
 {
     std::vector<sip::peer> out;
-    for (const auto& p : cfg.sip.peers) out.push_back({p.cidr, p.account});
+    for (const auto& p : cfg.sip.peers) out.push_back({p.cidr, p.account, p.passthrough});
     return out;
 }
 

@@ -52,8 +52,8 @@ asio::awaitable<exchange_result> redirect_service::handle(std::string message, s
     }
 
     core::account_ptr account;
-    if (const peer* p = find_peer(deps_.peers, address))
-        account = deps_.accounts.find(p->account_sid);
+    const peer* from_peer = find_peer(deps_.peers, address);
+    if (from_peer) account = deps_.accounts.find(from_peer->account_sid);
     redirect_context ctx;
     ctx.account = account.get();
     ctx.signer = &deps_.signer;
@@ -66,7 +66,7 @@ asio::awaitable<exchange_result> redirect_service::handle(std::string message, s
     if (d.what == action::verify) {
         const core::verification_outcome outcome =
             co_await deps_.verifier.verify(std::move(d.identities), std::move(d.call));
-        out.response = verified_response(parsed.req, outcome);
+        out.response = verified_response(parsed.req, outcome, from_peer && from_peer->passthrough);
         status = 302;
         note = outcome.code == errc{} ? std::string("verified") : errc_name(outcome.code);
     } else if (d.what == action::reply) {

@@ -34,6 +34,7 @@ namespace stirgate::sip {
 struct peer {
     net::cidr_block cidr;
     std::string account_sid;
+    bool passthrough = false;  // its Identity values are customers' own (-Passthrough verdicts)
 };
 
 enum class transport { udp, tcp };

@@ -237,13 +237,16 @@ decision decide(const parse_result& parsed, const redirect_context& ctx)
     return reply(req, 501, "Not Implemented", "unknown method", allow_header);
 }
 
-std::string verified_response(const request& req, const core::verification_outcome& outcome)
+std::string verified_response(const request& req, const core::verification_outcome& outcome,
+                              bool passthrough)
 {
+    core::stir_verstat twilio = outcome.twilio;
+    twilio.passthrough = passthrough;
     std::vector<header_line> headers;
     headers.reserve(req.identities.size() + 3);
     headers.push_back(
         {"Contact", contact_of(with_verstat(req.request_uri, core::to_string(outcome.verstat)))});
-    headers.push_back({"X-Twilio-VerStat", core::to_string(outcome.twilio)});
+    headers.push_back({"X-Twilio-VerStat", core::to_string(twilio)});
     for (const auto& value : req.identities) headers.push_back({"Identity", value});
     if (!outcome.valid && outcome.sip_code != 0) {
         // RFC 9410: the call goes on, the failure rides in a Reason header.

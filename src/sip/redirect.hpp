@@ -74,6 +74,9 @@ decision decide(const parse_result& parsed, const redirect_context& ctx);
 // The 302 of a verified INVITE: Contact = with_verstat(Request-URI, the SIP-side verstat),
 // X-Twilio-VerStat (the Twilio value, -Diverted for a DIV chain), every Identity value as it
 // came, and Reason: STIR;cause=<403|436|437|438>;text="..." when verification failed (RFC 9410).
-std::string verified_response(const request& req, const core::verification_outcome& outcome);
+// `passthrough`: the peer relays its customer's own PASSporT (Twilio's "PASSporT passthrough"),
+// so X-Twilio-VerStat takes the -Passthrough values (a DIV chain stays -Diverted).
+std::string verified_response(const request& req, const core::verification_outcome& outcome,
+                              bool passthrough = false);
 
 }  // namespace stirgate::sip

@@ -64,6 +64,8 @@ struct sip_gateway {
         cfg.accounts.push_back(account);
         cfg.sip.listen = app::listen_address{"127.0.0.1", 0};
         cfg.sip.peers.push_back({*net::parse_cidr("127.0.0.1/32"), test::account_sid});
+        // A customer's trunk relaying its own PASSporTs (Twilio's PASSporT passthrough).
+        cfg.sip.peers.push_back({*net::parse_cidr("127.0.0.4/32"), test::account_sid, true});
         cfg.sip.max_message_bytes = 8192;
         cfg.sip.tcp_idle_timeout = std::chrono::milliseconds(3000);
         app::gateway_options opts;
@@ -380,6 +382,31 @@ TEST_CASE("SIPp: verification INVITEs get the vectors' verstat and X-Twilio-VerS
     CHECK(sip_header(res, "X-Twilio-VerStat") == c.twilio);
     CHECK(sip_headers(res, "Identity") == identities);
     CHECK(sip_header(res, "Reason") == c.reason);
+}
+
+TEST_CASE("SIPp: a passthrough peer's PASSporTs get the -Passthrough X-Twilio-VerStat values",
+          "[integration][sip]")
+{
+    struct relayed_case {
+        const char* file;
+        const char* twilio;
+    };
+    const auto c =
+        GENERATE(relayed_case{"G1_shaken_A.json", "TN-Validation-Passed-A-Passthrough"},
+                 relayed_case{"B1_bad_signature.json", "TN-Validation-Failed-A-Passthrough"});
+    INFO(c.file);
+    const auto identities = vector_identities(c.file);
+    const auto run = run_sipp(
+        "invite_verify.xml",
+        {"-s", called, "-key", "from_user", caller, "-key", "to_user", called, "-key", "sip_date",
+         "Thu, 01 Jan 2026 00:00:00 GMT", "-key", "identity", identities.at(0)},
+        "u1", "127.0.0.4");
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    const std::string res = received_response(run.messages, 302);
+    INFO(res);
+    CHECK(sip_header(res, "X-Twilio-VerStat") == c.twilio);
+    CHECK(sip_headers(res, "Identity") == identities);  // passed through unchanged
 }
 
 TEST_CASE("SIPp: OPTIONS is answered 200 over UDP and TCP; a source outside the peers gets 403",

@@ -569,7 +569,8 @@ TEST_CASE("[sip]: absent means no listener; listen, peers and limits parse with 
                              "[[sip.peers]]\ncidr = \"10.0.0.0/8\"\n"
                              "account = \"AC0123456789abcdef0123456789abcdef\"\n"
                              "[[sip.peers]]\ncidr = \"::1\"\n"
-                             "account = \"AC0123456789abcdef0123456789abcdef\"\n");
+                             "account = \"AC0123456789abcdef0123456789abcdef\"\n"
+                             "passthrough = true\n");
     REQUIRE(cfg.sip.listen);
     CHECK(cfg.sip.listen->host == "127.0.0.1");
     CHECK(cfg.sip.listen->port == 5060);
@@ -578,6 +579,8 @@ TEST_CASE("[sip]: absent means no listener; listen, peers and limits parse with 
     CHECK_FALSE(cfg.sip.peers[0].cidr.contains("11.1.2.3"));
     CHECK(cfg.sip.peers[1].cidr.contains("::1"));
     CHECK(cfg.sip.peers[0].account == "AC0123456789abcdef0123456789abcdef");
+    CHECK_FALSE(cfg.sip.peers[0].passthrough);
+    CHECK(cfg.sip.peers[1].passthrough);
     CHECK(cfg.sip.max_message_bytes == 4096);
     CHECK(cfg.sip.max_headers == 40);
     CHECK(cfg.sip.rate_per_source == 0);

@@ -436,6 +436,15 @@ TEST_CASE("every PASSporT vector case sent as an INVITE gets its verstat in a 30
             CHECK(contact.rfind("<" + str(s, "request_uri").substr(0, 16), 0) == 0);
             CHECK(sip_header(res, "X-Twilio-VerStat") == twilio);
             CHECK(sip_headers(res, "Identity") == identities);
+            // The same verdict for a passthrough peer: -Passthrough unless -Diverted or nothing
+            // was validated (TWILIO-API.md section 6).
+            const std::string relayed = sip::verified_response(parsed.req, outcome, true);
+            const bool suffixed = twilio != "No-TN-Validation" &&
+                                  twilio.find("-Diverted") == std::string::npos;
+            CHECK(sip_header(relayed, "X-Twilio-VerStat") ==
+                  (suffixed ? twilio + "-Passthrough" : twilio));
+            CHECK(sip_header(relayed, "Contact") == contact);
+            CHECK(sip_headers(relayed, "Identity") == identities);
             const int code =
                 !baseline && expect["sip_code"].IsInt() ? expect["sip_code"].GetInt() : 0;
             if (code == 0) {
