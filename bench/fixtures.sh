@@ -132,6 +132,9 @@ write_config() {
       -e "s|^dial_url = .*|dial_url = \"\"|" \
       -e "s|^voice_url = .*|voice_url = \"http://127.0.0.1:$app_port/voice\"|" \
       "$work/gw/stirgate.toml" > "$work/gw/bench.toml"
+  # extra_config: TOML appended as it is (bench/sip.sh: the [sip] face and its peer).
+  [ -n "${extra_config:-}" ] && printf '%s\n' "$extra_config" >> "$work/gw/bench.toml"
+  return 0
 }
 
 # start_gateway THREADS CPUS: a fresh database each time; waits for /healthz.

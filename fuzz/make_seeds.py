@@ -193,6 +193,28 @@ def main():
         "iat": VERIFY_AT, "origid": "0b9e3f6a-1111-4222-8333-444455556666"}})
     write(out, "http_request", "atis_sign_foreign", request("POST", "/stir/v1/signing", foreign, json_headers))
 
+    # The SIP face: the recorded messages of its unit tests (stored with LF) and every vector
+    # case as a verification INVITE.
+    sip_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "unit", "sip",
+                           "messages")
+    for path in sorted(glob.glob(os.path.join(sip_dir, "*.sip"))):
+        with open(path, encoding="utf-8") as f:
+            text = f.read().replace("\n", "\r\n")
+        write(out, "sip_message", os.path.basename(path)[:-4], text)
+    for name, case in cases():
+        sip = case.get("sip", {})
+        lines = [f"INVITE {sip.get('request_uri', 'sip:x@y')} SIP/2.0",
+                 f"Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-{name}",
+                 f"From: {sip.get('from', '<sip:a@b>;tag=1')}", f"To: {sip.get('to', '<sip:b@c>')}",
+                 f"Call-ID: {name}", "CSeq: 1 INVITE"]
+        if sip.get("p_asserted_identity"):
+            lines.append("P-Asserted-Identity: " + sip["p_asserted_identity"])
+        if sip.get("date"):
+            lines.append("Date: " + sip["date"])
+        lines += ["Identity: " + v for v in case.get("identity_headers", [])]
+        lines += ["Content-Length: 0", "", ""]
+        write(out, "sip_message", f"invite_{name}", "\r\n".join(lines))
+
 
 if __name__ == "__main__":
     main()

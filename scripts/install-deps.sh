@@ -5,11 +5,14 @@ packages=(
   cmake ninja-build g++ ccache pkg-config          # build
   libboost-dev libssl-dev rapidjson-dev             # Beast/Asio, OpenSSL 3, RapidJSON
   libsqlite3-dev libtomlplusplus-dev                # storage, config
+  libosip2-dev                                      # RFC 3261 parser of the SIP face (src/sip)
   libpq-dev postgresql-15                           # PostgreSQL store and its test server
   catch2 python3 python3-jwt python3-cryptography openssl  # tests and independent verifiers
   python3-twilio                                    # a Twilio app written with Twilio's helper library
   ca-certificates
   haproxy                                           # load-balancer integration test
+  sip-tester                                        # SIPp, the SBC of tests/integration/sip_test
+  kamailio                                          # deploy/kamailio reference proxy, its e2e test
   clang libclang-rt-14-dev                          # libFuzzer + sanitizers (scripts/fuzz.sh)
 )
 missing=()

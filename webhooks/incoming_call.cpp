@@ -10,6 +10,7 @@
 #include "rest/async_calls.hpp"
 #include "rest/twilio_request.hpp"
 #include "core/calltoken.hpp"
+#include "core/dates.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
 #include "core/sid.hpp"
@@ -86,7 +87,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     if (!request->identities.empty()) {
         const core::call_context call = verification_context(*request);
         const auto outcome = co_await deps->verifier.verify(request->identities, call);
-        verified = stir_fields_from(outcome);
+        verified = stir_fields_from(outcome, request->passthrough);
     }
 
     // 4. CallToken: validate an upstream platform's, else mint (once per CallSid).
@@ -127,47 +128,13 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     co_return res;
 }
 
-int two_digits(std::string_view s, std::size_t at)
-{
-    if (at + 2 > s.size() || s[at] < '0' || s[at] > '9' || s[at + 1] < '0' || s[at + 1] > '9')
-        return -1;
-    return (s[at] - '0') * 10 + (s[at + 1] - '0');
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 }  // namespace
 
-// "Thu, 01 Jan 2026 00:00:00 GMT": RFC 3261's SIP-date is RFC 1123's rfc1123-date, always GMT.
 result<std::int64_t> parse_sip_date(std::string_view s)
 {
-    static constexpr std::array<std::string_view, 12> months = {
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const error bad{errc::invalid_parameter, "SipDate"};
-    if (s.size() != 29 || s.substr(3, 2) != ", " || s[7] != ' ' || s[11] != ' ' ||
-        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT")
-        return bad;
-    const int day = two_digits(s, 5);
-    unsigned month = 0;
-    for (unsigned i = 0; i < months.size(); ++i)
-        if (s.substr(8, 3) == months[i]) month = i + 1;
-    const int yh = two_digits(s, 12), yl = two_digits(s, 14);
-    const int hh = two_digits(s, 17), mm = two_digits(s, 20), ss = two_digits(s, 23);
-    if (day < 1 || day > 31 || month == 0 || yh < 0 || yl < 0 || hh < 0 || hh > 23 || mm < 0 ||
-        mm > 59 || ss < 0 || ss > 60)
-        return bad;
-    const std::int64_t days =
-        days_from_civil(yh * 100 + yl, month, static_cast<unsigned>(day));
-    return days * 86400 + hh * 3600 + mm * 60 + ss;
+    auto t = core::parse_sip_date(s);
+    if (!t) return error{errc::invalid_parameter, "SipDate"};
+    return *t;
 }
 
 void add_incoming_call_routes(net::router& routes, const incoming_call_dependencies& deps)

@@ -106,14 +106,19 @@ std::optional<std::vector<net::cidr_block>> cidr_list(section& s, std::string_vi
     return out;
 }
 
+// `listen`: HOST:PORT, checked; nullopt when the key is absent.
+std::optional<listen_address> listen_key(section& s)
+{
+    auto v = s.string("listen");
+    if (!v) return std::nullopt;
+    auto a = parse_listen_address(*v);
+    if (!a) s.fail_at("listen", "expected HOST:PORT (IPv6 as [ADDR]:PORT), got " + show_value(*v));
+    return a;
+}
+
 void read_server(section& s, server_config& out)
 {
-    if (auto v = s.string("listen")) {
-        auto a = parse_listen_address(*v);
-        if (!a)
-            s.fail_at("listen", "expected HOST:PORT (IPv6 as [ADDR]:PORT), got " + show_value(*v));
-        out.listen = *a;
-    }
+    if (auto a = listen_key(s)) out.listen = *a;
     if (auto v = s.url("public_url", {"http", "https"}, true)) {
         if (v->find_first_of("?#") != std::string::npos)
             s.fail_at("public_url", "must be a base URL without query or fragment");
@@ -328,6 +333,45 @@ void read_edge(section& s, edge_config& out)
     s.finish();
 }
 
+sip_peer read_sip_peer(section& s)
+{
+    sip_peer out;
+    auto cidr = s.string("cidr");
+    if (!cidr) s.fail_at("cidr", "required");
+    auto block = net::parse_cidr(*cidr);
+    if (!block) s.fail_at("cidr", "expected ADDRESS/PREFIX, got " + show_value(*cidr));
+    out.cidr = *block;
+    auto account = s.string("account");
+    if (!account) s.fail_at("account", "required (the AccountSid whose numbers set attestation)");
+    out.account = *account;
+    if (auto v = s.boolean("passthrough")) out.passthrough = *v;
+    s.finish();
+    return out;
+}
+
+void read_sip(section& s, sip_config& out)
+{
+    out.listen = listen_key(s);
+    if (const auto* peers = s.table_array("peers")) {
+        for (std::size_t i = 0; i < peers->size(); ++i) {
+            section p(*peers->get(i)->as_table(), s.name("peers") + "[" + std::to_string(i) + "]",
+                      s.context());
+            out.peers.push_back(read_sip_peer(p));
+        }
+    }
+    // 1300 bytes: an INVITE with two Identity headers does not fit in less; 65507: a UDP datagram.
+    if (auto v = s.integer("max_message_bytes", 1300, 65507))
+        out.max_message_bytes = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("max_headers", 8, 1000)) out.max_headers = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("rate_per_source", 0, 1'000'000))
+        out.rate_per_source = static_cast<std::uint32_t>(*v);
+    if (auto v = s.integer("max_tcp_connections", 1, 100'000))
+        out.max_tcp_connections = static_cast<std::size_t>(*v);
+    if (auto v = s.integer("tcp_idle_timeout_ms", 1, one_hour_ms)) out.tcp_idle_timeout = ms(*v);
+    if (auto v = s.integer("tcp_read_timeout_ms", 1, one_hour_ms)) out.tcp_read_timeout = ms(*v);
+    s.finish();
+}
+
 core::number_config read_number(section& s)
 {
     core::number_config out;
@@ -433,6 +477,18 @@ void check_cross_references(const config& cfg, const load_context& ctx)
                      a.numbers[j].number + " is listed more than once");
         }
     }
+    for (std::size_t i = 0; i < cfg.sip.peers.size(); ++i) {
+        const auto& peer = cfg.sip.peers[i];
+        const std::string at = "sip.peers[" + std::to_string(i) + "].account";
+        const auto it = std::find_if(cfg.accounts.begin(), cfg.accounts.end(),
+                                     [&](const core::account_config& a) { return a.sid == peer.account; });
+        if (it == cfg.accounts.end())
+            fail(ctx.source, at, show_value(peer.account) + " is not a configured [[accounts]] sid");
+        // SHAKEN needs an origid (RFC 8588 section 4); without one every INVITE it signs would fail.
+        if (cfg.signing && it->origid.empty())
+            fail(ctx.source, at,
+                 "account " + peer.account + " has no origid, which SIP signing needs");
+    }
 }
 
 }  // namespace
@@ -518,6 +574,10 @@ config parse_config(std::string_view toml_text, const std::string& source_name,
     if (const auto* t = top.table("security")) {
         section s(*t, "security", ctx);
         read_security(s, cfg.security);
+    }
+    if (const auto* t = top.table("sip")) {
+        section s(*t, "sip", ctx);
+        read_sip(s, cfg.sip);
     }
     if (const auto* accounts = top.table_array("accounts")) {
         for (std::size_t i = 0; i < accounts->size(); ++i) {

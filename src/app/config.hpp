@@ -153,6 +153,33 @@ struct security_config {
     std::chrono::seconds auth_failure_window{300};
 };
 
+// [sip]: the SIP face, STI-AS/STI-VS as a redirect server (DESIGN.md "SIP face").
+struct sip_peer {
+    net::cidr_block cidr;  // the SBCs allowed to ask from these addresses
+    std::string account;   // AccountSid whose number inventory sets the attestation
+    // The peer relays its customers' own SHAKEN PASSporTs (a BYOC trunk, Twilio's "PASSporT
+    // passthrough"): its Identity INVITEs are verified and passed back unchanged, and
+    // X-Twilio-VerStat takes the -Passthrough values.
+    bool passthrough = false;
+};
+
+struct sip_config {
+    // UDP and TCP on this one address; nullopt (no `listen`): no SIP listener. Port 0 asks the
+    // OS for a port free for both (tests).
+    std::optional<listen_address> listen;
+    std::vector<sip_peer> peers;  // first match wins; anyone else gets 403
+    // One message, start line to the end of the body. UDP: a longer datagram is answered 513
+    // (when its start line parses) or dropped; TCP: 513, then the connection closes.
+    std::size_t max_message_bytes = 16384;
+    std::size_t max_headers = 64;  // header lines of one message; more: 400
+    // Messages one source address may send per second (a token bucket of that size, so a burst
+    // of as many passes); more are dropped unanswered. 0 = no limit.
+    std::uint32_t rate_per_source = 200;
+    std::size_t max_tcp_connections = 256;  // open at once; more are closed at accept
+    std::chrono::milliseconds tcp_idle_timeout{120000};  // between messages on a connection
+    std::chrono::milliseconds tcp_read_timeout{10000};   // to receive a message once begun
+};
+
 struct config {
     std::filesystem::path source;  // the file it came from ("" when built in code)
     server_config server;
@@ -165,6 +192,7 @@ struct config {
     webhooks_config webhooks;
     edge_config edge;
     std::vector<core::account_config> accounts;
+    sip_config sip;
 };
 
 // Environment lookup, injectable so tests need not touch the process environment.

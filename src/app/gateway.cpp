@@ -27,6 +27,7 @@
 #include "net/router.hpp"
 #include "net/server.hpp"
 #include "net/url.hpp"
+#include "sip/listener.hpp"
 #include "sti/call_verifier.hpp"
 #include "sti/cert_cache.hpp"
 #include "sti/signer.hpp"
@@ -323,6 +324,26 @@ net::awaitable<net::http_response> serve_chain(std::shared_ptr<const std::string
     co_return res;
 }
 
+std::vector<sip::peer> sip_peers(const config& cfg)
+{
+    std::vector<sip::peer> out;
+    for (const auto& p : cfg.sip.peers) out.push_back({p.cidr, p.account, p.passthrough});
+    return out;
+}
+
+sip::listener_options sip_options_from(const config& cfg)
+{
+    sip::listener_options o;
+    o.host = cfg.sip.listen->host;
+    o.port = cfg.sip.listen->port;
+    o.max_message_bytes = cfg.sip.max_message_bytes;
+    o.rate_per_source = cfg.sip.rate_per_source;
+    o.max_tcp_connections = cfg.sip.max_tcp_connections;
+    o.tcp_idle_timeout = cfg.sip.tcp_idle_timeout;
+    o.tcp_read_timeout = cfg.sip.tcp_read_timeout;
+    return o;
+}
+
 net::server_options server_options_from(const config& cfg)
 {
     net::server_options o;
@@ -395,6 +416,9 @@ struct gateway::impl {
     boost::asio::io_context signals_io;
     boost::asio::signal_set hup{signals_io, SIGHUP};
     std::optional<net::server> server;
+    // The SIP face ([sip] listen), on the server's first I/O thread. After the server: it goes
+    // first, while the io_contexts its sockets belong to still exist.
+    std::optional<sip::listener> sip_face;
     bool abandoned = false;  // run() returned with deliveries in flight
 
     impl(config c, gateway_options o)
@@ -467,7 +491,35 @@ struct gateway::impl {
         metrics.watch_log(log);
         auto server_opts = server_options_from(cfg);
         server_opts.observer = &metrics;
+        server_opts.on_stop = [this] {
+            if (sip_face) sip_face->stop();
+        };
         server.emplace(std::move(server_opts), routes, log);
+        if (cfg.sip.listen) build_sip_face(on_signed);
+    }
+
+    void build_sip_face(const std::function<void(core::passport_type)>& on_signed)
+    {
+        // The SIP face signs with [signing] like the Calls API, writing ppt=shaken bare as
+        // DESIGN.md "SIP face" shows it.
+        sti::signing_identity signer{keys.signing_key,
+                                     cfg.signing ? cfg.signing->x5u : std::string(), on_signed,
+                                     core::identity_format_options{.quote_ppt = false}};
+        sip::service_dependencies deps{accounts,
+                                       sip_peers(cfg),
+                                       verifier,
+                                       std::move(signer),
+                                       now,
+                                       sip::message_limits{cfg.sip.max_message_bytes,
+                                                           cfg.sip.max_headers},
+                                       log,
+                                       [this](std::string_view method, int status) {
+                                           metrics.on_sip_message(method, status);
+                                       }};
+        auto service = std::make_shared<const sip::redirect_service>(std::move(deps));
+        auto options = sip_options_from(cfg);
+        options.on_dropped = [this](std::string_view reason) { metrics.on_sip_dropped(reason); };
+        sip_face.emplace(server->executor(), std::move(options), std::move(service), log);
     }
 
     // Re-reads the config file and swaps in its accounts and numbers; requests in flight keep
@@ -498,7 +550,15 @@ void gateway::reload()
     impl_->reload();
 }
 
-void gateway::listen() { impl_->server->listen(); }
+void gateway::listen()
+{
+    impl_->server->listen();
+    if (impl_->sip_face) impl_->sip_face->listen();
+}
+std::uint16_t gateway::sip_port() const
+{
+    return impl_->sip_face ? impl_->sip_face->port() : 0;
+}
 boost::asio::ip::tcp::endpoint gateway::local_endpoint() const
 {
     return impl_->server->local_endpoint();
@@ -526,6 +586,7 @@ int gateway::run()
         impl_->background.run();
         background_ended->set_value();
     });
+    if (impl_->sip_face) impl_->sip_face->start();
     const int code = impl_->server->run();
     // Drained: no new calls can be queued. Let deliveries in flight finish (bounded by the
     // outbox's stop_timeout), then stop.

@@ -40,9 +40,12 @@ public:
     gateway(const gateway&) = delete;
     gateway& operator=(const gateway&) = delete;
 
-    // Binds the listening socket (throws naming the address on failure).
+    // Binds the listening socket, and the SIP face's with [sip] listen (throws naming the
+    // address on failure).
     void listen();
     boost::asio::ip::tcp::endpoint local_endpoint() const;
+    // The SIP face's port (UDP and TCP) once listen() ran; 0 without [sip] listen.
+    std::uint16_t sip_port() const;
     // Serves until SIGTERM/SIGINT or stop(), drains, returns the exit code.
     int run();
     void stop();

@@ -1,6 +1,7 @@
 #include "app/gateway_metrics.hpp"
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,12 +67,26 @@ gateway_metrics::gateway_metrics()
           "Requests refused with 429 after too many failed authentications ([security]), by "
           "the count that refused them: a client address, or an account for an address that "
           "failed for it.",
-          {"scope"}, 4))
+          {"scope"}, 4)),
+      sip_requests_(registry_.counter("stirgate_sip_requests_total",
+                                      "SIP requests answered by the SIP face, by method (INVITE, "
+                                      "OPTIONS, ACK, other) and status (none: an ACK absorbed).",
+                                      {"method", "status"}, 128)),
+      sip_dropped_(registry_.counter("stirgate_sip_dropped_total",
+                                     "SIP messages dropped unanswered: rate (over [sip] "
+                                     "rate_per_source), busy (too many datagrams in flight), "
+                                     "not_sip (no SIP request line), tcp_cap (connection over "
+                                     "[sip] max_tcp_connections).",
+                                     {"reason"}, 8))
 {
     for (const auto scope : {rest::auth_block_scope::address, rest::auth_block_scope::account}) {
         auth_throttled_.declare(static_cast<std::uint64_t>(scope) + 1, [scope] {
             return obs::label_values{std::string(rest::to_string(scope))};
         });
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+        static constexpr std::array<const char*, 4> reasons{"rate", "busy", "not_sip", "tcp_cap"};
+        sip_dropped_.declare(i + 1, [i] { return obs::label_values{std::string(reasons[i])}; });
     }
     for (const auto ppt : {core::passport_type::shaken, core::passport_type::div}) {
         signatures_.declare(static_cast<std::uint64_t>(ppt) + 1,
@@ -163,6 +178,40 @@ void gateway_metrics::on_auth_throttled(rest::auth_block_scope scope) noexcept
         auth_throttled_.add(static_cast<std::uint64_t>(scope) + 1, [scope] {
             return obs::label_values{std::string(rest::to_string(scope))};
         });
+    } catch (...) {
+    }
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 3> sip_methods{"INVITE", "OPTIONS", "ACK"};
+constexpr std::array<std::string_view, 4> sip_drop_reasons{"rate", "busy", "not_sip", "tcp_cap"};
+
+}  // namespace
+
+void gateway_metrics::on_sip_message(std::string_view method, int status) noexcept
+{
+    try {
+        std::uint64_t m = sip_methods.size();
+        for (std::size_t i = 0; i < sip_methods.size(); ++i)
+            if (method == sip_methods[i]) m = i;
+        const auto code = static_cast<std::uint64_t>(status < 0 || status > 999 ? 0 : status);
+        sip_requests_.add(((m + 1) << 12) | code, [m, code] {
+            return obs::label_values{
+                m < sip_methods.size() ? std::string(sip_methods[m]) : std::string("other"),
+                code == 0 ? std::string("none") : std::to_string(code)};
+        });
+    } catch (...) {
+    }
+}
+
+void gateway_metrics::on_sip_dropped(std::string_view reason) noexcept
+{
+    try {
+        for (std::size_t i = 0; i < sip_drop_reasons.size(); ++i) {
+            if (reason != sip_drop_reasons[i]) continue;
+            sip_dropped_.add(i + 1, [i] { return obs::label_values{std::string(sip_drop_reasons[i])}; });
+        }
     } catch (...) {
     }
 }

@@ -41,6 +41,11 @@ public:
     void on_delivery(store::outbox_kind kind, bool delivered) noexcept;
     // stirgate_auth_throttled_total{scope}: requests refused 429 for failed authentication.
     void on_auth_throttled(rest::auth_block_scope scope) noexcept;
+    // stirgate_sip_requests_total{method,status}: SIP requests answered (status "none": an
+    // absorbed ACK); method is INVITE, OPTIONS, ACK or other.
+    void on_sip_message(std::string_view method, int status) noexcept;
+    // stirgate_sip_dropped_total{reason}: SIP messages dropped unanswered.
+    void on_sip_dropped(std::string_view reason) noexcept;
 
     // Scrape-time sources; each must outlive this object's last render. Registration order
     // is exposition order; call each once, before serving.
@@ -71,6 +76,8 @@ private:
     obs::counter_family& signatures_;
     obs::counter_family& deliveries_;
     obs::counter_family& auth_throttled_;
+    obs::counter_family& sip_requests_;
+    obs::counter_family& sip_dropped_;
     obs::gauge* outbox_depth_ = nullptr;
     obs::gauge* outbox_lag_ = nullptr;
     obs::gauge* outbox_dead_ = nullptr;

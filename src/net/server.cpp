@@ -415,6 +415,7 @@ void server::impl::begin_stop()
     beast::error_code ec;
     acceptor->close(ec);
     signals->cancel(ec);
+    if (options.on_stop) options.on_stop();
     if (delay) delay->cancel();
     for (std::size_t i = 0; i < contexts.size(); ++i) {
         auto close_idle = [this, i] {
@@ -527,6 +528,11 @@ server::refused_counts server::refused_connections() const noexcept
 std::size_t server::max_connections() const noexcept
 {
     return impl_->limiter.caps().max_connections;
+}
+
+asio::any_io_executor server::executor() const
+{
+    return impl_->contexts[0]->get_executor();
 }
 
 bool server::draining() const noexcept { return impl_->draining.load(); }

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -294,6 +295,9 @@ struct server_options {
     // fd_reserve must fit RLIMIT_NOFILE. The soft limit is raised towards the hard one when it
     // does not; failing that max_connections is lowered, with a warning.
     std::size_t fd_reserve = 64;
+    // Called on the first I/O thread when the drain starts (after drain_delay): other listeners
+    // sharing the I/O threads (the SIP face) close their sockets, so the threads can end.
+    std::function<void()> on_stop = {};
 };
 
 class server final {
@@ -313,6 +317,10 @@ public:
     // closes idle connections, lets in-flight requests finish for at most drain_timeout. A
     // second signal skips what is left of the delay. Returns the process exit code (0).
     int run();
+
+    // The first I/O thread's executor (run by that thread alone while run() runs), for other
+    // listeners sharing the I/O threads; they end their work when on_stop is called.
+    boost::asio::any_io_executor executor() const;
 
     // Starts the delay and then the drain from any thread (what the signals do).
     void stop();

@@ -16,20 +16,7 @@ result<std::string> sign_identity(const signing_identity& signer, core::passport
     auto jws = core::sign_passport(claims, ppt, signer.x5u, signer.key);
     if (!jws) return std::move(jws).err();
     if (signer.on_signed) signer.on_signed(ppt);
-    return core::format_identity_header(*jws, signer.x5u, ppt);
-}
-
-result<std::string> sign_shaken(const signing_identity& signer, core::attestation attest,
-                                std::string orig_tn, std::string dest_tn, std::string origid,
-                                std::int64_t now)
-{
-    core::passport_claims c;
-    c.iat = now;
-    c.orig = core::passport_identity::tn(std::move(orig_tn));
-    c.dest.tn.push_back(std::move(dest_tn));
-    c.attest = attest;
-    c.origid = std::move(origid);
-    return sign_identity(signer, core::passport_type::shaken, c);
+    return core::format_identity_header(*jws, signer.x5u, ppt, signer.format);
 }
 
 // An Identity value of the token, decoded far enough to order the chain.
@@ -60,19 +47,37 @@ core::attestation originating_attestation(std::span<const core::number_config> i
     return core::attestation::B;
 }
 
+core::attestation inventory_attestation(const core::account_config& account,
+                                        const core::passport_identity& orig)
+{
+    // PASSporT TNs are canonical digits without '+' (RFC 8224 section 8); the inventory is E.164.
+    if (orig.is_tn()) {
+        if (auto from = core::e164_number::parse("+" + orig.value))
+            return originating_attestation(account.numbers, *from);
+    }
+    return core::attestation::B;
+}
+
 core::attestation granted_attestation(const core::account_config& account,
                                       const core::passport_identity& orig,
                                       core::attestation requested)
 {
     if (account.trusted_sbc) return requested;
-    core::attestation policy = core::attestation::B;
-    // PASSporT TNs are canonical digits without '+' (RFC 8224 section 8); the inventory is E.164.
-    if (orig.is_tn()) {
-        if (auto from = core::e164_number::parse("+" + orig.value))
-            policy = originating_attestation(account.numbers, *from);
-    }
     // A < B < C in the enum: the weaker (later) of the two levels.
-    return std::max(policy, requested);
+    return std::max(inventory_attestation(account, orig), requested);
+}
+
+result<std::string> sign_shaken(const signing_identity& signer, core::attestation attest,
+                                std::string orig_tn, std::string dest_tn, std::string origid,
+                                std::int64_t iat)
+{
+    core::passport_claims c;
+    c.iat = iat;
+    c.orig = core::passport_identity::tn(std::move(orig_tn));
+    c.dest.tn.push_back(std::move(dest_tn));
+    c.attest = attest;
+    c.origid = std::move(origid);
+    return sign_identity(signer, core::passport_type::shaken, c);
 }
 
 result<outbound_identity> sign_originated_call(const signing_identity& signer,

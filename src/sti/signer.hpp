@@ -22,6 +22,7 @@
 #include "core/calltoken.hpp"
 #include "core/crypto.hpp"
 #include "core/error.hpp"
+#include "core/identity_header.hpp"
 #include "core/passport.hpp"
 #include "core/tn.hpp"
 #include "core/verstat.hpp"
@@ -34,6 +35,9 @@ struct signing_identity {
     std::string x5u;  // URL of the signing certificate: PASSporT x5u and Identity info
     // Told of every PASSporT signed (stirgate_signatures_total); optional, thread-safe.
     std::function<void(core::passport_type)> on_signed = {};
+    // How the Identity values are written (ppt quoted or bare); the SIP face writes the bare
+    // ppt=shaken of DESIGN.md "SIP face".
+    core::identity_format_options format = {};
 };
 
 // What the outbound leg carries.
@@ -51,6 +55,12 @@ struct outbound_identity {
 core::attestation originating_attestation(std::span<const core::number_config> inventory,
                                           const core::e164_number& from);
 
+// The inventory policy for a SHAKEN PASSporT of `orig` signed for `account`:
+// originating_attestation of the TN in the account's inventory, B for a TN it does not hold and
+// for a URI. What granted_attestation gives when nothing lower is asked (trusted_sbc aside).
+core::attestation inventory_attestation(const core::account_config& account,
+                                        const core::passport_identity& orig);
+
 // Attestation for a SHAKEN PASSporT an account asks the gateway to sign (ATIS POST
 // /stir/v1/signing): the Calls API's policy, originating_attestation of `orig` in the account's
 // inventory (B for a TN it does not hold, and for a URI). The request may ask for a lower level
@@ -59,6 +69,14 @@ core::attestation originating_attestation(std::span<const core::number_config> i
 core::attestation granted_attestation(const core::account_config& account,
                                       const core::passport_identity& orig,
                                       core::attestation requested);
+
+// One SHAKEN PASSporT (orig and dest canonical TNs, RFC 8224 section 8) as a full Identity header
+// value written per signer.format, told to signer.on_signed. errc::key_invalid without a key;
+// passport_claims_invalid when origid is empty.
+[[nodiscard]] result<std::string> sign_shaken(const signing_identity& signer,
+                                              core::attestation attest, std::string orig_tn,
+                                              std::string dest_tn, std::string origid,
+                                              std::int64_t iat);
 
 // Originated call: one SHAKEN PASSporT (orig = from, dest = to, iat = now, origid = the
 // account's, attest from its inventory). errc::key_invalid without a key;

@@ -134,33 +134,17 @@ struct atis_gateway {
     // `adjust` edits the config before the gateway starts (more accounts, numbers).
     explicit atis_gateway(const std::function<void(stirgate::app::config&)>& adjust = {})
     {
-        const auto map = stirgate::test::load_vector_json("pki/x5u_map.json");
-        for (const auto& m : map.GetObject()) {
-            const std::string url = m.name.GetString();
-            if (url.rfind("https://certs.example.test/", 0) != 0) continue;
-            repo.put(url.substr(std::string("https://certs.example.test").size()),
-                     read_vector(m.value.GetString()));
-        }
-
-        stirgate::app::config cfg;
-        cfg.source = "atis_verification_test";
-        cfg.server.listen = {"127.0.0.1", 0};
-        cfg.server.threads = 2;
-        cfg.storage.url = "sqlite://:memory:";
-        cfg.verify.trust_anchors = vector_path("pki/root-ca.cert.pem");
-        cfg.verify.crl_files = {vector_path("pki/intermediate-ca.crl.pem"),
-                                vector_path("pki/root-ca.crl.pem")};
-        cfg.verify.fetch_ca_file = ca_file.path();
+        stirgate::test::serve_vector_certificates(repo);
+        stirgate::app::config cfg = stirgate::test::vector_gateway_config(
+            "atis_verification_test", ca_file.path(), repo.port());
         cfg.verify.fetch_timeout = fetch_timeout;
-        cfg.verify.x5u_resolve = {
-            {"certs.example.test", 443, "127.0.0.1", repo.port()},
-            {"slow.example.test", 443, "127.0.0.1", bad.slow.port()},
-            {"hole.example.test", 443, "127.0.0.1", bad.hole.port()},
-            {"huge.example.test", 443, "127.0.0.1", bad.huge.port()},
-            {"moved.example.test", 443, "127.0.0.1", bad.moved.port()},
-            {"down.example.test", 443, "127.0.0.1", bad.down_port},
-        };
-        cfg.signing = stirgate::test::vector_signing();
+        for (const auto& [host, pinned] :
+             {std::pair{"slow.example.test", bad.slow.port()},
+              std::pair{"hole.example.test", bad.hole.port()},
+              std::pair{"huge.example.test", bad.huge.port()},
+              std::pair{"moved.example.test", bad.moved.port()},
+              std::pair{"down.example.test", bad.down_port}})
+            cfg.verify.x5u_resolve.push_back({host, 443, "127.0.0.1", pinned});
         cfg.accounts.push_back(stirgate::test::vector_account(account_sid, auth_token));
         if (adjust) adjust(cfg);
 

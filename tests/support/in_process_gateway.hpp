@@ -21,6 +21,17 @@ app::signing_config vector_signing();
 // An account with the vectors' origid and no numbers.
 core::account_config vector_account(const std::string& sid, const std::string& token);
 
+class cert_repository;
+
+// Puts every certificate chain of pki/x5u_map.json under https://certs.example.test/ into `repo`.
+void serve_vector_certificates(cert_repository& repo);
+
+// A gateway config verifying against the vectors' PKI (root anchor, both CRLs), fetching x5u
+// from certs.example.test pinned to 127.0.0.1:repo_port over TLS rooted in fetch_ca_file, and
+// signing with vector_signing(); HTTP on 127.0.0.1 port 0, two threads, an in-memory store.
+app::config vector_gateway_config(const std::string& source, const std::string& fetch_ca_file,
+                                  std::uint16_t repo_port);
+
 class in_process_gateway final {
 public:
     // Builds the gateway (throws as app::gateway does), binds the config's listen address (port
@@ -32,6 +43,8 @@ public:
     in_process_gateway& operator=(const in_process_gateway&) = delete;
 
     std::uint16_t port() const noexcept { return port_; }
+    // The SIP face's UDP and TCP port; 0 without [sip] listen.
+    std::uint16_t sip_port() const { return gw_->sip_port(); }
 
     // One request on a fresh connection with a 10 s timeout; REQUIREs a complete reply.
     // `source`: the client address to connect from (http_connection).

@@ -102,6 +102,12 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK(cfg.accounts[0].numbers[0].number == "+14155550101");
     CHECK(cfg.accounts[0].numbers[0].attest == 'A');
     CHECK_FALSE(cfg.accounts[0].trusted_sbc);
+    CHECK_FALSE(cfg.sip.listen);  // commented out: no SIP listener unless asked for
+    REQUIRE(cfg.sip.peers.size() == 1);
+    CHECK(cfg.sip.peers[0].cidr.contains("127.0.0.1"));
+    CHECK(cfg.sip.peers[0].account == cfg.accounts[0].sid);
+    CHECK(cfg.sip.max_message_bytes == 16384);
+    CHECK(cfg.sip.rate_per_source == 200);
 }
 
 TEST_CASE("deploy/cluster's config parses: PostgreSQL, the lease, the proxy, the drain", "[app]")
@@ -322,7 +328,28 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
                  "[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdee\"\nauth_token = \"u\"\n"
                  "[[accounts.numbers]]\nnumber = \"+14155550101\"\n",
                  "accounts[1].numbers[0].number"},
-        bad_case{"[server\nlisten = 1\n", "line 1"}, bad_case{"accounts = 3\n", "accounts"});
+        bad_case{"[server\nlisten = 1\n", "line 1"}, bad_case{"accounts = 3\n", "accounts"},
+        bad_case{"[sip]\nlisten = \"5060\"\n", "sip.listen"},
+        bad_case{"[sip]\nlisten = \"127.0.0.1:70000\"\n", "sip.listen"},
+        bad_case{"[sip]\nlisen = \"127.0.0.1:5060\"\n", "sip.lisen"},
+        bad_case{"[sip]\nmax_message_bytes = 100\n", "sip.max_message_bytes"},
+        bad_case{"[sip]\nmax_message_bytes = 70000\n", "sip.max_message_bytes"},
+        bad_case{"[sip]\nmax_headers = 0\n", "sip.max_headers"},
+        bad_case{"[sip]\nrate_per_source = -1\n", "sip.rate_per_source"},
+        bad_case{"[sip]\ntcp_idle_timeout_ms = 0\n", "sip.tcp_idle_timeout_ms"},
+        bad_case{"[[sip.peers]]\ncidr = \"10.0.0.0/33\"\naccount = \"AC0\"\n", "sip.peers[0].cidr"},
+        bad_case{"[[sip.peers]]\naccount = \"AC0\"\n", "sip.peers[0].cidr"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\"\n"
+                 "[[sip.peers]]\ncidr = \"127.0.0.1/32\"\n",
+                 "sip.peers[0].account"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\"\n"
+                 "[[sip.peers]]\ncidr = \"127.0.0.1/32\"\n"
+                 "account = \"AC0123456789abcdef0123456789abcdee\"\n",
+                 "sip.peers[0].account"},
+        bad_case{"[[accounts]]\nsid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\"\n"
+                 "[[sip.peers]]\ncidr = \"127.0.0.1/32\"\n"
+                 "account = \"AC0123456789abcdef0123456789abcdef\"\ncolor = \"red\"\n",
+                 "sip.peers[0].color"});
     INFO(c.toml);
     const std::string msg = parse_error(c.toml);
     INFO(msg);
@@ -524,4 +551,60 @@ TEST_CASE("x5u_resolve pins take an optional connect port", "[app]")
             std::string("[verify]\nx5u_resolve = [\"") + bad + "\"]\n", "t.toml", "/tmp",
             [](std::string_view) { return std::optional<std::string>{}; }));
     }
+}
+
+TEST_CASE("[sip]: absent means no listener; listen, peers and limits parse with their defaults",
+          "[app][sip]")
+{
+    const config none = parse("");
+    CHECK_FALSE(none.sip.listen);
+    CHECK(none.sip.peers.empty());
+    CHECK(none.sip.max_message_bytes == 16384);
+    CHECK(none.sip.max_headers == 64);
+    CHECK(none.sip.rate_per_source == 200);
+    CHECK(none.sip.max_tcp_connections == 256);
+    CHECK(none.sip.tcp_idle_timeout == std::chrono::milliseconds(120000));
+
+    const config cfg = parse(account_head +
+                             "[sip]\nlisten = \"127.0.0.1:5060\"\nmax_message_bytes = 4096\n"
+                             "max_headers = 40\nrate_per_source = 0\ntcp_idle_timeout_ms = 500\n"
+                             "[[sip.peers]]\ncidr = \"10.0.0.0/8\"\n"
+                             "account = \"AC0123456789abcdef0123456789abcdef\"\n"
+                             "[[sip.peers]]\ncidr = \"::1\"\n"
+                             "account = \"AC0123456789abcdef0123456789abcdef\"\n"
+                             "passthrough = true\n");
+    REQUIRE(cfg.sip.listen);
+    CHECK(cfg.sip.listen->host == "127.0.0.1");
+    CHECK(cfg.sip.listen->port == 5060);
+    REQUIRE(cfg.sip.peers.size() == 2);
+    CHECK(cfg.sip.peers[0].cidr.contains("10.1.2.3"));
+    CHECK_FALSE(cfg.sip.peers[0].cidr.contains("11.1.2.3"));
+    CHECK(cfg.sip.peers[1].cidr.contains("::1"));
+    CHECK(cfg.sip.peers[0].account == "AC0123456789abcdef0123456789abcdef");
+    CHECK_FALSE(cfg.sip.peers[0].passthrough);
+    CHECK(cfg.sip.peers[1].passthrough);
+    CHECK(cfg.sip.max_message_bytes == 4096);
+    CHECK(cfg.sip.max_headers == 40);
+    CHECK(cfg.sip.rate_per_source == 0);
+    CHECK(cfg.sip.tcp_idle_timeout == std::chrono::milliseconds(500));
+
+    // Peers without a listener are kept (the listener is switched off, not the list).
+    const config quiet = parse(account_head + "[[sip.peers]]\ncidr = \"127.0.0.1/32\"\n"
+                                              "account = \"AC0123456789abcdef0123456789abcdef\"\n");
+    CHECK_FALSE(quiet.sip.listen);
+    CHECK(quiet.sip.peers.size() == 1);
+}
+
+TEST_CASE("with [signing], a SIP peer's account must have an origid to sign with", "[app][sip]")
+{
+    const std::string signing =
+        "[signing]\nkey_file = \"k.pem\"\nx5u = \"https://certs.example.test/sti.pem\"\n";
+    const std::string peer = "[[sip.peers]]\ncidr = \"127.0.0.1/32\"\n"
+                             "account = \"AC0123456789abcdef0123456789abcdef\"\n";
+    const std::string msg = parse_error(signing + account_head + peer);
+    CHECK_THAT(msg, Catch::Contains("sip.peers[0].account") && Catch::Contains("origid"));
+    CHECK(parse_error(signing + account_head +
+                      "origid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n" + peer)
+              .empty());
+    CHECK(parse_error(account_head + peer).empty());  // verification only: no origid needed
 }

@@ -83,7 +83,7 @@ TEST_CASE("caller details the edge supplies reach the application's form unchang
     f.add("NotAField", "dropped");
     const inbound_request r = read(f);
     using field = std::pair<std::string, std::string>;
-    CHECK(r.passthrough == std::vector<field>{{"CallerName", "ALICE EXAMPLE"},
+    CHECK(r.caller_details == std::vector<field>{{"CallerName", "ALICE EXAMPLE"},
                                               {"FromCity", "LOS ANGELES"},
                                               {"FromState", "CA"},
                                               {"FromZip", "90001"},
@@ -125,6 +125,7 @@ TEST_CASE("a bad edge form names its first defect", "[webhooks]")
     CHECK(without("To").code() == errc::to_missing);
     CHECK(without("To", "sip:alice@example.com").code() == errc::to_invalid);
     CHECK(without("SipDate", "yesterday").code() == errc::invalid_parameter);
+    CHECK(without("StirPassthrough", "yes").code() == errc::invalid_parameter);
     // An empty CallSid is absent: the handler assigns one.
     auto no_sid = without("CallSid");
     REQUIRE(no_sid);
@@ -240,4 +241,28 @@ TEST_CASE("the stored call and the application's form carry the decision", "[web
     CHECK_FALSE(plain.get("StirVerstat"));
     CHECK_FALSE(plain.get("StirPassportToken"));
     CHECK_FALSE(plain.get("CallToken"));
+}
+
+TEST_CASE("a call the edge marks StirPassthrough gets the -Passthrough StirVerstat values",
+          "[webhooks]")
+{
+    CHECK_FALSE(read(edge_form()).passthrough);
+    core::form_params f = edge_form();
+    f.add("StirPassthrough", "true");
+    CHECK(read(f).passthrough);
+
+    core::verification_outcome outcome;
+    outcome.twilio = {core::twilio_outcome::passed, core::attestation::B, false, false};
+    CHECK(webhooks::stir_fields_from(outcome).stir_verstat == "TN-Validation-Passed-B");
+    CHECK(webhooks::stir_fields_from(outcome, true).stir_verstat ==
+          "TN-Validation-Passed-B-Passthrough");
+    outcome.twilio = {core::twilio_outcome::failed, core::attestation::C, false, false};
+    CHECK(webhooks::stir_fields_from(outcome, true).stir_verstat ==
+          "TN-Validation-Failed-C-Passthrough");
+    // Twilio has no value that is both: a diverted call stays -Diverted.
+    outcome.twilio = {core::twilio_outcome::passed, core::attestation::A, true, false};
+    CHECK(webhooks::stir_fields_from(outcome, true).stir_verstat ==
+          "TN-Validation-Passed-A-Diverted");
+    outcome.twilio = {core::twilio_outcome::not_validated, std::nullopt, false, false};
+    CHECK(webhooks::stir_fields_from(outcome, true).stir_verstat == "No-TN-Validation");
 }
