@@ -60,6 +60,16 @@ net::awaitable<result<store::call_record>> async_calls::update_status(
     co_return co_await net::await_callback<store::call_record>(std::move(start));
 }
 
+net::awaitable<result<void>> async_calls::remove(std::string account_sid,
+                                                 std::string call_sid) const
+{
+    auto start = [calls = calls_, account = std::move(account_sid),
+                  sid = std::move(call_sid)](done_fn<void> done) mutable {
+        calls->delete_call(std::move(account), std::move(sid), std::move(done));
+    };
+    co_return co_await net::await_callback<void>(std::move(start));
+}
+
 net::awaitable<result<store::call_page>> async_calls::list(std::string account_sid,
                                                            store::call_filter filter,
                                                            std::size_t page_size,

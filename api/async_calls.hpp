@@ -33,6 +33,7 @@ public:
     net::awaitable<result<store::call_record>> update_status(
         std::string call_sid, store::call_update update,
         std::vector<store::outbox_item> items = {}) const;
+    net::awaitable<result<void>> remove(std::string account_sid, std::string call_sid) const;
     net::awaitable<result<store::call_page>> list(std::string account_sid,
                                                   store::call_filter filter, std::size_t page_size,
                                                   std::string page_token) const;

@@ -10,7 +10,9 @@
 #include <variant>
 
 #include "api/async_calls.hpp"
+#include "api/call_control.hpp"
 #include "api/call_json.hpp"
+#include "api/call_options.hpp"
 #include "api/twilio_request.hpp"
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
@@ -27,7 +29,6 @@ namespace {
 
 using deps_ptr = std::shared_ptr<const calls_dependencies>;
 
-constexpr std::size_t max_twiml_chars = 4000;  // TWILIO-API.md section 3.1
 constexpr std::int64_t min_timeout_s = 1;
 constexpr std::int64_t max_timeout_s = 600;
 constexpr std::size_t default_page_size = 50;
@@ -45,6 +46,7 @@ struct create_params {
     std::vector<std::string> status_callback_events;
     std::int64_t timeout_s = 60;
     std::optional<std::string> calltoken;
+    dial_options options;  // passed to the edge as they are (api/call_options.hpp)
 };
 
 // Checks in Twilio's order of importance: the numbers, then what to run, then callbacks.
@@ -67,6 +69,11 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
     if (!from_number) return param_error{{errc::from_invalid, from_number.err().detail}, {}};
     p.from = *from_number;
 
+    // ApplicationSid and what else this gateway cannot do are refused before Url is missed.
+    auto options = parse_dial_options(form, url_policy);
+    if (auto* bad = std::get_if<param_error>(&options)) return *std::move(bad);
+    p.options = std::get<dial_options>(std::move(options));
+
     const auto url = value_of(form, "Url");
     const auto twiml = value_of(form, "Twiml");
     if (url) {
@@ -74,9 +81,7 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
         if (auto bad = check_url("Url", url, url_policy)) return *std::move(bad);
         p.url = *url;
     } else if (twiml) {
-        if (twiml->size() > max_twiml_chars)
-            return param_error{{errc::invalid_parameter, "Twiml too long"},
-                               "Twiml must be at most 4000 characters"};
+        if (auto bad = check_twiml(twiml)) return *std::move(bad);
         p.twiml = *twiml;
     } else {
         return param_error{{errc::url_invalid, "no Url or Twiml"},
@@ -135,17 +140,11 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
 store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::call_record& call,
                                   const create_params& p, std::int64_t now)
 {
-    store::outbox_item item;
-    item.kind = store::outbox_kind::edge_dial;
-    item.call_sid = call.sid;
-    item.target_url = deps.edge_dial_url;
-    item.method = "POST";
     // DESIGN.md "Edge interface": CallSid, AccountSid, ParentCallSid (forwarded legs), From,
     // To, Url, Method, then Identity repeated in chain order. Twiml (when no Url) and Timeout
     // extend it: the edge needs to know what to run and how long to ring.
+    store::outbox_item item = edge_item(store::outbox_kind::edge_dial, deps.edge_dial_url, call, now);
     auto& f = item.params;
-    f.emplace_back("CallSid", call.sid);
-    f.emplace_back("AccountSid", call.account_sid);
     if (call.parent_call_sid) f.emplace_back("ParentCallSid", *call.parent_call_sid);
     f.emplace_back("From", call.from);
     f.emplace_back("To", call.to);
@@ -153,9 +152,8 @@ store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::c
     f.emplace_back("Method", call.method);
     if (call.url.empty()) f.emplace_back("Twiml", p.twiml);
     f.emplace_back("Timeout", std::to_string(p.timeout_s));
+    for (const auto& option : p.options) f.push_back(option);
     for (const auto& identity : call.identity_headers) f.emplace_back("Identity", identity);
-    item.created_at_ms = now * 1000;
-    item.next_attempt_at_ms = now * 1000;
     return item;
 }
 
@@ -164,6 +162,30 @@ store::outbox_item edge_dial_item(const calls_dependencies& deps, const store::c
 net::http_response refuse_calltoken(net::request_context& ctx, const error& e)
 {
     return twilio_fail(ctx, e, "Invalid CallToken: " + e.detail);
+}
+
+// The CallToken's checks against its parent call, run by the store inside the leg's insert
+// (store::insert_limits): a parent this gateway (or its cluster) stored must match the token and
+// be live, and has a bounded number of legs; a trusted foreign platform's call keeps the
+// claim-only check. Copies what it needs: it runs on the store's thread.
+store::insert_limits parent_checks(const core::calltoken& token, const std::string& account_sid,
+                                   const calls_dependencies& deps)
+{
+    store::insert_limits limits;
+    limits.max_legs_per_parent = deps.max_forwards_per_call;
+    limits.check_parent = [token, account_sid](const store::call_record& known) {
+        const core::known_parent_call facts{known.account_sid, known.from, known.to,
+                                            store::to_string(known.status),
+                                            !store::is_terminal(known.status)};
+        return core::check_calltoken_parent(token, facts, account_sid);
+    };
+    return limits;
+}
+
+bool is_parent_refusal(errc code) noexcept
+{
+    return code == errc::calltoken_leg_limit || code == errc::calltoken_parent_mismatch ||
+           code == errc::calltoken_parent_ended;
 }
 
 net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_context& ctx)
@@ -204,24 +226,6 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
             co_return twilio_fail(ctx, error{errc::calltoken_malformed, "callSid shape"});
         token = std::move(*decoded);
     }
-    const async_calls calls{deps->calls};
-    bool parent_known = false;
-    if (token) {
-        // A parent this gateway (or its cluster) stored is checked against the token; a
-        // trusted foreign platform's call keeps the claim-only check above.
-        auto parent = co_await calls.find(token->claims.call_sid);
-        if (!parent) co_return twilio_fail(ctx, store_failure(parent.err()));
-        if (*parent) {
-            parent_known = true;
-            const store::call_record& known = **parent;
-            const core::known_parent_call facts{known.account_sid, known.from, known.to,
-                                                store::to_string(known.status),
-                                                !store::is_terminal(known.status)};
-            if (auto ok = core::check_calltoken_parent(*token, facts, acct.sid); !ok)
-                co_return refuse_calltoken(ctx, ok.err());
-        }
-    }
-
     auto identity =
         token ? sti::sign_forwarded_call(deps->signing, acct.origid, *token, p.from, p.to, now)
               : sti::sign_originated_call(deps->signing, acct.origid, acct.numbers, p.from, p.to,
@@ -253,9 +257,9 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
 
     // A SID collision (128 random bits) means a broken random source; try a fresh one a few
     // times rather than fail the request on a fluke.
-    // Only a known parent's legs are counted (in the insert's transaction); a foreign parent's
-    // forward stays a one-statement insert.
-    const store::insert_limits limits{parent_known ? deps->max_forwards_per_call : 0};
+    const async_calls calls{deps->calls};
+    const store::insert_limits limits = token ? parent_checks(*token, acct.sid, *deps)
+                                              : store::insert_limits{};
     result<std::vector<std::int64_t>> stored = error{errc::internal, "not stored"};
     for (int attempt = 0; attempt < 3; ++attempt) {
         call.sid = core::new_call_sid(deps->random);
@@ -264,8 +268,7 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         stored = co_await calls.insert_with_outbox(call, std::move(items), limits);
         if (stored || stored.code() != errc::conflict) break;
     }
-    if (!stored && stored.code() == errc::calltoken_leg_limit)
-        co_return refuse_calltoken(ctx, stored.err());
+    if (!stored && is_parent_refusal(stored.code())) co_return refuse_calltoken(ctx, stored.err());
     if (!stored) co_return twilio_fail(ctx, store_failure(stored.err()));
     ctx.call_sid = call.sid;  // the request's log line names the call it created
     if (!stored->empty() && deps->on_queued) deps->on_queued();
@@ -355,6 +358,11 @@ std::variant<list_request, param_error> parse_list(const core::form_params& quer
         r.page = static_cast<std::size_t>(*n);
     }
     r.page_token = value_of(query, "PageToken").value_or("");
+    // Keyset pages are reached by their token, not computed: a page number alone names nothing.
+    if (r.page > 0 && r.page_token.empty())
+        return param_error{{errc::invalid_parameter, "Page"},
+                           "Page greater than 0 needs the PageToken of that page: follow "
+                           "next_page_uri or previous_page_uri"};
     return r;
 }
 
@@ -385,8 +393,7 @@ net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_contex
     out.page_token = r.page_token;
     out.calls = std::move(page->calls);
     out.next_page_token = std::move(page->next_page_token);
-    // Keyset paging reads forward only: the page before is known just for page 1 (the first).
-    if (r.page == 1) out.previous_page_token = std::string();
+    out.previous_page_token = std::move(page->previous_page_token);
     net::http_response res{http::status::ok, ctx.request.version()};
     res.set(http::field::content_type, "application/json");
     res.body() = render_call_list(out);
@@ -402,10 +409,16 @@ void add_calls_routes(net::router& routes, const calls_dependencies& deps)
     auto create = [shared](net::request_context& ctx) { return create_call(shared, ctx); };
     auto list = [shared](net::request_context& ctx) { return list_calls(shared, ctx); };
     auto fetch = [shared](net::request_context& ctx) { return fetch_call(shared, ctx); };
+    auto update = [shared](net::request_context& ctx) { return update_call(shared, ctx); };
+    auto remove = [shared](net::request_context& ctx) { return delete_call(shared, ctx); };
     routes.add(http::verb::post, "/2010-04-01/Accounts/{AccountSid}/Calls.json", style, create);
     routes.add(http::verb::get, "/2010-04-01/Accounts/{AccountSid}/Calls.json", style, list);
     routes.add(http::verb::get, "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json", style,
                fetch);
+    routes.add(http::verb::post, "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json", style,
+               update);
+    routes.add(http::verb::delete_, "/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json",
+               style, remove);
 }
 
 }  // namespace stirgate::api

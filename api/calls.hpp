@@ -64,6 +64,8 @@ struct calls_dependencies {
     // Failed-authentication limits (api/auth_guard.hpp); outlives the router. nullptr = none
     // (handler tests).
     auth_guard* auth = nullptr;
+    // [edge] control_url: where call updates (hang up, redirect) go; "" = stored only.
+    std::string edge_control_url = {};
 };
 
 // Registers the three routes (Twilio error style); the gateway's route table gives the

@@ -114,4 +114,11 @@ error store_failure(error e)
     return error{errc::internal, "store: " + std::string(errc_name(e.code)) + ": " + e.detail};
 }
 
+std::optional<param_error> check_twiml(const std::optional<std::string>& v)
+{
+    if (!v || v->size() <= max_twiml_chars) return std::nullopt;
+    return param_error{{errc::invalid_parameter, "Twiml too long"},
+                       "Twiml must be at most 4000 characters"};
+}
+
 }  // namespace stirgate::api

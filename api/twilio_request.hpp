@@ -73,6 +73,10 @@ net::http_client_policy default_customer_url_policy();
 std::optional<param_error> check_url(std::string_view name, const std::optional<std::string>& v,
                                      const net::http_client_policy& policy);
 
+// Twiml: inline TwiML, at most 4000 characters (TWILIO-API.md section 3.1). Absent is fine.
+inline constexpr std::size_t max_twiml_chars = 4000;
+std::optional<param_error> check_twiml(const std::optional<std::string>& v);
+
 // An E.164 number plausible enough to dial or show as caller ID: NANP (+1) numbers are
 // 1 + NPA + NXX + XXXX with NPA and NXX starting 2-9, and no other country has global numbers
 // under 7 digits.

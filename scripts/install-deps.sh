@@ -8,6 +8,7 @@ packages=(
   libosip2-dev                                      # RFC 3261 parser of the SIP face (src/sip)
   libpq-dev postgresql-15                           # PostgreSQL store and its test server
   catch2 python3 python3-jwt python3-cryptography openssl  # tests and independent verifiers
+  python3-twilio                                    # a Twilio app written with Twilio's helper library
   ca-certificates
   haproxy                                           # load-balancer integration test
   sip-tester                                        # SIPp, the SBC of tests/integration/sip_test

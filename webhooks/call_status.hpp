@@ -23,6 +23,7 @@
 #include "core/clock.hpp"
 #include "net/cidr.hpp"
 #include "net/router.hpp"
+#include "api/status_callbacks.hpp"
 #include "store/store.hpp"
 
 namespace stirgate::webhooks {
@@ -42,22 +43,8 @@ struct call_status_dependencies {
 // the handler; the references in them must outlive the router.
 void add_call_status_routes(net::router& routes, const call_status_dependencies& deps);
 
-// What one edge report asks for.
-struct status_report {
-    std::string call_sid;
-    std::string call_status;  // Twilio spelling as received ("initiated", "no-answer", ...)
-    std::optional<std::int64_t> call_duration;  // seconds
-    std::optional<std::string> sip_response_code;
-};
-
-// The StatusCallback owed for `report` on `call` (the call as stored after the update; its
-// status before was `previous`), or none when the call has no StatusCallback, did not subscribe
-// to the event, or was canceled while still queued (TWILIO-API.md section 5).
-// idempotency_key = CallSid:CallStatus, so a duplicate carries the same
-// I-Twilio-Idempotency-Token and is not enqueued twice.
-std::optional<store::outbox_item> status_callback_item(const store::call_record& call,
-                                                       store::call_status previous,
-                                                       const status_report& report,
-                                                       std::int64_t now);
+// The StatusCallback builder is shared with the Calls API (api/status_callbacks.hpp).
+using api::status_callback_item;
+using api::status_report;
 
 }  // namespace stirgate::webhooks

@@ -12,6 +12,52 @@ namespace stirgate::webhooks {
 
 using api::value_of;
 
+namespace {
+
+// TWILIO-API.md section 4: what Twilio's own webhook carries beside the call's identity.
+constexpr std::string_view passthrough_names[] = {
+    "CallerName", "FromCity",   "FromState",   "FromZip",     "FromCountry", "ToCity",
+    "ToState",    "ToZip",      "ToCountry",   "CallerCity",  "CallerState", "CallerZip",
+    "CallerCountry", "CalledCity", "CalledState", "CalledZip", "CalledCountry", "CalledVia",
+    "SipCallId",  "SipSourceIp", "SipDomain"};
+
+bool is_sip_header_field(std::string_view name) noexcept
+{
+    constexpr std::string_view prefix = "SipHeader_X-";
+    if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) return false;
+    for (const char c : name.substr(prefix.size()))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-'))
+            return false;
+    return true;
+}
+
+bool is_passthrough(std::string_view name) noexcept
+{
+    for (const auto known : passthrough_names)
+        if (name == known) return true;
+    return name.rfind("SipHeader_", 0) == 0;
+}
+
+result<std::vector<std::pair<std::string, std::string>>> read_passthrough(
+    const core::form_params& form)
+{
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& p : form) {
+        if (!is_passthrough(p.name)) continue;
+        if (p.name.rfind("SipHeader_", 0) == 0 && !is_sip_header_field(p.name))
+            return error{errc::invalid_parameter, p.name + ": only SipHeader_X-<name> fields"};
+        if (p.value.size() > max_passthrough_value)
+            return error{errc::invalid_parameter, p.name + " longer than 1024 bytes"};
+        if (out.size() == max_passthrough_fields)
+            return error{errc::invalid_parameter, "more than 64 caller detail fields"};
+        out.emplace_back(p.name, p.value);
+    }
+    return out;
+}
+
+}  // namespace
+
 result<inbound_request> read_inbound_request(const core::form_params& form)
 {
     inbound_request r;
@@ -37,9 +83,12 @@ result<inbound_request> read_inbound_request(const core::form_params& form)
     r.upstream_verstat = value_of(form, "StirVerstat");
     r.upstream_calltoken = value_of(form, "CallToken");
     r.upstream_passport = value_of(form, "StirPassportToken");
+    auto passthrough = read_passthrough(form);
+    if (!passthrough) return passthrough.err();
+    r.passthrough = std::move(*passthrough);
     if (const auto p = value_of(form, "StirPassthrough")) {
         if (*p != "true" && *p != "false") return error{errc::invalid_parameter, "StirPassthrough"};
-        r.passthrough = *p == "true";
+        r.passport_passthrough = *p == "true";
     }
     return r;
 }
@@ -134,6 +183,7 @@ core::form_params app_webhook_form(const inbound_request& request, std::string_v
     out.add("ApiVersion", "2010-04-01");
     out.add("Direction", "inbound");
     if (request.forwarded_from) out.add("ForwardedFrom", *request.forwarded_from);
+    for (const auto& [name, value] : request.passthrough) out.add(name, value);
     if (decision.stir.stir_verstat) out.add("StirVerstat", *decision.stir.stir_verstat);
     if (decision.stir.passport) out.add("StirPassportToken", *decision.stir.passport);
     if (decision.calltoken) out.add("CallToken", *decision.calltoken);

@@ -172,6 +172,13 @@ struct log_escape {
     }
 };
 
+// Dials and call updates go to the operator's edge, signed with its token; the rest to apps.
+bool for_edge(const store::outbox_item& item) noexcept
+{
+    return item.kind == store::outbox_kind::edge_dial ||
+           item.kind == store::outbox_kind::edge_control;
+}
+
 struct attempt_outcome {
     bool delivered = false;
     std::string error;  // for last_error and logs: "HTTP 503", "upstream_timeout: ..."
@@ -182,7 +189,7 @@ struct attempt_outcome {
 asio::awaitable<attempt_outcome> attempt_delivery(state_ptr s, const store::outbox_item& item)
 {
     std::optional<std::string> key;
-    if (item.kind == store::outbox_kind::edge_dial) {
+    if (for_edge(item)) {
         if (!s->options.edge_auth_token.empty()) key = s->options.edge_auth_token;
         if (!key) co_return attempt_outcome{false, "no edge auth token configured"};
     } else {
@@ -222,7 +229,7 @@ asio::awaitable<attempt_outcome> attempt_delivery(state_ptr s, const store::outb
     // acknowledgement we lost.
     spec.headers.emplace_back("I-Twilio-Idempotency-Token", idempotency_token(item));
 
-    auto& client = item.kind == store::outbox_kind::edge_dial ? s->edge_client : s->webhook_client;
+    auto& client = for_edge(item) ? s->edge_client : s->webhook_client;
     auto reply = co_await client.request(std::move(spec));
     if (!reply)
         co_return attempt_outcome{false,
@@ -255,7 +262,8 @@ bool given_up(const outbox_options& o, const store::outbox_item& item, std::int3
               std::int64_t now_ms)
 {
     if (o.max_attempts > 0 && failures >= o.max_attempts) return true;
-    const auto max_age = item.kind == store::outbox_kind::edge_dial ? o.max_age_edge_dial
+    // A hang-up or redirect is as stale as a dial once the caller has gone.
+    const auto max_age = for_edge(item) ? o.max_age_edge_dial
                                                                      : o.max_age_status_callback;
     // An item without a creation time (0) has no age to judge it by.
     return item.created_at_ms > 0 && now_ms - item.created_at_ms >= max_age.count();

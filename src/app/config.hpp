@@ -137,6 +137,8 @@ struct webhooks_config {
 struct edge_config {
     std::string auth_token;  // "" = edge webhooks are refused
     std::string dial_url;    // "" = no edge to hand outbound legs to
+    // Calls API updates (hang up, redirect) of calls the edge has; "" = stored, not handed on.
+    std::string control_url;
     // A dial not delivered by this age is given up: the caller has hung up long since.
     std::chrono::seconds dial_max_age{600};
 };

@@ -165,21 +165,22 @@ std::unique_ptr<store::store> open_calls_store(const config& cfg)
 
 // The SIP edge is the operator's own equipment, usually plain HTTP on a private network
 // (DESIGN.md's example dial_url is http://127.0.0.1:5070/dial), so its client may reach private
-// addresses; it is only ever aimed at the configured dial_url.
+// addresses; it is only ever aimed at the configured dial_url and control_url.
 net::http_client_policy edge_policy(const config& cfg)
 {
     net::http_client_policy p;
     p.allowed_schemes = {"http", "https"};
     p.allow_private_addresses = true;
-    // ...so it may reach nothing but the edge's own host.
-    if (auto u = net::parse_url(cfg.edge.dial_url)) {
-        p.allowed_hosts = {u->host};
+    // ...so it may reach nothing but the edge's own hosts.
+    for (const std::string* url : {&cfg.edge.dial_url, &cfg.edge.control_url}) {
+        auto u = net::parse_url(*url);
+        if (!u) continue;
+        p.allowed_hosts.push_back(u->host);
         // An edge the operator addressed by a metadata-range literal is still the edge.
         if (auto block = net::parse_cidr(u->host); block && u->kind != net::host_kind::name)
-            p.allowed_addresses = {*block};
-    } else {
-        p.allowed_hosts = {"edge.dial_url.is.not.set.invalid"};
+            p.allowed_addresses.push_back(*block);
     }
+    if (p.allowed_hosts.empty()) p.allowed_hosts = {"edge.dial_url.is.not.set.invalid"};
     p.ca_file = cfg.network.webhook_ca_file.string();
     p.timeout = std::chrono::seconds(5);
     p.max_body_bytes = 64 * 1024;
@@ -465,7 +466,8 @@ struct gateway::impl {
                         cfg.calltoken ? cfg.calltoken->max_age.count() : 3600, cfg.edge.dial_url,
                         now, core::openssl_random_bytes, [this] { outbox.notify(); },
                         webhook_policy(cfg),
-                        cfg.calltoken ? cfg.calltoken->max_forwards_per_call : 10, &auth});
+                        cfg.calltoken ? cfg.calltoken->max_forwards_per_call : 10, &auth,
+                        cfg.edge.control_url});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return accounts.find_by_number(e164); },

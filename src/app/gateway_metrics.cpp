@@ -92,7 +92,8 @@ gateway_metrics::gateway_metrics()
         signatures_.declare(static_cast<std::uint64_t>(ppt) + 1,
                             [ppt] { return obs::label_values{std::string(core::to_string(ppt))}; });
     }
-    for (const auto kind : {store::outbox_kind::edge_dial, store::outbox_kind::status_callback}) {
+    for (const auto kind : {store::outbox_kind::edge_dial, store::outbox_kind::status_callback,
+                            store::outbox_kind::edge_control}) {
         for (const bool delivered : {true, false}) {
             deliveries_.declare((static_cast<std::uint64_t>(kind) + 1) * 2 + (delivered ? 1 : 0),
                                 [kind, delivered] {

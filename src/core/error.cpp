@@ -103,6 +103,8 @@ const char* errc_name(errc e) noexcept
         STIRGATE_ERRC_NAME(url_invalid)
         STIRGATE_ERRC_NAME(method_invalid)
         STIRGATE_ERRC_NAME(timeout_invalid)
+        STIRGATE_ERRC_NAME(call_state_invalid)
+        STIRGATE_ERRC_NAME(application_sid_unsupported)
         STIRGATE_ERRC_NAME(config_invalid)
         STIRGATE_ERRC_NAME(upstream_timeout)
         STIRGATE_ERRC_NAME(upstream_tls)

@@ -101,6 +101,8 @@ enum class errc {
     url_invalid,
     method_invalid,
     timeout_invalid,
+    call_state_invalid,  // the call's status does not allow the update (ended, or answered)
+    application_sid_unsupported,  // ApplicationSid: TwiML apps are not hosted here
 
     // Configuration and upstreams
     config_invalid,

@@ -121,6 +121,10 @@ constexpr std::array rows{
     error_row{errc::method_invalid, 400, 21209, "SVC4005", 0, "Method must be GET or POST"},
     error_row{errc::timeout_invalid, 400, 21208, "SVC4005", 0,
               "Timeout must be an integer between 1 and 600"},
+    error_row{errc::call_state_invalid, 400, 21220, "SVC4005", 0,
+              "Call is not in a valid state for this update"},
+    error_row{errc::application_sid_unsupported, 400, 21218, "SVC4005", 0,
+              "ApplicationSid is not supported: give Url or Twiml"},
 
     error_row{errc::config_invalid, 500, 20500, "POL5000", 0, "Internal server error"},
     error_row{errc::upstream_timeout, 504, 20500, "POL5000", 0, "Upstream timed out"},

@@ -21,15 +21,6 @@ bool matches(const call_record& c, const call_filter& f)
     return true;
 }
 
-void apply(call_record& c, const call_update& u)
-{
-    c.status = u.status;
-    c.date_updated = u.date_updated;
-    if (u.start_time) c.start_time = u.start_time;
-    if (u.end_time) c.end_time = u.end_time;
-    if (u.duration) c.duration = u.duration;
-}
-
 }  // namespace
 
 store_stats memory_store::stats() const
@@ -64,16 +55,18 @@ result<std::vector<std::int64_t>> memory_store::enqueue_locked(std::vector<outbo
     return ids;
 }
 
-std::optional<error> memory_store::leg_limit_reached(const call_record& call,
-                                                     const insert_limits& limits) const
+result<void> memory_store::check_parent_locked(const call_record& call,
+                                               const insert_limits& limits) const
 {
-    if (!leg_limit_applies(call, limits) || calls_.count(*call.parent_call_sid) == 0)
-        return std::nullopt;
-    std::size_t children = 0;
-    for (const auto& [sid, c] : calls_)
-        if (c.parent_call_sid == call.parent_call_sid) ++children;
-    if (children < limits.max_legs_per_parent) return std::nullopt;
-    return leg_limit_error(call, children);
+    if (!parent_checks_apply(call, limits)) return {};
+    const auto parent = calls_.find(*call.parent_call_sid);
+    if (parent == calls_.end()) return {};
+    return check_stored_parent(call, limits, parent->second, [&]() -> result<std::size_t> {
+        std::size_t children = 0;
+        for (const auto& [sid, c] : calls_)
+            if (c.parent_call_sid == call.parent_call_sid) ++children;
+        return children;
+    });
 }
 
 void memory_store::do_insert_call(call_record call, std::vector<outbox_item> items,
@@ -86,8 +79,8 @@ void memory_store::do_insert_call(call_record call, std::vector<outbox_item> ite
             r = std::move(v).err();
         } else if (calls_.count(call.sid) != 0) {
             r = error{errc::conflict, "call " + call.sid + " exists"};
-        } else if (auto full = leg_limit_reached(call, limits)) {
-            r = std::move(*full);
+        } else if (auto ok = check_parent_locked(call, limits); !ok) {
+            r = std::move(ok).err();
         } else {
             r = enqueue_locked(items, call.sid);
             if (r) calls_.emplace(call.sid, std::move(call));
@@ -121,6 +114,8 @@ void memory_store::do_update_call_status(std::string call_sid, call_update updat
         const auto it = calls_.find(call_sid);
         if (it == calls_.end()) {
             r = error{errc::not_found, "call " + call_sid};
+        } else if (auto v = validate(update); !v) {
+            r = std::move(v).err();
         } else if (!update.only_from.empty() &&
                    std::find(update.only_from.begin(), update.only_from.end(), it->second.status) ==
                        update.only_from.end()) {
@@ -138,6 +133,25 @@ void memory_store::do_update_call_status(std::string call_sid, call_update updat
     done(std::move(r));
 }
 
+void memory_store::do_delete_call(std::string account_sid, std::string call_sid,
+                                  callback<void> done)
+{
+    result<void> r;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = calls_.find(call_sid);
+        if (it == calls_.end() || it->second.account_sid != account_sid)
+            r = error{errc::not_found, "call " + call_sid};
+        else if (auto refused = delete_refusal(call_sid, it->second.status))
+            r = std::move(*refused);
+        else
+            calls_.erase(it);
+        ++stats_.transactions_committed;
+        ++stats_.jobs_completed;
+    }
+    done(std::move(r));
+}
+
 void memory_store::do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                                  std::string page_token, callback<call_page> done)
 {
@@ -146,14 +160,16 @@ void memory_store::do_list_calls(std::string account_sid, call_filter filter, st
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
         const call_record* cursor = nullptr;
+        std::optional<page_cursor> direction;
         if (page_size == 0 || page_size > max_page_size) {
             r = error{errc::invalid_parameter, "PageSize"};
         } else if (!page_token.empty()) {
-            auto sid = parse_page_token(page_token);
-            if (!sid) {
-                r = std::move(sid).err();
+            auto parsed = parse_page_token(page_token);
+            if (!parsed) {
+                r = std::move(parsed).err();
             } else {
-                const auto it = calls_.find(*sid);
+                direction = *parsed;
+                const auto it = calls_.find(parsed->sid);
                 if (it == calls_.end() || it->second.account_sid != account_sid)
                     r = error{errc::invalid_parameter, "PageToken names no call of this account"};
                 else
@@ -161,20 +177,20 @@ void memory_store::do_list_calls(std::string account_sid, call_filter filter, st
             }
         }
         if (page_size != 0 && page_size <= max_page_size && (page_token.empty() || cursor)) {
+            // Before a PB cursor: the newer calls nearest to it, oldest first.
+            const bool before = direction && direction->before;
             std::vector<const call_record*> hits;
             for (const auto& [sid, c] : calls_) {
                 if (c.account_sid != account_sid || !matches(c, filter)) continue;
-                if (cursor && !newer(*cursor, c)) continue;
+                if (cursor && !(before ? newer(c, *cursor) : newer(*cursor, c))) continue;
                 hits.push_back(&c);
             }
-            std::sort(hits.begin(), hits.end(),
-                      [](const call_record* a, const call_record* b) { return newer(*a, *b); });
-            call_page page;
-            for (std::size_t i = 0; i < hits.size() && i < page_size; ++i)
-                page.calls.push_back(*hits[i]);
-            if (hits.size() > page_size)
-                page.next_page_token = make_page_token(page.calls.back().sid);
-            r = std::move(page);
+            std::sort(hits.begin(), hits.end(), [before](const call_record* a, const call_record* b) {
+                return before ? newer(*b, *a) : newer(*a, *b);
+            });
+            std::vector<call_record> rows;
+            for (std::size_t i = 0; i < hits.size() && i <= page_size; ++i) rows.push_back(*hits[i]);
+            r = finish_page(std::move(rows), page_size, direction);
         }
     }
     done(std::move(r));

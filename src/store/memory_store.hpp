@@ -29,6 +29,8 @@ protected:
                                std::vector<outbox_item> items, callback<call_record> done) override;
     void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                        std::string page_token, callback<call_page> done) override;
+    void do_delete_call(std::string account_sid, std::string call_sid,
+                        callback<void> done) override;
     void do_enqueue(std::vector<outbox_item> items,
                     callback<std::vector<std::int64_t>> done) override;
     void do_due_items(std::int64_t now_ms, std::size_t limit,
@@ -48,9 +50,8 @@ private:
     result<std::vector<std::int64_t>> enqueue_locked(std::vector<outbox_item>& items,
                                                      const std::string& default_call_sid);
 
-    // Caller holds mutex_. The refusal when the call's known parent has its legs already.
-    std::optional<error> leg_limit_reached(const call_record& call,
-                                           const insert_limits& limits) const;
+    // Caller holds mutex_. The limits' checks against the call's stored parent, if any.
+    result<void> check_parent_locked(const call_record& call, const insert_limits& limits) const;
 
     // Caller holds mutex_. Up to `limit` items passing `take`, oldest first.
     template <class Pred>

@@ -78,29 +78,10 @@ result<std::optional<call_record>> select_call(connection& c,
     return first_call(*r);
 }
 
-// Inside the insert's transaction: the parent's row lock makes inserts of its legs on other
-// connections (or gateways) wait until this one commits, then count again.
-result<void> check_leg_limit(connection& c, const call_record& call, const insert_limits& limits)
-{
-    if (!leg_limit_applies(call, limits)) return {};
-    auto parent =
-        c.exec("SELECT 1 FROM calls WHERE sid = $1 FOR UPDATE", params().add(call.parent_call_sid));
-    if (!parent) return std::move(parent).err();
-    if (parent->count() == 0) return {};  // a parent we never saw: not limited
-    auto counted = c.exec("SELECT COUNT(*) FROM calls WHERE parent_call_sid = $1",
-                          params().add(call.parent_call_sid));
-    if (!counted) return std::move(counted).err();
-    const auto children = static_cast<std::size_t>(std::stoll(counted->text(0, 0)));
-    if (children >= limits.max_legs_per_parent) return leg_limit_error(call, children);
-    return {};
-}
+namespace {
 
-result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
-                                              const std::vector<outbox_item>& items,
-                                              const insert_limits& limits)
+params call_params(const call_record& call)
 {
-    if (auto v = validate(call); !v) return std::move(v).err();
-    if (auto ok = check_leg_limit(c, call, limits); !ok) return std::move(ok).err();
     params p;
     p.add(call.sid).add(call.account_sid).add(call.parent_call_sid).add(to_string(call.direction));
     p.add(call.from).add(call.to).add(to_string(call.status)).add(call.date_created);
@@ -114,21 +95,91 @@ result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& 
     else
         p.add_null();
     p.add(call.stir_verstat).add(call.calltoken).add(call.forwarded_from);
-    auto r = c.run("INSERT INTO calls (" STIRGATE_PG_CALL_COLUMNS
-                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                   "$16, $17, $18, $19, $20, $21, $22, $23, $24)",
-                   p);
+    return p;
+}
+
+#define STIRGATE_PG_CALL_VALUES                                                              \
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, " \
+    "$20, $21, $22, $23, $24"
+
+result<bool> insert_row(connection& c, const call_record& call, bool unless_parent_stored)
+{
+    // Unless the parent is stored: one statement both looks for the parent and inserts, so a
+    // leg of a parent this store never saw (a trusted platform's call) costs one round trip.
+    auto r = unless_parent_stored
+                 ? c.exec("INSERT INTO calls (" STIRGATE_PG_CALL_COLUMNS
+                          ") SELECT " STIRGATE_PG_CALL_VALUES
+                          " WHERE NOT EXISTS (SELECT 1 FROM calls WHERE sid = $3)",
+                          call_params(call))
+                 : c.exec("INSERT INTO calls (" STIRGATE_PG_CALL_COLUMNS
+                          ") VALUES (" STIRGATE_PG_CALL_VALUES ")",
+                          call_params(call));
     if (!r) {
         error e = std::move(r).err();
         if (e.code == errc::conflict) e.detail = "call " + call.sid + " exists";
         return e;
     }
-    return insert_items(c, items, call.sid);
+    return r->affected() == 1;
+}
+
+// The parent is stored: its row lock makes inserts of its legs on other connections (or
+// gateways) wait until this one commits, then read and count again.
+result<void> check_locked_parent(connection& c, const call_record& call,
+                                 const insert_limits& limits)
+{
+    auto locked = c.exec("SELECT " STIRGATE_PG_CALL_COLUMNS " FROM calls WHERE sid = $1 FOR UPDATE",
+                         params().add(call.parent_call_sid));
+    if (!locked) return std::move(locked).err();
+    auto parent = first_call(*locked);
+    if (!parent) return std::move(parent).err();
+    if (!*parent) return {};  // deleted since: now a parent we never saw
+    return check_stored_parent(call, limits, **parent, [&]() -> result<std::size_t> {
+        auto counted = c.exec("SELECT COUNT(*) FROM calls WHERE parent_call_sid = $1",
+                              params().add(call.parent_call_sid));
+        if (!counted) return std::move(counted).err();
+        return static_cast<std::size_t>(counted->integer(0, 0));
+    });
+}
+
+// BEGIN ... COMMIT around `body` when the job's thread did not open a transaction.
+template <class T, class Body>
+result<T> within_transaction(connection& c, bool already, Body body)
+{
+    if (already) return body();
+    if (auto begun = c.run("BEGIN"); !begun) return std::move(begun).err();
+    result<T> r = body();
+    if (!r) {
+        (void)c.run("ROLLBACK");
+        return r;
+    }
+    if (auto committed = c.run("COMMIT"); !committed) return std::move(committed).err();
+    return r;
+}
+
+}  // namespace
+
+result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
+                                              const std::vector<outbox_item>& items,
+                                              const insert_limits& limits, bool in_transaction)
+{
+    if (auto v = validate(call); !v) return std::move(v).err();
+    const bool checked = parent_checks_apply(call, limits);
+    auto inserted = insert_row(c, call, checked);
+    if (!inserted) return std::move(inserted).err();
+    if (*inserted) return insert_items(c, items, call.sid);
+    // Not inserted: the parent is stored, so its checks run under its row lock.
+    return within_transaction<std::vector<std::int64_t>>(
+        c, in_transaction, [&]() -> result<std::vector<std::int64_t>> {
+            if (auto ok = check_locked_parent(c, call, limits); !ok) return std::move(ok).err();
+            if (auto row = insert_row(c, call, false); !row) return std::move(row).err();
+            return insert_items(c, items, call.sid);
+        });
 }
 
 result<call_record> update_call(connection& c, const std::string& sid, const call_update& u,
                                 const std::vector<outbox_item>& items)
 {
+    if (auto v = validate(u); !v) return std::move(v).err();
     // The row lock makes a concurrent update (another connection, another instance) wait until
     // this transaction ends, then re-read the row: only_from is always checked against the
     // status as committed, so no update is lost.
@@ -142,16 +193,27 @@ result<call_record> update_call(connection& c, const std::string& sid, const cal
         return error{errc::conflict, "call " + sid + " is " + std::string(to_string(*now))};
 
     auto after = c.exec(
-        "UPDATE calls SET status = $1, date_updated = $2, start_time = coalesce($3, start_time), "
-        "end_time = coalesce($4, end_time), duration = coalesce($5, duration) WHERE sid = $6 "
+        "UPDATE calls SET status = coalesce($1, status), date_updated = $2, "
+        "start_time = coalesce($3, start_time), end_time = coalesce($4, end_time), "
+        "duration = coalesce($5, duration), url = coalesce($7, url), "
+        "method = coalesce($8, method), fallback_url = coalesce($9, fallback_url), "
+        "fallback_method = coalesce($10, fallback_method), "
+        "status_callback = coalesce($11, status_callback), "
+        "status_callback_method = coalesce($12, status_callback_method) WHERE sid = $6 "
         "RETURNING " STIRGATE_PG_CALL_COLUMNS,
         params()
-            .add(to_string(u.status))
+            .add(status_text(u.status))
             .add(u.date_updated)
             .add(u.start_time)
             .add(u.end_time)
             .add(u.duration)
-            .add(sid));
+            .add(sid)
+            .add(u.url)
+            .add(u.method)
+            .add(u.fallback_url)
+            .add(u.fallback_method)
+            .add(u.status_callback)
+            .add(u.status_callback_method));
     if (!after) return std::move(after).err();
     auto call = first_call(*after);
     if (!call) return std::move(call).err();
@@ -160,24 +222,42 @@ result<call_record> update_call(connection& c, const std::string& sid, const cal
     return std::move(**call);
 }
 
+result<void> delete_call(connection& c, const std::string& account, const std::string& sid)
+{
+    // Under the row lock, so a status report racing the delete is either before it (and the
+    // delete sees the status it set) or finds no call.
+    auto locked = c.exec("SELECT status FROM calls WHERE sid = $1 AND account_sid = $2 FOR UPDATE",
+                         params().add(sid).add(account));
+    if (!locked) return std::move(locked).err();
+    if (locked->count() == 0) return error{errc::not_found, "call " + sid};
+    auto status = parse_call_status(locked->text(0, 0));
+    if (!status) return error{errc::internal, "bad status column"};
+    if (auto refused = delete_refusal(sid, *status)) return std::move(*refused);
+    return c.run("DELETE FROM calls WHERE sid = $1", params().add(sid));
+}
+
 result<call_page> list_calls(connection& c, const std::string& account, const call_filter& f,
                              std::size_t page_size, const std::string& token)
 {
     if (page_size == 0 || page_size > max_page_size)
         return error{errc::invalid_parameter, "PageSize"};
     std::optional<std::pair<std::int64_t, std::string>> cursor;
+    std::optional<page_cursor> direction;
     if (!token.empty()) {
-        auto sid = parse_page_token(token);
-        if (!sid) return std::move(sid).err();
+        auto parsed = parse_page_token(token);
+        if (!parsed) return std::move(parsed).err();
+        direction = *parsed;
         // The cursor must be a call of this account (as on SQLite: another account's token is
         // refused and its date_created never revealed).
         auto q = c.exec("SELECT date_created FROM calls WHERE sid = $1 AND account_sid = $2",
-                        params().add(*sid).add(account));
+                        params().add(parsed->sid).add(account));
         if (!q) return std::move(q).err();
         if (q->count() == 0)
             return error{errc::invalid_parameter, "PageToken names no call of this account"};
-        cursor.emplace(q->integer(0, 0), std::move(*sid));
+        cursor.emplace(q->integer(0, 0), parsed->sid);
     }
+    // Before a PB cursor: the newer calls nearest to it, read oldest first.
+    const bool before = direction && direction->before;
 
     // Only fixed fragments and parameter numbers go into the text; every value is a parameter.
     params p;
@@ -193,23 +273,23 @@ result<call_page> list_calls(connection& c, const std::string& account, const ca
         p.add(cursor->first);
         const std::string created = next();
         p.add(cursor->second);
-        sql += " AND (date_created, sid) < (" + created + ", " + next() + ")";
+        sql += std::string(" AND (date_created, sid) ") + (before ? ">" : "<") + " (" + created +
+               ", " + next() + ")";
     }
-    // One more than asked tells whether a next page exists.
+    // One more than asked tells whether a page follows.
     p.add(static_cast<std::int64_t>(page_size) + 1);
-    sql += " ORDER BY date_created DESC, sid DESC LIMIT " + next();
+    sql += before ? " ORDER BY date_created, sid LIMIT " : " ORDER BY date_created DESC, sid DESC LIMIT ";
+    sql += next();
     auto r = c.exec(sql.c_str(), p);
     if (!r) return std::move(r).err();
 
-    call_page page;
-    const int shown = std::min(r->count(), static_cast<int>(page_size));
-    for (int i = 0; i < shown; ++i) {
+    std::vector<call_record> rows;
+    for (int i = 0; i < r->count(); ++i) {
         auto call = read_call(*r, i);
         if (!call) return std::move(call).err();
-        page.calls.push_back(std::move(*call));
+        rows.push_back(std::move(*call));
     }
-    if (r->count() > shown) page.next_page_token = make_page_token(page.calls.back().sid);
-    return page;
+    return finish_page(std::move(rows), page_size, direction);
 }
 
 }  // namespace stirgate::store::pg

@@ -11,14 +11,15 @@
 namespace stirgate::store::pg {
 namespace {
 
-std::size_t parse_count(std::string_view name, std::string_view value, std::size_t max)
+std::size_t parse_count(std::string_view name, std::string_view value, std::size_t max,
+                        std::size_t min = 1)
 {
     std::size_t n = 0;
     const auto* end = value.data() + value.size();
     const auto [p, ec] = std::from_chars(value.data(), end, n);
-    if (ec != std::errc() || p != end || n < 1 || n > max)
-        throw std::runtime_error("option " + std::string(name) + " must be 1.." +
-                                 std::to_string(max));
+    if (ec != std::errc() || p != end || n < min || n > max)
+        throw std::runtime_error("option " + std::string(name) + " must be " +
+                                 std::to_string(min) + ".." + std::to_string(max));
     return n;
 }
 
@@ -70,6 +71,8 @@ url_options parse_url(std::string_view url)
             out.pool_size = parse_count(name, value, 64);
         } else if (name == "queue_limit") {
             out.queue_limit = parse_count(name, value, 100000);
+        } else if (name == "statement_cache") {
+            out.statement_cache = parse_count(name, value, 4096, 0);
         } else if (!pair.empty()) {
             kept += kept.empty() ? "?" : "&";
             kept += pair;
@@ -228,6 +231,12 @@ void connection::close() noexcept
 {
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
+    prepared_.clear();  // prepared statements live and die with the server session
+}
+
+void connection::set_statement_cache(std::size_t limit) noexcept
+{
+    statement_cache_limit_ = limit;
 }
 
 result<void> connection::connect(const std::string& libpq_uri, const std::string& password)
@@ -290,8 +299,31 @@ result<rows> connection::exec(const char* sql, const params& p)
 {
     if (!conn_) return error{errc::store_unavailable, "not connected"};
     const auto values = p.pointers();
-    return checked(rows(PQexecParams(conn_, sql, p.size(), nullptr, values.data(), nullptr,
-                                     nullptr, 0)));
+    auto name = prepared_name(sql, p.size());
+    if (!name) return std::move(name).err();
+    if (!*name)
+        return checked(rows(PQexecParams(conn_, sql, p.size(), nullptr, values.data(), nullptr,
+                                         nullptr, 0)));
+    return checked(
+        rows(PQexecPrepared(conn_, (*name)->c_str(), p.size(), values.data(), nullptr, nullptr, 0)));
+}
+
+result<const std::string*> connection::prepared_name(const char* sql, int param_count)
+{
+    // The server parses and plans a statement once per session instead of on every call: the
+    // gateway runs a handful of fixed statements thousands of times a second. Statements
+    // without parameters (BEGIN, COMMIT, ROLLBACK, which must also work in an aborted
+    // transaction, where PREPARE fails) cost little to parse and run as they are; so do
+    // statements past the limit (list filters build a few variants).
+    if (statement_cache_limit_ == 0 || param_count == 0) return nullptr;
+    std::string text(sql);
+    if (auto found = prepared_.find(text); found != prepared_.end()) return &found->second;
+    if (prepared_.size() >= statement_cache_limit_) return nullptr;
+    std::string name = "stirgate_" + std::to_string(prepared_.size() + 1);
+    // A statement the server cannot prepare fails here as it would have failed to execute.
+    auto made = checked(rows(PQprepare(conn_, name.c_str(), sql, param_count, nullptr)));
+    if (!made) return std::move(made).err();
+    return &prepared_.emplace(std::move(text), std::move(name)).first->second;
 }
 
 result<void> connection::run_script(const char* sql)

@@ -1,6 +1,6 @@
 #pragma once
 // One libpq connection and what every PostgreSQL operation needs around it: parameterised
-// statements (PQexecParams only: no SQL text is ever built from input), results owned by RAII,
+// statements (PQexecParams or prepared, never SQL text built from input), results owned by RAII,
 // SQLSTATE mapped to errc once, and the storage URL's own options split from libpq's.
 // Used only by the store's connection threads (postgres_store.cpp); blocking on purpose.
 
@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/error.hpp"
@@ -27,6 +28,9 @@ struct url_options {
     std::string libpq_uri;
     std::size_t pool_size = 4;      // ?pool_size=N: connection threads (1..64)
     std::size_t queue_limit = 256;  // ?queue_limit=N: jobs waiting per connection (1..100000)
+    // ?statement_cache=N: statements each connection keeps prepared (0..4096; 0 for a pooler
+    // in transaction mode, such as PgBouncer before 1.21, that cannot keep them per session).
+    std::size_t statement_cache = 256;
 };
 url_options parse_url(std::string_view url);
 
@@ -89,6 +93,8 @@ public:
     [[nodiscard]] result<void> connect(const std::string& libpq_uri,
                                        const std::string& password = {});
     void close() noexcept;
+    // How many distinct statements exec() keeps prepared on this session (0: none).
+    void set_statement_cache(std::size_t limit) noexcept;
     // False when never connected or when libpq saw the connection break.
     bool connected() const noexcept;
     // Notices a server that closed the connection while it was idle (pg_ctl stop, a restart)
@@ -110,8 +116,12 @@ public:
 
 private:
     result<rows> checked(rows r);  // the statement's rows, or its error mapped to errc
+    // The server-side name `sql` is prepared under, preparing it now; null to run it unprepared.
+    result<const std::string*> prepared_name(const char* sql, int param_count);
 
     pg_conn* conn_ = nullptr;
+    std::size_t statement_cache_limit_ = 0;
+    std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
 // True for errors that mean the database, not the job, failed (healthy() turns false).

@@ -19,14 +19,20 @@ namespace stirgate::store::pg {
 [[nodiscard]] result<std::optional<call_record>> select_call(connection& c,
                                                              const std::optional<std::string>& account,
                                                              const std::string& sid);
+// With limits that apply (parent_checks_apply) the call is inserted at once unless its parent
+// is stored; a stored parent is then locked and checked, in the job's transaction or, when
+// `in_transaction` is false (no items, a one-statement job), in one of its own.
 [[nodiscard]] result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
                                                            const std::vector<outbox_item>& items,
-                                                           const insert_limits& limits = {});
+                                                           const insert_limits& limits = {},
+                                                           bool in_transaction = true);
 // Locks the row (SELECT ... FOR UPDATE) before checking only_from, so concurrent updates from
 // several instances apply one after the other and none is lost.
 [[nodiscard]] result<call_record> update_call(connection& c, const std::string& sid,
                                               const call_update& u,
                                               const std::vector<outbox_item>& items);
+[[nodiscard]] result<void> delete_call(connection& c, const std::string& account,
+                                       const std::string& sid);
 [[nodiscard]] result<call_page> list_calls(connection& c, const std::string& account,
                                            const call_filter& f, std::size_t page_size,
                                            const std::string& token);

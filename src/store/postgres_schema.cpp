@@ -106,6 +106,12 @@ CREATE TABLE outbox_dead (
     dead_at         BIGINT NOT NULL   -- epoch ms
 );
 )sql",
+    // 4: outbox kind edge_control (Calls API update: hang up, redirect), as SQLite's 6.
+    R"sql(
+ALTER TABLE outbox DROP CONSTRAINT outbox_kind_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_kind_check
+    CHECK (kind IN ('edge_dial', 'status_callback', 'edge_control'));
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(schema_version),
               "one migration per schema version");

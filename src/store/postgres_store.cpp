@@ -323,6 +323,7 @@ postgres_store::postgres_store(std::string_view url, postgres_options options)
     for (std::size_t i = 0; i < parsed.pool_size; ++i) {
         auto w = std::make_unique<impl::worker>();
         w->backoff = options.reconnect_min;
+        w->conn.set_statement_cache(parsed.statement_cache);
         impl_->workers.push_back(std::move(w));
     }
     // The first connection is made here, so a wrong URL or an unreachable database fails the
@@ -374,12 +375,14 @@ void postgres_store::do_insert_call(call_record call, std::vector<outbox_item> i
                                     insert_limits limits, callback<std::vector<std::int64_t>> done)
 {
     const std::string key = call.sid;
-    const bool limited = limits.max_legs_per_parent > 0 && call.parent_call_sid.has_value();
-    const work kind = items.empty() && !limited ? work::one_statement_write : work::write;
+    // A call without items is one statement (a leg whose parent is stored opens its own
+    // transaction for the parent's checks); with items, the thread's transaction holds them all.
+    const bool one_statement = items.empty();
     impl_->submit<std::vector<std::int64_t>>(
-        key, kind,
-        [call = std::move(call), items = std::move(items), limits](pg::connection& c) mutable {
-            return pg::insert_call(c, call, items, limits);
+        key, one_statement ? work::one_statement_write : work::write,
+        [call = std::move(call), items = std::move(items), limits = std::move(limits),
+         one_statement](pg::connection& c) mutable {
+            return pg::insert_call(c, call, items, limits, !one_statement);
         },
         std::move(done));
 }
@@ -405,6 +408,18 @@ void postgres_store::do_update_call_status(std::string call_sid, call_update upd
         key, work::write,
         [sid = std::move(call_sid), update = std::move(update), items = std::move(items)](
             pg::connection& c) mutable { return pg::update_call(c, sid, update, items); },
+        std::move(done));
+}
+
+void postgres_store::do_delete_call(std::string account_sid, std::string call_sid,
+                                    callback<void> done)
+{
+    const std::string key = call_sid;
+    impl_->submit<void>(
+        key, work::write,
+        [account = std::move(account_sid), sid = std::move(call_sid)](pg::connection& c) {
+            return pg::delete_call(c, account, sid);
+        },
         std::move(done));
 }
 

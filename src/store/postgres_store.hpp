@@ -41,8 +41,9 @@ struct postgres_options {
 class postgres_store final : public store {
 public:
     // url: a libpq connection URI (postgresql://user@host:port/db?...), plus stirgate's own
-    // options ?pool_size=N (connections, default 4) and ?queue_limit=N (waiting jobs per
-    // connection, default 256), which are not passed to libpq. The password may be in the URI
+    // options ?pool_size=N (connections, default 4), ?queue_limit=N (waiting jobs per
+    // connection, default 256) and ?statement_cache=N (statements kept prepared per
+    // connection, default 256, 0 = none), which are not passed to libpq. The password may be in the URI
     // or come from PGPASSWORD / ~/.pgpass (libpq reads them). Connects, migrates the schema,
     // starts the pool. Throws std::runtime_error with one line naming the URL (password
     // redacted) and the problem: cannot connect, schema newer than this code, bad option.
@@ -70,6 +71,8 @@ protected:
                                std::vector<outbox_item> items, callback<call_record> done) override;
     void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                        std::string page_token, callback<call_page> done) override;
+    void do_delete_call(std::string account_sid, std::string call_sid,
+                        callback<void> done) override;
     void do_enqueue(std::vector<outbox_item> items,
                     callback<std::vector<std::int64_t>> done) override;
     void do_due_items(std::int64_t now_ms, std::size_t limit,

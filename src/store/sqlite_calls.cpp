@@ -78,25 +78,23 @@ result<std::optional<call_record>> select_call(connection& c,
     return std::optional<call_record>(std::move(*call));
 }
 
-// The writer thread runs every job in turn, so counting inside this job's transaction is
-// already serialised with every other insert.
-result<void> check_leg_limit(connection& c, const call_record& call, const insert_limits& limits)
+// The writer thread runs every job in turn, so reading the parent and counting its legs inside
+// this job's transaction is already serialised with every other insert.
+result<void> check_parent(connection& c, const call_record& call, const insert_limits& limits)
 {
-    if (!leg_limit_applies(call, limits)) return {};
-    error err;
-    sqlite3_stmt* s = c.prepare(
-        "SELECT EXISTS (SELECT 1 FROM calls WHERE sid = ?1), "
-        "CASE WHEN EXISTS (SELECT 1 FROM calls WHERE sid = ?1) "
-        "THEN (SELECT COUNT(*) FROM calls WHERE parent_call_sid = ?1) ELSE 0 END",
-        err);
-    if (!s) return err;
-    bind(s, 1, call.parent_call_sid);
-    const int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) return c.fail(rc, "count legs");
-    const bool known = sqlite3_column_int(s, 0) != 0;
-    const auto children = static_cast<std::size_t>(sqlite3_column_int64(s, 1));
-    if (known && children >= limits.max_legs_per_parent) return leg_limit_error(call, children);
-    return {};
+    if (!parent_checks_apply(call, limits)) return {};
+    auto parent = select_call(c, std::nullopt, *call.parent_call_sid);
+    if (!parent) return std::move(parent).err();
+    if (!*parent) return {};  // a parent we never saw: not checked
+    return check_stored_parent(call, limits, **parent, [&]() -> result<std::size_t> {
+        error err;
+        sqlite3_stmt* s = c.prepare("SELECT COUNT(*) FROM calls WHERE parent_call_sid = ?1", err);
+        if (!s) return err;
+        bind(s, 1, call.parent_call_sid);
+        const int rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW) return c.fail(rc, "count legs");
+        return static_cast<std::size_t>(sqlite3_column_int64(s, 0));
+    });
 }
 
 result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_record& call,
@@ -104,7 +102,7 @@ result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_reco
                                                   const insert_limits& limits)
 {
     if (auto v = validate(call); !v) return std::move(v).err();
-    if (auto ok = check_leg_limit(c, call, limits); !ok) return std::move(ok).err();
+    if (auto ok = check_parent(c, call, limits); !ok) return std::move(ok).err();
     error err;
     sqlite3_stmt* s = c.prepare(std::string("INSERT INTO calls (") + call_columns +
                                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
@@ -147,6 +145,7 @@ result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_reco
 result<call_record> run_update_call(connection& c, const std::string& sid, const call_update& u,
                                     std::vector<outbox_item>& items)
 {
+    if (auto v = validate(u); !v) return std::move(v).err();
     auto current = select_call(c, std::nullopt, sid);
     if (!current) return std::move(current).err();
     if (!*current) return error{errc::not_found, "call " + sid};
@@ -157,16 +156,28 @@ result<call_record> run_update_call(connection& c, const std::string& sid, const
 
     error err;
     sqlite3_stmt* s = c.prepare(
-        "UPDATE calls SET status = ?1, date_updated = ?2, start_time = coalesce(?3, start_time), "
-        "end_time = coalesce(?4, end_time), duration = coalesce(?5, duration) WHERE sid = ?6",
+        "UPDATE calls SET status = coalesce(?1, status), date_updated = ?2, "
+        "start_time = coalesce(?3, start_time), end_time = coalesce(?4, end_time), "
+        "duration = coalesce(?5, duration), url = coalesce(?7, url), "
+        "method = coalesce(?8, method), fallback_url = coalesce(?9, fallback_url), "
+        "fallback_method = coalesce(?10, fallback_method), "
+        "status_callback = coalesce(?11, status_callback), "
+        "status_callback_method = coalesce(?12, status_callback_method) WHERE sid = ?6",
         err);
     if (!s) return err;
-    bind(s, 1, to_string(u.status));
+    const auto status = status_text(u.status);  // bound without a copy: must outlive the step
+    bind(s, 1, status);
     bind(s, 2, u.date_updated);
     bind(s, 3, u.start_time);
     bind(s, 4, u.end_time);
     bind(s, 5, u.duration);
     bind(s, 6, std::string_view(sid));
+    bind(s, 7, u.url);
+    bind(s, 8, u.method);
+    bind(s, 9, u.fallback_url);
+    bind(s, 10, u.fallback_method);
+    bind(s, 11, u.status_callback);
+    bind(s, 12, u.status_callback_method);
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) return c.fail(rc, "update call");
     if (auto ids = insert_items(c, items, sid); !ids) return std::move(ids).err();
@@ -177,6 +188,21 @@ result<call_record> run_update_call(connection& c, const std::string& sid, const
     return std::move(**after);
 }
 
+result<void> run_delete_call(connection& c, const std::string& account, const std::string& sid)
+{
+    auto current = select_call(c, account, sid);
+    if (!current) return std::move(current).err();
+    if (!*current) return error{errc::not_found, "call " + sid};
+    if (auto refused = delete_refusal(sid, (*current)->status)) return std::move(*refused);
+    error err;
+    sqlite3_stmt* s = c.prepare("DELETE FROM calls WHERE sid = ?1", err);
+    if (!s) return err;
+    bind(s, 1, std::string_view(sid));
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return c.fail(rc, "delete call");
+    return ok();
+}
+
 result<call_page> run_list_calls(connection& c, const std::string& account, const call_filter& f,
                                  std::size_t page_size, const std::string& token)
 {
@@ -184,21 +210,24 @@ result<call_page> run_list_calls(connection& c, const std::string& account, cons
         return error{errc::invalid_parameter, "PageSize"};
     error err;
     std::optional<std::pair<std::int64_t, std::string>> cursor;
+    std::optional<page_cursor> direction;
     if (!token.empty()) {
-        auto sid = parse_page_token(token);
-        if (!sid) return std::move(sid).err();
+        auto parsed = parse_page_token(token);
+        if (!parsed) return std::move(parsed).err();
+        direction = *parsed;
+        const std::string& sid = parsed->sid;
         // The cursor must be a call of this account: another account's token is refused, and
         // its date_created is never revealed.
         sqlite3_stmt* q =
             c.prepare("SELECT date_created FROM calls WHERE sid = ?1 AND account_sid = ?2", err);
         if (!q) return err;
-        bind(q, 1, std::string_view(*sid));
+        bind(q, 1, std::string_view(sid));
         bind(q, 2, std::string_view(account));
         const int rc = sqlite3_step(q);
         if (rc == SQLITE_DONE)
             return error{errc::invalid_parameter, "PageToken names no call of this account"};
         if (rc != SQLITE_ROW) return c.fail(rc, "page token");
-        cursor.emplace(column_int(q, 0), std::move(*sid));
+        cursor.emplace(column_int(q, 0), sid);
     }
 
     // Numbered parameters keep each value's index fixed whichever filters are present; the
@@ -208,8 +237,10 @@ result<call_page> run_list_calls(connection& c, const std::string& account, cons
     if (f.from) sql += " AND from_number = ?3";
     if (f.status) sql += " AND status = ?4";
     if (f.parent_call_sid) sql += " AND parent_call_sid = ?5";
-    if (cursor) sql += " AND (date_created, sid) < (?6, ?7)";
-    sql += " ORDER BY date_created DESC, sid DESC LIMIT ?8";
+    // Before a PB cursor: the newer calls nearest to it, read oldest first.
+    const bool before = direction && direction->before;
+    if (cursor) sql += before ? " AND (date_created, sid) > (?6, ?7)" : " AND (date_created, sid) < (?6, ?7)";
+    sql += before ? " ORDER BY date_created, sid LIMIT ?8" : " ORDER BY date_created DESC, sid DESC LIMIT ?8";
     sqlite3_stmt* s = c.prepare(sql, err);
     if (!s) return err;
     bind(s, 1, std::string_view(account));
@@ -221,24 +252,18 @@ result<call_page> run_list_calls(connection& c, const std::string& account, cons
         bind(s, 6, cursor->first);
         bind(s, 7, std::string_view(cursor->second));
     }
-    bind(s, 8, static_cast<std::int64_t>(page_size) + 1);  // one more tells if a next page exists
+    bind(s, 8, static_cast<std::int64_t>(page_size) + 1);  // one more tells if a page follows
 
-    call_page page;
-    bool more = false;
+    std::vector<call_record> rows;
     for (;;) {
         const int rc = sqlite3_step(s);
         if (rc == SQLITE_DONE) break;
         if (rc != SQLITE_ROW) return c.fail(rc, "list calls");
-        if (page.calls.size() == page_size) {
-            more = true;
-            break;
-        }
         auto call = read_call(s);
         if (!call) return std::move(call).err();
-        page.calls.push_back(std::move(*call));
+        rows.push_back(std::move(*call));
     }
-    if (more) page.next_page_token = make_page_token(page.calls.back().sid);
-    return page;
+    return finish_page(std::move(rows), page_size, direction);
 }
 
 }  // namespace stirgate::store::sqlite

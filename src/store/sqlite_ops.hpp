@@ -24,6 +24,8 @@ namespace stirgate::store::sqlite {
 [[nodiscard]] result<call_record> run_update_call(connection& c, const std::string& sid,
                                                   const call_update& u,
                                                   std::vector<outbox_item>& items);
+[[nodiscard]] result<void> run_delete_call(connection& c, const std::string& account,
+                                           const std::string& sid);
 [[nodiscard]] result<call_page> run_list_calls(connection& c, const std::string& account,
                                                const call_filter& f, std::size_t page_size,
                                                const std::string& token);

@@ -123,6 +123,41 @@ CREATE TABLE outbox_dead (
     dead_at         INTEGER NOT NULL   -- epoch ms
 );
 )sql",
+    // 6: outbox kind edge_control (Calls API update: hang up, redirect). SQLite cannot change a
+    // CHECK in place: the table is rebuilt with its rows, and its AUTOINCREMENT counter is
+    // carried over, so ids of delivered items are still never handed out again.
+    R"sql(
+CREATE TABLE outbox_v6 (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT NOT NULL CHECK (kind IN ('edge_dial', 'status_callback', 'edge_control')),
+    call_sid        TEXT NOT NULL CHECK (call_sid <> ''),
+    target_url      TEXT NOT NULL CHECK (target_url <> ''),
+    method          TEXT NOT NULL CHECK (method IN ('GET', 'POST')),
+    params          TEXT NOT NULL,  -- JSON array of [name, value]
+    headers         TEXT NOT NULL,  -- JSON array of [name, value]
+    attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+    next_attempt_at INTEGER NOT NULL,  -- epoch ms
+    last_error      TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,  -- epoch ms
+    delivery_token  TEXT NOT NULL DEFAULT '',
+    claimed_by      TEXT NOT NULL DEFAULT '',
+    claimed_until   INTEGER NOT NULL DEFAULT 0  -- epoch ms
+);
+INSERT INTO outbox_v6 (id, kind, call_sid, target_url, method, params, headers, attempts,
+                       next_attempt_at, last_error, idempotency_key, created_at, delivery_token,
+                       claimed_by, claimed_until)
+    SELECT id, kind, call_sid, target_url, method, params, headers, attempts, next_attempt_at,
+           last_error, idempotency_key, created_at, delivery_token, claimed_by, claimed_until
+    FROM outbox;
+DELETE FROM sqlite_sequence WHERE name = 'outbox_v6';
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'outbox_v6', seq FROM sqlite_sequence WHERE name = 'outbox';
+DROP TABLE outbox;
+ALTER TABLE outbox_v6 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (next_attempt_at, id);
+CREATE UNIQUE INDEX outbox_idempotency ON outbox (idempotency_key) WHERE idempotency_key <> '';
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(sqlite_store::schema_version),
               "one migration per schema version");

@@ -64,6 +64,17 @@ void sqlite_store::do_update_call_status(std::string call_sid, call_update updat
         std::move(done));
 }
 
+void sqlite_store::do_delete_call(std::string account_sid, std::string call_sid,
+                                  callback<void> done)
+{
+    impl_->writer.submit<void>(
+        true,
+        [account = std::move(account_sid), sid = std::move(call_sid)](sqlite::connection& c) {
+            return sqlite::run_delete_call(c, account, sid);
+        },
+        std::move(done));
+}
+
 void sqlite_store::do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                                  std::string page_token, callback<call_page> done)
 {

@@ -40,7 +40,7 @@ struct sqlite_options {
 class sqlite_store final : public store {
 public:
     // Schema version this code writes; a database with a higher PRAGMA user_version is refused.
-    static constexpr int schema_version = 5;
+    static constexpr int schema_version = 6;
 
     // url: sqlite:///ABSOLUTE/PATH or sqlite://:memory:, optionally followed by
     // ?synchronous=full (default) or ?synchronous=normal. Opens (creating the file if needed),
@@ -64,6 +64,8 @@ protected:
                                std::vector<outbox_item> items, callback<call_record> done) override;
     void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                        std::string page_token, callback<call_page> done) override;
+    void do_delete_call(std::string account_sid, std::string call_sid,
+                        callback<void> done) override;
     void do_enqueue(std::vector<outbox_item> items,
                     callback<std::vector<std::int64_t>> done) override;
     void do_due_items(std::int64_t now_ms, std::size_t limit,

@@ -1,5 +1,6 @@
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <future>
 #include <stdexcept>
@@ -20,7 +21,8 @@ constexpr std::array<std::string_view, 8> status_names{
     "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"};
 constexpr std::array<std::string_view, 3> direction_names{"inbound", "outbound-api",
                                                           "outbound-dial"};
-constexpr std::array<std::string_view, 2> kind_names{"edge_dial", "status_callback"};
+constexpr std::array<std::string_view, 3> kind_names{"edge_dial", "status_callback",
+                                                     "edge_control"};
 
 template <class Enum, std::size_t N>
 result<Enum> parse_name(const std::array<std::string_view, N>& names, std::string_view s,
@@ -144,6 +146,46 @@ result<void> validate(const call_record& call)
     return ok();
 }
 
+result<void> validate(const call_update& update)
+{
+    const auto bad_method = [](const std::optional<std::string>& m) {
+        return m && !is_http_method(*m);
+    };
+    if (bad_method(update.method)) return error{errc::invalid_parameter, "method"};
+    if (bad_method(update.fallback_method)) return error{errc::invalid_parameter, "fallback_method"};
+    if (bad_method(update.status_callback_method))
+        return error{errc::invalid_parameter, "status_callback_method"};
+    if (update.duration && *update.duration < 0) return error{errc::invalid_parameter, "duration"};
+    return ok();
+}
+
+std::optional<std::string> status_text(const std::optional<call_status>& status)
+{
+    if (!status) return std::nullopt;
+    return std::string(to_string(*status));
+}
+
+void apply(call_record& call, const call_update& u)
+{
+    if (u.status) call.status = *u.status;
+    call.date_updated = u.date_updated;
+    if (u.start_time) call.start_time = u.start_time;
+    if (u.end_time) call.end_time = u.end_time;
+    if (u.duration) call.duration = u.duration;
+    if (u.url) call.url = *u.url;
+    if (u.method) call.method = *u.method;
+    if (u.fallback_url) call.fallback_url = *u.fallback_url;
+    if (u.fallback_method) call.fallback_method = *u.fallback_method;
+    if (u.status_callback) call.status_callback = *u.status_callback;
+    if (u.status_callback_method) call.status_callback_method = *u.status_callback_method;
+}
+
+std::optional<error> delete_refusal(const std::string& call_sid, call_status status)
+{
+    if (is_terminal(status)) return std::nullopt;
+    return error{errc::conflict, "call " + call_sid + " is " + std::string(to_string(status))};
+}
+
 result<void> validate(const outbox_item& item)
 {
     if (item.target_url.empty()) return error{errc::invalid_parameter, "outbox target_url"};
@@ -166,16 +208,30 @@ error not_held(std::int64_t id, bool exists, std::string_view worker)
                  "outbox item " + std::to_string(id) + " is not held by " + std::string(worker)};
 }
 
-std::string make_page_token(std::string_view last_sid)
+result<page_cursor> parse_page_token(std::string_view token)
 {
-    return "PA" + std::string(last_sid);
+    if (token.size() < 2 || (token.substr(0, 2) != "PA" && token.substr(0, 2) != "PB") ||
+        !is_call_sid(token.substr(2)))
+        return error{errc::invalid_parameter, "PageToken"};
+    return page_cursor{std::string(token.substr(2)), token[1] == 'B'};
 }
 
-result<std::string> parse_page_token(std::string_view token)
+call_page finish_page(std::vector<call_record> rows, std::size_t page_size,
+                      const std::optional<page_cursor>& cursor)
 {
-    if (token.size() < 2 || token.substr(0, 2) != "PA" || !is_call_sid(token.substr(2)))
-        return error{errc::invalid_parameter, "PageToken"};
-    return std::string(token.substr(2));
+    const bool beyond = rows.size() > page_size;  // a neighbour in the direction read
+    if (beyond) rows.resize(page_size);
+    const bool before = cursor && cursor->before;
+    if (before) std::reverse(rows.begin(), rows.end());
+    call_page page;
+    page.calls = std::move(rows);
+    if (page.calls.empty()) return page;
+    // The cursor's own call lies on the other side of the page from the direction read.
+    const bool older = before ? true : beyond;
+    const bool newer = before ? beyond : cursor.has_value();
+    if (older) page.next_page_token = "PA" + page.calls.back().sid;
+    if (newer) page.previous_page_token = "PB" + page.calls.front().sid;
+    return page;
 }
 
 std::optional<std::string> schema_refusal(int found, int current, bool apply)
@@ -210,15 +266,24 @@ std::unique_ptr<store> open_store(std::string_view url, const open_options& opti
         "storage url: expected sqlite:///PATH, sqlite://:memory: or postgresql://...");
 }
 
-bool leg_limit_applies(const call_record& call, const insert_limits& limits) noexcept
+bool parent_checks_apply(const call_record& call, const insert_limits& limits) noexcept
 {
-    return limits.max_legs_per_parent > 0 && call.parent_call_sid.has_value();
+    return (limits.max_legs_per_parent > 0 || limits.check_parent) &&
+           call.parent_call_sid.has_value();
 }
 
-error leg_limit_error(const call_record& call, std::size_t children)
+result<void> check_stored_parent(const call_record& call, const insert_limits& limits,
+                                 const call_record& parent,
+                                 const std::function<result<std::size_t>()>& count_legs)
 {
+    if (limits.check_parent)
+        if (auto ok = limits.check_parent(parent); !ok) return ok;
+    if (limits.max_legs_per_parent == 0) return {};
+    auto children = count_legs();
+    if (!children) return std::move(children).err();
+    if (*children < limits.max_legs_per_parent) return {};
     return error{errc::calltoken_leg_limit, "parent call " + call.parent_call_sid.value_or("") +
-                                                " already has " + std::to_string(children) +
+                                                " already has " + std::to_string(*children) +
                                                 " forwarded calls"};
 }
 
@@ -271,6 +336,11 @@ void store::update_call_status_with_outbox(std::string call_sid, call_update upd
     if (!prepare_for_enqueue(items)) return done(no_randomness());
     do_update_call_status(std::move(call_sid), std::move(update), std::move(items),
                           std::move(done));
+}
+
+void store::delete_call(std::string account_sid, std::string call_sid, callback<void> done)
+{
+    do_delete_call(std::move(account_sid), std::move(call_sid), std::move(done));
 }
 
 void store::list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
@@ -382,6 +452,13 @@ result<call_page> store::list_calls(std::string account_sid, call_filter filter,
     return wait_for<call_page>([&](callback<call_page> cb) {
         list_calls(std::move(account_sid), std::move(filter), page_size, std::move(page_token),
                    std::move(cb));
+    });
+}
+
+result<void> store::delete_call(std::string account_sid, std::string call_sid)
+{
+    return wait_for<void>([&](callback<void> cb) {
+        delete_call(std::move(account_sid), std::move(call_sid), std::move(cb));
     });
 }
 

@@ -91,8 +91,10 @@ struct call_record {
 // methods, non-negative duration. errc::invalid_parameter with the field in the detail.
 [[nodiscard]] result<void> validate(const call_record& call);
 
-enum class outbox_kind { edge_dial, status_callback };
-std::string_view to_string(outbox_kind k) noexcept;  // "edge_dial", "status_callback"
+// edge_dial: a call for the edge to place; edge_control: an instruction about a call it has
+// (Calls API update: hang up, redirect); status_callback: an application's StatusCallback.
+enum class outbox_kind { edge_dial, status_callback, edge_control };
+std::string_view to_string(outbox_kind k) noexcept;  // "edge_dial", "status_callback", ...
 [[nodiscard]] result<outbox_kind> parse_outbox_kind(std::string_view s);
 
 using name_value = std::pair<std::string, std::string>;
@@ -141,10 +143,21 @@ struct insert_limits {
     // several connections or gateways cannot pass it together. A parent the store has never
     // seen (another platform's call) is not limited.
     std::size_t max_legs_per_parent = 0;
+    // Set, and the parent is stored: called with the parent inside the insert's transaction,
+    // its row locked; an error refuses the insert with that error. The Calls API checks a
+    // CallToken against its parent call here, so the parent is read in the insert's own
+    // transaction (one statement on PostgreSQL when the parent is not stored) rather than in a
+    // round trip of its own, and a parent that ends meanwhile cannot let a leg through. Runs on
+    // the store's thread: it must be quick and touch nothing shared.
+    std::function<result<void>(const call_record& parent)> check_parent;
 };
-// The refusal every engine gives when `children` reached limits.max_legs_per_parent.
-[[nodiscard]] bool leg_limit_applies(const call_record& call, const insert_limits& limits) noexcept;
-[[nodiscard]] error leg_limit_error(const call_record& call, std::size_t children);
+// True when the insert of `call` must look at its stored parent (limits set, parent named).
+[[nodiscard]] bool parent_checks_apply(const call_record& call, const insert_limits& limits) noexcept;
+// What every engine runs once it found `parent` (locked): limits.check_parent, then the leg
+// count, which count_legs() gives only when a limit is set.
+[[nodiscard]] result<void> check_stored_parent(const call_record& call, const insert_limits& limits,
+                                               const call_record& parent,
+                                               const std::function<result<std::size_t>()>& count_legs);
 
 // Twilio list filters (spec/TWILIO-API.md section 3.2); unset = not filtered.
 struct call_filter {
@@ -157,21 +170,34 @@ struct call_filter {
 struct call_page {
     std::vector<call_record> calls;              // newest first: date_created DESC, sid DESC
     std::optional<std::string> next_page_token;  // none on the last page
+    // The page before this one (newer calls): none on the first page, or when nothing newer
+    // than this page's first call is stored.
+    std::optional<std::string> previous_page_token;
 };
 
 inline constexpr std::size_t max_page_size = 1000;  // Twilio: PageSize 1..1000
 
-// A status change reported by the edge or asked for through the Calls API.
+// A status change reported by the edge, or a change asked for through the Calls API.
 struct call_update {
-    call_status status = call_status::queued;
+    std::optional<call_status> status;  // unset: the status stays (a redirect)
     std::int64_t date_updated = 0;
     std::optional<std::int64_t> start_time;  // set when given, kept otherwise
     std::optional<std::int64_t> end_time;
     std::optional<std::int64_t> duration;
+    // Set: replaces the stored value (Calls API update: a redirect's TwiML URL and method, new
+    // fallback and StatusCallback). Checked as at insert (validate: GET/POST methods).
+    std::optional<std::string> url;
+    std::optional<std::string> method;
+    std::optional<std::string> fallback_url;
+    std::optional<std::string> fallback_method;
+    std::optional<std::string> status_callback;
+    std::optional<std::string> status_callback_method;
     // Non-empty: the change applies only if the current status is one of these, otherwise
     // errc::conflict and nothing changes (e.g. Status=canceled only for queued/ringing calls).
     std::vector<call_status> only_from;
 };
+// The call as it is after `u` (what every engine stores; the Calls API answers with it).
+void apply(call_record& call, const call_update& u);
 
 // Counters for tests and /metrics.
 struct store_stats {
@@ -235,6 +261,11 @@ public:
     // The same, plus enqueueing items in the same transaction (status callbacks owed for it).
     void update_call_status_with_outbox(std::string call_sid, call_update update,
                                         std::vector<outbox_item> items, callback<call_record> done);
+    // Deletes the account's call (Twilio's DELETE .../Calls/{Sid}.json). errc::not_found for an
+    // unknown sid or another account's call; errc::conflict, the status in the detail, while
+    // the call is live (queued, ringing, in-progress): only a finished call's record goes.
+    // Outbox items already queued for it (a last StatusCallback) are still delivered.
+    void delete_call(std::string account_sid, std::string call_sid, callback<void> done);
     // One page of the account's calls, newest first. page_token: empty for the first page,
     // otherwise a next_page_token from a list of the same account ("PA" + the last sid shown;
     // keyset pagination, so inserts between pages neither repeat nor skip a call).
@@ -305,6 +336,7 @@ public:
         std::string call_sid, call_update update, std::vector<outbox_item> items);
     [[nodiscard]] result<call_page> list_calls(std::string account_sid, call_filter filter,
                                                std::size_t page_size, std::string page_token);
+    [[nodiscard]] result<void> delete_call(std::string account_sid, std::string call_sid);
     [[nodiscard]] result<std::vector<std::int64_t>> enqueue(std::vector<outbox_item> items);
     [[nodiscard]] result<std::vector<outbox_item>> due_items(std::int64_t now_ms,
                                                              std::size_t limit);
@@ -333,6 +365,8 @@ protected:
                                        callback<call_record> done) = 0;
     virtual void do_list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                                std::string page_token, callback<call_page> done) = 0;
+    virtual void do_delete_call(std::string account_sid, std::string call_sid,
+                                callback<void> done) = 0;
     virtual void do_enqueue(std::vector<outbox_item> items,
                             callback<std::vector<std::int64_t>> done) = 0;
     virtual void do_due_items(std::int64_t now_ms, std::size_t limit,
@@ -350,12 +384,27 @@ protected:
 
 // --- helpers shared by the implementations, so both behave the same -----------------------
 
-// "PA" + sid (Twilio's observed form; opaque to clients).
-std::string make_page_token(std::string_view last_sid);
-// The sid inside a token; errc::invalid_parameter unless it is "PA" + a call sid.
-[[nodiscard]] result<std::string> parse_page_token(std::string_view token);
+// Keyset page tokens, opaque to clients: "PA" + the last sid of a page (the calls after it, as
+// Twilio's tokens are observed) or "PB" + the first sid of a page (the calls before it).
+struct page_cursor {
+    std::string sid;
+    bool before = false;  // PB: the page_size calls newer than sid
+};
+// errc::invalid_parameter unless "PA" or "PB" + a call sid.
+[[nodiscard]] result<page_cursor> parse_page_token(std::string_view token);
+// The page from what an engine read: `rows` in its query order (newest first after a PA cursor
+// or none; oldest first before a PB cursor), at most page_size + 1 of them (one more tells
+// whether the page has a neighbour that way). Sets both tokens.
+call_page finish_page(std::vector<call_record> rows, std::size_t page_size,
+                      const std::optional<page_cursor>& cursor);
 // Outbox item checks of enqueue (see there).
 [[nodiscard]] result<void> validate(const outbox_item& item);
+// The status column's new text, or none to keep it (call_update::status unset).
+std::optional<std::string> status_text(const std::optional<call_status>& status);
+// Checks of an update's fields (methods GET/POST, as validate(call_record)).
+[[nodiscard]] result<void> validate(const call_update& update);
+// The refusal of delete_call for a call in `status` (conflict while live), or none.
+[[nodiscard]] std::optional<error> delete_refusal(const std::string& call_sid, call_status status);
 // Checks of claim_due (see there).
 [[nodiscard]] result<void> validate(const outbox_claim& claim);
 // The answer of mark_delivered / mark_failed when no item `id` held by `worker` was changed:

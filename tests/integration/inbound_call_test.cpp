@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -119,7 +120,8 @@ struct world {
             "[webhooks]\napp_timeout_ms = " + std::to_string(app_timeout) +
             "\nretry_base_ms = 100\nretry_cap_ms = 400\n" +
             "[edge]\nauth_token = \"" + edge_secret + "\"\ndial_url = \"http://127.0.0.1:" +
-            std::to_string(edge.port()) + "/dial\"\n" +
+            std::to_string(edge.port()) + "/dial\"\ncontrol_url = \"http://127.0.0.1:" +
+            std::to_string(edge.port()) + "/control\"\n" +
             "[[accounts]]\nsid = \"" + account_sid + "\"\nauth_token = \"" + auth_token +
             "\"\norigid = \"4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55\"\n" +
             "[[accounts.numbers]]\nnumber = \"" + number + "\"\nattest = \"A\"\nvoice_url = " +
@@ -208,6 +210,10 @@ core::form_params incoming_form(const std::string& call_sid, const std::string& 
     f.add("To", to);
     f.add("CallStatus", "ringing");
     f.add("Direction", "inbound");
+    // Caller details the edge knows reach the app as they are (and are covered by its signature).
+    f.add("CallerName", "ALICE EXAMPLE");
+    f.add("FromState", "CA");
+    f.add("SipHeader_X-Customer-Ref", "42");
     for (const auto& id : identities) f.add("Identity", id);
     return f;
 }
@@ -328,6 +334,9 @@ TEST_CASE("an inbound call with a good SHAKEN PASSporT reaches the app signed wi
     CHECK(fields->get("From") == std::string(caller));
     CHECK(fields->get("To") == std::string(number));
     CHECK(fields->get("StirVerstat") == std::string("TN-Validation-Passed-A"));
+    CHECK(fields->get("CallerName") == std::string("ALICE EXAMPLE"));
+    CHECK(fields->get("FromState") == std::string("CA"));
+    CHECK(fields->get("SipHeader_X-Customer-Ref") == std::string("42"));
     // The bare JWS, without the Identity header's parameters.
     auto parsed_shaken = core::parse_identity_header(shaken);
     REQUIRE(parsed_shaken);
@@ -704,3 +713,108 @@ TEST_CASE("SIGTERM does not wait out a StatusCallback to an app that never answe
     CHECK(f->get("CallStatus") == std::string("ringing"));
     CHECK(restarted.stop() == std::optional<int>(0));
 }
+
+TEST_CASE("a forwarding app written with twilio-python runs unchanged against stirgate: forward "
+          "with the CallToken, redirect and end the inbound call, the token refused after, "
+          "paging, delete",
+          "[e2e][integration][webhooks][twilio-python]")
+{
+    world w;
+    auto gw = gateway_process::start(w.config_path());
+    const std::string call_sid = "CA00000000000000000000000000000a99";
+    const std::string shaken = shaken_identity("14155550101", wall_now());
+
+    // The edge brings the call in and reports it answered; the app's webhook has the CallToken.
+    const auto answer =
+        roundtrip(gw.port(), signed_edge_post(incoming_path, incoming_form(call_sid, number, {shaken})));
+    REQUIRE(answer.status == 200);
+    const auto hooks = w.app.requests("/voice");
+    REQUIRE(hooks.size() == 1);
+    const auto hook = core::parse_form(hooks[0].body);
+    REQUIRE(hook);
+    const auto calltoken = hook->get("CallToken");
+    REQUIRE(calltoken);
+    core::form_params answered;
+    answered.add("CallSid", call_sid);
+    answered.add("CallStatus", "in-progress");
+    REQUIRE(roundtrip(gw.port(), signed_edge_post("/webhooks/call-status", answered)).status == 200);
+
+    // The application, with Twilio's library and only the base URL changed.
+    const std::string app_script =
+        std::string(STIRGATE_SOURCE_DIR) + "/tests/integration/apps/twilio_forwarding_app.py";
+    const std::string out =
+        run_python("import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
+                   "run_name='__main__')",
+                   {app_script, "http://127.0.0.1:" + std::to_string(gw.port()), account_sid,
+                    auth_token, call_sid, *calltoken, caller, forward_to, w.app.url("/forward")});
+    INFO(out);
+    rapidjson::Document d;
+    d.Parse(out.c_str(), out.size());
+    REQUIRE(d.IsObject());
+    const std::string leg_sid = d["leg"]["sid"].GetString();
+    CHECK(std::string(d["leg"]["parent_call_sid"].GetString()) == call_sid);
+    CHECK(std::string(d["leg"]["status"].GetString()) == "queued");
+    CHECK(std::string(d["redirected"].GetString()) == "in-progress");
+    CHECK(std::string(d["ended"]["status"].GetString()) == "completed");
+    // The forward of a call that has ended is refused with the code apps fall back on.
+    REQUIRE(d["again"].IsObject());
+    CHECK(d["again"]["status"].GetInt() == 400);
+    CHECK(d["again"]["code"].GetInt() == 21210);
+    CHECK(std::string(d["again"]["message"].GetString()).find("is completed") != std::string::npos);
+    REQUIRE(d["redirect_ended"].IsObject());
+    CHECK(d["redirect_ended"]["code"].GetInt() == 21220);
+    // Newest first, one per page, every call once.
+    REQUIRE(d["listed"].IsArray());
+    REQUIRE(d["listed"].Size() == 2);
+    CHECK(std::string(d["listed"][0].GetString()) == leg_sid);
+    CHECK(std::string(d["listed"][1].GetString()) == call_sid);
+    CHECK(d["pages"][0].Size() == 1);
+    CHECK(d["pages"][1].Size() == 1);
+    // previous_page_uri leads back to the first page.
+    REQUIRE(d["back"].Size() == 1);
+    CHECK(std::string(d["back"][0].GetString()) == leg_sid);
+    CHECK(d["deleted"].GetBool());
+    REQUIRE(d["fetch_deleted"].IsObject());
+    CHECK(d["fetch_deleted"]["code"].GetInt() == 20404);
+
+    // The edge got the leg (SHAKEN + a DIV that verifies independently), then one signed
+    // control message per action on the inbound call.
+    REQUIRE(w.edge.wait_for(3, std::chrono::seconds(10)));
+    std::vector<core::form_params> controls;
+    bool dialled = false;
+    for (const auto& r : w.edge.requests()) {
+        auto form = core::parse_form(r.body);
+        REQUIRE(form);
+        const std::string url = "http://127.0.0.1:" + std::to_string(w.edge.port()) + r.target;
+        CHECK(r.header("X-Twilio-Signature") == core::twilio_signature(edge_secret, url, *form));
+        if (r.target == "/dial") {
+            CHECK(form->get("CallSid") == leg_sid);
+            const auto identities = form->all("Identity");
+            REQUIRE(identities.size() == 2);
+            CHECK(identities[0] == shaken);
+            auto div = core::parse_identity_header(identities[1]);
+            REQUIRE(div);
+            CHECK(pyjwt_verifies(div->token, vector_path("pki/div-sp-5678.pub.pem")));
+            dialled = true;
+        } else {
+            CHECK(r.target == "/control");
+            CHECK(form->get("CallSid") == call_sid);
+            CHECK(form->get("AccountSid") == std::string(account_sid));
+            controls.push_back(*form);
+        }
+    }
+    CHECK(dialled);
+    REQUIRE(controls.size() == 2);
+    std::vector<std::string> actions;
+    for (const auto& c : controls) {
+        const std::string action = c.get("Action").value_or("");
+        actions.push_back(action);
+        if (action == "redirect")
+            CHECK(c.get("Twiml") == std::string("<Response><Say>Moved</Say></Response>"));
+        else
+            CHECK(c.get("CallStatus") == std::string("completed"));
+    }
+    std::sort(actions.begin(), actions.end());
+    CHECK(actions == std::vector<std::string>{"hangup", "redirect"});
+}
+

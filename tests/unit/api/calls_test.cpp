@@ -34,6 +34,7 @@ constexpr const char* other_token = "fedcba9876543210fedcba9876543210";
 constexpr const char* origid = "4b3f6b1e-5c2d-4e8a-9f10-2a7d1c0e9b55";
 constexpr const char* parent_sid = "CAfedcba9876543210fedcba9876543210";
 constexpr const char* dial_url = "http://127.0.0.1:5070/dial";
+constexpr const char* control_url = "http://127.0.0.1:5070/control";
 const std::string x5u = "https://certs.example.test/sti/div-sp-5678.pem";
 const std::string calls_path = std::string("/2010-04-01/Accounts/") + account_sid + "/Calls.json";
 
@@ -96,6 +97,7 @@ struct fixture {
             },
             [this] { ++queued; },
             std::move(url_policy)};
+        deps.edge_control_url = control_url;
         api::add_calls_routes(routes, deps);
     }
 
@@ -614,7 +616,10 @@ TEST_CASE("listing pages through seven calls three at a time by following next_p
         CHECK(r.json["end"].GetUint() == page * 3 + r.json["calls"].Size() - 1);
         CHECK(str(r.json, "first_page_uri") == calls_path + "?PageSize=3&Page=0");
         if (page == 0) CHECK(r.json["previous_page_uri"].IsNull());
-        if (page == 1) CHECK(str(r.json, "previous_page_uri") == calls_path + "?PageSize=3&Page=0");
+        if (page > 0)
+            CHECK(str(r.json, "previous_page_uri")
+                      .find("&Page=" + std::to_string(page - 1) + "&PageToken=PB") !=
+                  std::string::npos);
         if (r.json["next_page_uri"].IsNull()) break;
         target = str(r.json, "next_page_uri");
         CHECK(target.find("&Page=" + std::to_string(page + 1) + "&PageToken=PA") !=
@@ -623,6 +628,31 @@ TEST_CASE("listing pages through seven calls three at a time by following next_p
     CHECK(sizes == std::vector<std::size_t>{3, 3, 1});
     std::vector<std::string> newest_first(created.rbegin(), created.rend());
     CHECK(seen == newest_first);
+
+    // And back from the last page by previous_page_uri: the same pages, each call once.
+    std::vector<std::vector<std::string>> back;
+    for (int step = 0; step < 10; ++step) {
+        const auto r = f.send(http::verb::get, target);
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        std::vector<std::string> page;
+        for (const auto& c : r.json["calls"].GetArray()) page.push_back(c["sid"].GetString());
+        back.insert(back.begin(), page);
+        if (r.json["previous_page_uri"].IsNull()) break;
+        target = str(r.json, "previous_page_uri");
+    }
+    REQUIRE(back.size() == 3);
+    CHECK(back[0] == std::vector<std::string>(newest_first.begin(), newest_first.begin() + 3));
+    CHECK(back[1] == std::vector<std::string>(newest_first.begin() + 3, newest_first.begin() + 6));
+    CHECK(back[2] == std::vector<std::string>(newest_first.begin() + 6, newest_first.end()));
+
+    // A page number without its token names nothing.
+    const auto numbered = f.send(http::verb::get, calls_path + "?PageSize=3&Page=2");
+    check_twilio_error(numbered, 400, 20001);
+    CHECK(str(numbered.json, "message") ==
+          "Page greater than 0 needs the PageToken of that page: follow next_page_uri or "
+          "previous_page_uri");
+    CHECK(f.send(http::verb::get, calls_path + "?PageSize=3&Page=0").status == 200);
 }
 
 TEST_CASE("list filters To, From, Status and ParentCallSid, echoed in the page URIs",
@@ -710,6 +740,85 @@ TEST_CASE("create refuses bodies that are not form-encoded with 415", "[api][cal
                  basic(account_sid, account_token),
                  "application/x-www-form-urlencoded; charset=utf-8")
               .status == 201);
+}
+
+TEST_CASE("Twilio's other create parameters reach the edge checked, or are refused naming the "
+          "parameter",
+          "[api][calls]")
+{
+    fixture f;
+    auto form = simple_call();
+    form.add("SendDigits", "1234#w9");
+    form.add("Record", "True");
+    form.add("RecordingChannels", "dual");
+    form.add("RecordingStatusCallback", "https://app.example.test/recording");
+    form.add("RecordingStatusCallbackMethod", "get");
+    form.add("RecordingStatusCallbackEvent", "in-progress completed");
+    form.add("Trim", "do-not-trim");
+    form.add("MachineDetection", "DetectMessageEnd");
+    form.add("MachineDetectionTimeout", "30");
+    form.add("AsyncAmd", "false");
+    form.add("TimeLimit", "3600");
+    const auto r = f.create(form);
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    const auto item = only_outbox_item(f);
+    CHECK(params_named(item, "SendDigits") == std::vector<std::string>{"1234#w9"});
+    CHECK(params_named(item, "Record") == std::vector<std::string>{"true"});
+    CHECK(params_named(item, "RecordingChannels") == std::vector<std::string>{"dual"});
+    CHECK(params_named(item, "RecordingStatusCallback") ==
+          std::vector<std::string>{"https://app.example.test/recording"});
+    CHECK(params_named(item, "RecordingStatusCallbackMethod") == std::vector<std::string>{"GET"});
+    CHECK(params_named(item, "RecordingStatusCallbackEvent") ==
+          std::vector<std::string>{"in-progress", "completed"});
+    CHECK(params_named(item, "Trim") == std::vector<std::string>{"do-not-trim"});
+    CHECK(params_named(item, "MachineDetection") == std::vector<std::string>{"DetectMessageEnd"});
+    CHECK(params_named(item, "MachineDetectionTimeout") == std::vector<std::string>{"30"});
+    CHECK(params_named(item, "AsyncAmd") == std::vector<std::string>{"false"});
+    CHECK(params_named(item, "TimeLimit") == std::vector<std::string>{"3600"});
+    CHECK(params_named(item, "CallReason").empty());  // not given, not sent
+
+    const std::vector<std::tuple<std::string, std::string, int, std::string>> refusals{
+        {"ApplicationSid", "AP0123456789abcdef0123456789abcdef", 21218,
+         "ApplicationSid is not supported: give Url or Twiml"},
+        {"CallerId", "+14155550101", 20001,
+         "CallerId is used only for sip: and client: To addresses, which this gateway does not "
+         "dial"},
+        {"SipAuthUsername", "alice", 20001,
+         "SipAuthUsername is used only for sip: To addresses, which this gateway does not dial"},
+        {"Byoc", "BY0123456789abcdef0123456789abcdef", 20001,
+         "Byoc is not supported: the edge chooses the trunk"},
+        {"SendDigits", "12a", 20001,
+         "SendDigits must be at most 32 of the characters 0-9, *, #, w and W"},
+        {"Record", "yes", 20001, "Record must be one of true, false"},
+        {"MachineDetection", "on", 20001, "MachineDetection must be one of Enable, DetectMessageEnd"},
+        {"MachineDetectionTimeout", "60", 20001,
+         "MachineDetectionTimeout must be an integer from 3 to 59 seconds"},
+        {"TimeLimit", "0", 20001, "TimeLimit must be an integer from 1 to 86400 seconds"},
+        {"RecordingStatusCallback", "http://127.0.0.1/rec", 21205,
+         "RecordingStatusCallback is not a valid URL: address 127.0.0.1 is loopback"},
+        {"RecordingStatusCallbackMethod", "PUT", 21209,
+         "RecordingStatusCallbackMethod must be GET or POST"},
+        {"RecordingStatusCallbackEvent", "started", 20001,
+         "RecordingStatusCallbackEvent must be one of in-progress, completed, absent"},
+        {"CallReason", std::string(256, 'r'), 20001, "CallReason must be at most 255 characters"},
+    };
+    for (const auto& [name, value, code, message] : refusals) {
+        INFO(name);
+        fixture g;
+        auto bad = simple_call();
+        bad.add(name, value);
+        const auto refused = g.create(bad);
+        check_twilio_error(refused, 400, code);
+        CHECK(str(refused.json, "message") == message);
+        CHECK(g.calls_stored() == 0);
+    }
+    // ApplicationSid is named even when Url is missing too.
+    core::form_params app_only;
+    app_only.add("To", "+16505550102");
+    app_only.add("From", "+14155550101");
+    app_only.add("ApplicationSid", "AP0123456789abcdef0123456789abcdef");
+    check_twilio_error(f.create(app_only), 400, 21218);
 }
 
 TEST_CASE("every create validation error has Twilio's code", "[api][calls]")
@@ -848,3 +957,235 @@ TEST_CASE("ambiguous requests are refused: two Authorization headers, a repeated
     check_twilio_error(listed, 400, 20001);
     CHECK(str(listed.json, "message") == "To may be given only once");
 }
+
+// --- call update and delete (issue #14 item 1) ----------------------------------------------
+
+namespace {
+
+std::string call_path(const std::string& sid, const char* account = account_sid)
+{
+    return "/2010-04-01/Accounts/" + std::string(account) + "/Calls/" + sid + ".json";
+}
+
+// Delivers everything in the outbox, so each step sees only what it causes.
+void drain(fixture& f)
+{
+    auto claimed = f.db.claim_due({"t", f.now * 1000 + 1, 1000, 10});
+    REQUIRE(claimed);
+    for (const auto& item : *claimed) REQUIRE(f.db.mark_delivered(item.id, "t"));
+    REQUIRE(f.outbox_depth() == 0);
+}
+
+std::string created_call(fixture& f, const core::form_params& form = simple_call())
+{
+    const auto r = f.create(form);
+    REQUIRE(r.status == 201);
+    drain(f);
+    return str(r.json, "sid");
+}
+
+void set_status(fixture& f, const std::string& sid, store::call_status status,
+                std::optional<std::int64_t> start = std::nullopt)
+{
+    store::call_update u;
+    u.status = status;
+    u.date_updated = f.now;
+    u.start_time = start;
+    REQUIRE(f.db.update_call_status(sid, u));
+}
+
+std::vector<store::outbox_item> outbox_items(fixture& f)
+{
+    auto items = f.db.due_items(f.now * 1000 + 1, 10);
+    REQUIRE(items);
+    return *items;
+}
+
+}  // namespace
+
+TEST_CASE("a live call is redirected with Url or Twiml: stored, one control message to the edge, "
+          "the Call JSON answered",
+          "[api][calls][update]")
+{
+    fixture f;
+    const std::string sid = created_call(f);
+    set_status(f, sid, store::call_status::in_progress, f.now);
+
+    core::form_params form;
+    form.add("Url", "https://app.example.test/next");
+    form.add("Method", "get");
+    form.add("StatusCallback", "https://app.example.test/status2");
+    form.add("FallbackUrl", "https://app.example.test/fallback");
+    const auto r = f.send(http::verb::post, call_path(sid), core::format_form(form));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(str(r.json, "sid") == sid);
+    CHECK(str(r.json, "status") == "in-progress");
+    const auto stored = f.db.find_call(sid).value().value();
+    CHECK(stored.url == "https://app.example.test/next");
+    CHECK(stored.method == "GET");
+    CHECK(stored.status_callback == "https://app.example.test/status2");
+    CHECK(stored.fallback_url == "https://app.example.test/fallback");
+    CHECK(stored.status == store::call_status::in_progress);
+    auto item = only_outbox_item(f);
+    CHECK(item.kind == store::outbox_kind::edge_control);
+    CHECK(item.target_url == control_url);
+    CHECK(params_named(item, "CallSid") == std::vector<std::string>{sid});
+    CHECK(params_named(item, "AccountSid") == std::vector<std::string>{account_sid});
+    CHECK(params_named(item, "Action") == std::vector<std::string>{"redirect"});
+    CHECK(params_named(item, "Url") == std::vector<std::string>{"https://app.example.test/next"});
+    CHECK(params_named(item, "Method") == std::vector<std::string>{"GET"});
+    CHECK(params_named(item, "Twiml").empty());
+    drain(f);
+
+    // Inline TwiML goes to the edge; the stored Url stays.
+    core::form_params twiml;
+    twiml.add("Twiml", "<Response><Say>Bye</Say><Hangup/></Response>");
+    const auto t = f.send(http::verb::post, call_path(sid), core::format_form(twiml));
+    REQUIRE(t.status == 200);
+    item = only_outbox_item(f);
+    CHECK(params_named(item, "Action") == std::vector<std::string>{"redirect"});
+    CHECK(params_named(item, "Twiml") ==
+          std::vector<std::string>{"<Response><Say>Bye</Say><Hangup/></Response>"});
+    CHECK(params_named(item, "Url").empty());
+    CHECK(f.db.find_call(sid).value()->url == "https://app.example.test/next");
+}
+
+TEST_CASE("Status=completed hangs up an answered call and cancels an unanswered one; canceled "
+          "only before the answer; an ended call is 21220",
+          "[api][calls][update]")
+{
+    fixture f;
+    auto with_callback = simple_call();
+    with_callback.add("StatusCallback", "https://app.example.test/status");
+    const std::string completed = "Status=completed";
+    const std::string canceled = "Status=canceled";
+
+    SECTION("answered: canceled is refused, completed ends it with its duration and callback")
+    {
+        const std::string sid = created_call(f, with_callback);
+        set_status(f, sid, store::call_status::in_progress, f.now);
+        f.now += 42;
+        check_twilio_error(f.send(http::verb::post, call_path(sid), canceled), 400, 21220);
+        CHECK(f.outbox_depth() == 0);
+        const auto r = f.send(http::verb::post, call_path(sid), completed);
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        CHECK(str(r.json, "status") == "completed");
+        CHECK(str(r.json, "duration") == "42");
+        const auto items = outbox_items(f);
+        REQUIRE(items.size() == 2);
+        CHECK(items[0].kind == store::outbox_kind::edge_control);
+        CHECK(params_named(items[0], "Action") == std::vector<std::string>{"hangup"});
+        CHECK(params_named(items[0], "CallStatus") == std::vector<std::string>{"completed"});
+        CHECK(items[1].kind == store::outbox_kind::status_callback);
+        CHECK(items[1].target_url == "https://app.example.test/status");
+        CHECK(params_named(items[1], "CallStatus") == std::vector<std::string>{"completed"});
+        CHECK(params_named(items[1], "CallDuration") == std::vector<std::string>{"42"});
+
+        // Ended: neither another end nor a redirect, and nothing more is queued.
+        check_twilio_error(f.send(http::verb::post, call_path(sid), completed), 400, 21220);
+        check_twilio_error(f.send(http::verb::post, call_path(sid),
+                                  "Url=https%3A%2F%2Fapp.example.test%2Fnext"),
+                           400, 21220);
+        CHECK(f.outbox_depth() == 2);
+    }
+
+    SECTION("ringing: completed and canceled both cancel it")
+    {
+        for (const auto& body : {completed, canceled}) {
+            const std::string sid = created_call(f, with_callback);
+            set_status(f, sid, store::call_status::ringing);
+            const auto r = f.send(http::verb::post, call_path(sid), body);
+            REQUIRE(r.status == 200);
+            CHECK(str(r.json, "status") == "canceled");
+            const auto items = outbox_items(f);
+            REQUIRE(items.size() == 2);  // the hang-up, and the completed-event callback
+            CHECK(params_named(items[0], "CallStatus") == std::vector<std::string>{"canceled"});
+            CHECK(params_named(items[1], "CallStatus") == std::vector<std::string>{"canceled"});
+            drain(f);
+        }
+    }
+
+    SECTION("queued: canceled, with no callback for a call never placed")
+    {
+        const std::string sid = created_call(f, with_callback);
+        const auto r = f.send(http::verb::post, call_path(sid), canceled);
+        REQUIRE(r.status == 200);
+        CHECK(str(r.json, "status") == "canceled");
+        const auto items = outbox_items(f);
+        REQUIRE(items.size() == 1);
+        CHECK(items[0].kind == store::outbox_kind::edge_control);
+    }
+}
+
+TEST_CASE("every call update error has Twilio's shape, and nothing changes", "[api][calls][update]")
+{
+    fixture f;
+    const std::string sid = created_call(f);
+    const auto before = f.db.find_call(sid).value().value();
+    const auto refused = [&](const std::string& body, int code, const std::string& message) {
+        const auto r = f.send(http::verb::post, call_path(sid), body);
+        check_twilio_error(r, 400, code);
+        CHECK(str(r.json, "message") == message);
+    };
+    refused("Status=busy", 20001, "Status must be canceled or completed");
+    refused("Url=https%3A%2F%2Fa.example.test%2F&Twiml=%3CResponse%2F%3E", 20001,
+            "Url and Twiml are mutually exclusive");
+    refused("Status=completed&Url=https%3A%2F%2Fa.example.test%2F", 20001,
+            "Status cannot be combined with Url or Twiml");
+    refused("StatusCallback=https%3A%2F%2Fa.example.test%2Fs", 20001,
+            "FallbackUrl, FallbackMethod, StatusCallback and StatusCallbackMethod can be updated "
+            "only together with Url or Twiml");
+    refused("Method=GET", 20001, "Give Status, Url or Twiml to update a call");
+    refused("Url=ftp%3A%2F%2Fa.example.test%2F", 21205,
+            "Url is not a valid URL: scheme not http(s)");
+    refused("Url=https%3A%2F%2F127.0.0.1%2F", 21205,
+            "Url is not a valid URL: address 127.0.0.1 is loopback");
+    refused("Url=https%3A%2F%2Fa.example.test%2F&Method=PUT", 21209, "Method must be GET or POST");
+    refused("Status=completed&TimeLimit=30", 20001,
+            "TimeLimit is not supported: the edge enforces call limits");
+    refused("Status=completed&Status=canceled", 20001, "Status may be given only once");
+    refused("Twiml=" + std::string(4001, 'x'), 20001, "Twiml must be at most 4000 characters");
+    CHECK(f.db.find_call(sid).value().value() == before);
+    CHECK(f.outbox_depth() == 0);
+
+    // Unknown calls, another account's, and no credentials.
+    check_twilio_error(f.send(http::verb::post, call_path("CA00000000000000000000000000000000"),
+                              "Status=completed"),
+                       404, 20404);
+    check_twilio_error(f.send(http::verb::post, call_path(sid, other_sid), "Status=completed",
+                              basic(other_sid, other_token)),
+                       404, 20404);
+    check_twilio_error(f.send(http::verb::post, call_path(sid), "Status=completed", std::nullopt),
+                       401, 20003);
+    check_twilio_error(f.send(http::verb::post, call_path(sid), "Status=completed",
+                              basic(account_sid, account_token), "application/json"),
+                       415, 20001);
+    CHECK(f.db.find_call(sid).value().value() == before);
+}
+
+TEST_CASE("an ended call is deleted with 204; a live one is 21220 and kept; unknown is 404",
+          "[api][calls][update]")
+{
+    fixture f;
+    const std::string sid = created_call(f);
+    const auto live = f.send(http::verb::delete_, call_path(sid));
+    check_twilio_error(live, 400, 21220);
+    CHECK(str(live.json, "message") ==
+          "Call " + sid + " has not ended: only a call that has ended can be deleted");
+    CHECK(f.db.find_call(sid).value().has_value());
+
+    set_status(f, sid, store::call_status::completed);
+    check_twilio_error(f.send(http::verb::delete_, call_path(sid, other_sid), {},
+                              basic(other_sid, other_token)),
+                       404, 20404);
+    CHECK(f.db.find_call(sid).value().has_value());
+    const auto gone = f.send(http::verb::delete_, call_path(sid));
+    CHECK(gone.status == 204);
+    CHECK(gone.body.empty());
+    CHECK_FALSE(f.db.find_call(sid).value().has_value());
+    check_twilio_error(f.send(http::verb::get, call_path(sid)), 404, 20404);
+    check_twilio_error(f.send(http::verb::delete_, call_path(sid)), 404, 20404);
+}
+

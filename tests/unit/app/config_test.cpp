@@ -92,6 +92,7 @@ TEST_CASE("deploy's example config parses into the documented values", "[app]")
     CHECK_FALSE(cfg.network.allow_private_addresses);
     CHECK(cfg.webhooks.outbox_lease == std::chrono::milliseconds(60000));
     CHECK(cfg.edge.dial_url == "https://edge.internal.example.com/dial");
+    CHECK(cfg.edge.control_url == "https://edge.internal.example.com/control");
     CHECK(cfg.security.auth_failures_per_address == 20);
     CHECK(cfg.security.auth_failures_per_account == 100);
     CHECK(cfg.security.auth_failure_window == std::chrono::seconds(300));
@@ -280,6 +281,7 @@ TEST_CASE("each bad config is rejected with one line naming the file and the key
         bad_case{"[network]\nallow_private_addresses = \"yes\"\n",
                  "network.allow_private_addresses"},
         bad_case{"[edge]\ndial_url = \"not a url\"\n", "edge.dial_url"},
+        bad_case{"[edge]\ncontrol_url = \"ftp://edge.example.com/control\"\n", "edge.control_url"},
         bad_case{"[webhooks]\noutbox_lease_ms = 999\n", "webhooks.outbox_lease_ms"},
         bad_case{"[webhooks]\noutbox_lease_ms = 3600001\n", "webhooks.outbox_lease_ms"},
         bad_case{"[security]\nauth_failures_per_address = 0\n",

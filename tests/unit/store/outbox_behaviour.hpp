@@ -119,6 +119,23 @@ inline void store_outbox_behaviour(const store_factory& make)
         CHECK(due->front() == item);
     }
 
+    SECTION("every kind reads back as enqueued")
+    {
+        for (const auto kind :
+             {outbox_kind::edge_dial, outbox_kind::status_callback, outbox_kind::edge_control}) {
+            outbox_item item = make_item(sid, 100);
+            item.kind = kind;
+            auto ids = s->enqueue({item});
+            REQUIRE(ids);
+            auto due = s->due_items(100, 10);
+            REQUIRE(due);
+            REQUIRE(due->size() == 1);
+            CHECK(due->front().kind == kind);
+            REQUIRE(s->claim_due({"w", 100, 1000, 10}));
+            REQUIRE(s->mark_delivered(ids->front(), "w"));
+        }
+    }
+
     SECTION("every item gets its own delivery token; a given one is kept, a given claim is not")
     {
         auto given = make_item(sid, 100);

@@ -95,6 +95,49 @@ TEST_CASE("postgres store: text arrays and URL options round-trip; passwords are
     CHECK(pg::parse_url("postgresql://h/db").pool_size == 4);
     CHECK_THROWS_WITH(pg::parse_url("postgresql://h/db?pool_size=0"),
                       Catch::Contains("pool_size"));
+    CHECK(pg::parse_url("postgresql://h/db").statement_cache == 256);
+    CHECK(pg::parse_url("postgresql://h/db?statement_cache=0").statement_cache == 0);
+    CHECK(pg::parse_url("postgresql://h/db?statement_cache=0").libpq_uri == "postgresql://h/db");
+    CHECK_THROWS_WITH(pg::parse_url("postgresql://h/db?statement_cache=5000"),
+                      Catch::Contains("statement_cache must be 0..4096"));
+}
+
+TEST_CASE("postgres store: statements with parameters are prepared once per session, up to the "
+          "cache's limit; errors keep their meaning",
+          "[store]")
+{
+    const std::string url = shared_postgres().create_database();
+    { postgres_store migrated(url); }
+    const auto prepared_count = [](pg::connection& c) {
+        return c.exec("SELECT count(*) FROM pg_prepared_statements").value().integer(0, 0);
+    };
+    pg::connection c;
+    c.set_statement_cache(2);
+    REQUIRE(c.connect(url));
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(c.exec("SELECT $1::int + 1", pg::params().add(std::int64_t{i})));
+        CHECK(c.exec("SELECT $1::text", pg::params().add("x")).value().text(0, 0) == "x");
+    }
+    CHECK(prepared_count(c) == 2);
+    // Past the limit a statement still runs, unprepared.
+    CHECK(c.exec("SELECT $1::int * 2", pg::params().add(std::int64_t{4})).value().integer(0, 0) ==
+          8);
+    CHECK(prepared_count(c) == 2);
+    // A prepared insert still maps a duplicate to conflict and a bad value to invalid_parameter.
+    const char* insert = "INSERT INTO stirgate_schema_version (version) VALUES ($1::int)";
+    pg::connection d;
+    d.set_statement_cache(8);
+    REQUIRE(d.connect(url));
+    REQUIRE(d.run(insert, pg::params().add(std::int64_t{900})));
+    CHECK(d.run(insert, pg::params().add(std::int64_t{900})).err().code == errc::conflict);
+    CHECK(d.run(insert, pg::params().add("nine")).err().code == errc::invalid_parameter);
+    // A new session starts with none; a cache of 0 prepares nothing.
+    REQUIRE(d.connect(url));
+    CHECK(prepared_count(d) == 0);
+    pg::connection none;
+    REQUIRE(none.connect(url));
+    REQUIRE(none.exec("SELECT $1::text", pg::params().add("y")));
+    CHECK(prepared_count(none) == 0);
 }
 
 TEST_CASE("postgres store: the schema version is recorded and reopening keeps the rows",

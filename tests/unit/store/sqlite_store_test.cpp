@@ -283,6 +283,10 @@ INSERT INTO calls VALUES
 INSERT INTO outbox VALUES (7, 'status_callback', 'CA00000000000000000000000000000002',
   'https://app.example.test/status', 'GET', '[["CallStatus","completed"]]', '[]', 2,
   1767225700000, 'HTTP 503', 'CA00000000000000000000000000000002:completed', 1767225660000);
+-- Item 9 was delivered (deleted): its id must never come back, through every upgrade.
+INSERT INTO outbox VALUES (9, 'edge_dial', 'CA00000000000000000000000000000001',
+  'http://127.0.0.1:5070/dial', 'POST', '[]', '[]', 0, 1767225600000, '', '', 1767225600000);
+DELETE FROM outbox WHERE id = 9;
 )sql");
     }
 
@@ -293,6 +297,8 @@ INSERT INTO outbox VALUES (7, 'status_callback', 'CA0000000000000000000000000000
         CHECK(db.text("SELECT count(*) FROM pragma_table_info('calls') WHERE name = 'calltoken'") ==
               "1");
         CHECK(db.text("PRAGMA integrity_check") == "ok");
+        CHECK(db.text("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") == "9");
+        CHECK(db.text("SELECT count(*) FROM sqlite_sequence") == "1");
         CHECK(db.text("SELECT count(*) FROM sqlite_master WHERE name = 'calls_by_status'") == "0");
         CHECK(db.text("SELECT sql FROM sqlite_master WHERE name = 'calls_list'") ==
               "CREATE INDEX calls_list ON calls (account_sid, date_created, sid)");
@@ -357,9 +363,16 @@ INSERT INTO outbox VALUES (7, 'status_callback', 'CA0000000000000000000000000000
     CHECK(due->front().claimed_by.empty());
     auto again = make_item(make_sid("CA", 2), 0, "CA00000000000000000000000000000002:completed");
     CHECK(s.enqueue({again}).value() == std::vector<std::int64_t>{7});
-    // And the upgraded file takes new calls.
+    // And the upgraded file takes new calls, and edge_control items (version 6) with ids past
+    // every id handed out before.
     REQUIRE(s.insert_call(make_call(5, account_a, 1767225700)));
     CHECK(s.list_calls(account_a, {}, 1, "").value().calls.front().sid == make_sid("CA", 5));
+    auto control = make_item(make_sid("CA", 5), 0);
+    control.kind = outbox_kind::edge_control;
+    const auto control_ids = s.enqueue({control});
+    REQUIRE(control_ids);
+    CHECK(control_ids->front() > 9);
+    CHECK(raw_db(dir.file()).text("PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("sqlite store: ?synchronous=normal is accepted, other options are refused", "[store]")

@@ -5,6 +5,7 @@
 // of one TEST_CASE: Catch2 re-enters it once per SECTION, so every SECTION gets a fresh store.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <future>
@@ -72,6 +73,13 @@ inline store::call_update status_update(store::call_status status, std::int64_t 
     u.date_updated = at;
     u.only_from = std::move(only_from);
     return u;
+}
+
+inline store::insert_limits leg_limit(std::size_t max_legs_per_parent)
+{
+    store::insert_limits limits;
+    limits.max_legs_per_parent = max_legs_per_parent;
+    return limits;
 }
 
 inline store::call_filter filter_to(std::string to)
@@ -245,6 +253,53 @@ inline void store_calls_behaviour(const store_factory& make)
         CHECK(hangup);
     }
 
+    SECTION("an update without a status changes the call's instructions, under only_from")
+    {
+        REQUIRE(s->insert_call(make_call(10)));
+        call_update redirect;
+        redirect.date_updated = 1767225620;
+        redirect.url = "https://app.example.test/next";
+        redirect.method = "GET";
+        redirect.fallback_url = "https://app.example.test/fallback";
+        redirect.fallback_method = "GET";
+        redirect.status_callback = "https://app.example.test/status";
+        redirect.status_callback_method = "GET";
+        redirect.only_from = {call_status::queued};
+        auto after = s->update_call_status(make_sid("CA", 10), redirect);
+        REQUIRE(after);
+        call_record expected = make_call(10);
+        apply(expected, redirect);
+        CHECK(*after == expected);
+        CHECK(after->status == call_status::queued);
+        CHECK(s->find_call(make_sid("CA", 10)).value().value() == expected);
+        // A bad method is refused; another status than only_from allows changes nothing.
+        call_update bad = redirect;
+        bad.method = "PUT";
+        CHECK(s->update_call_status(make_sid("CA", 10), bad).code() == errc::invalid_parameter);
+        call_update late = redirect;
+        late.url = "https://app.example.test/late";
+        late.only_from = {call_status::in_progress};
+        CHECK(s->update_call_status(make_sid("CA", 10), late).code() == errc::conflict);
+        CHECK(s->find_call(make_sid("CA", 10)).value().value() == expected);
+    }
+
+    SECTION("only an ended call is deleted, and only by its account")
+    {
+        REQUIRE(s->insert_call(make_call(11)));
+        const std::string sid = make_sid("CA", 11);
+        const auto live = s->delete_call(account_a, sid);
+        CHECK(live.code() == errc::conflict);
+        CHECK(live.err().detail == "call " + sid + " is queued");
+        REQUIRE(s->update_call_status(sid, status_update(call_status::completed, 1767225630)));
+        CHECK(s->delete_call(account_b, sid).code() == errc::not_found);
+        CHECK(s->find_call(sid).value().has_value());
+        CHECK(s->delete_call(account_a, sid));
+        CHECK_FALSE(s->find_call(sid).value().has_value());
+        CHECK(s->delete_call(account_a, sid).code() == errc::not_found);
+        // The sid is free again for nobody's sake: a new call with it is a new record.
+        REQUIRE(s->insert_call(make_call(11)));
+    }
+
     SECTION("a status update and its callbacks are stored together or not at all")
     {
         REQUIRE(s->insert_call(make_call(10)));
@@ -342,6 +397,51 @@ inline void store_list_behaviour(const store_factory& make)
         }
         CHECK(sizes == std::vector<std::size_t>{3, 3, 1});
         CHECK(all == expected(newest_first));
+    }
+
+    SECTION("previous tokens page back newer-ward to the first page, filters kept")
+    {
+        std::vector<call_page> pages;
+        std::string token;
+        for (int guard = 0; guard < 10; ++guard) {
+            auto page = s->list_calls(account_a, {}, 3, token);
+            REQUIRE(page);
+            pages.push_back(*page);
+            if (!page->next_page_token) break;
+            token = *page->next_page_token;
+        }
+        REQUIRE(pages.size() == 3);
+        CHECK_FALSE(pages[0].previous_page_token);
+        REQUIRE(pages[2].previous_page_token);
+        CHECK(*pages[2].previous_page_token == "PB" + pages[2].calls.front().sid);
+        auto back = s->list_calls(account_a, {}, 3, *pages[2].previous_page_token);
+        REQUIRE(back);
+        CHECK(sids_of(*back) == sids_of(pages[1]));
+        CHECK(back->next_page_token == pages[1].next_page_token);
+        REQUIRE(back->previous_page_token);
+        auto first = s->list_calls(account_a, {}, 3, *back->previous_page_token);
+        REQUIRE(first);
+        CHECK(sids_of(*first) == sids_of(pages[0]));
+        CHECK_FALSE(first->previous_page_token);  // nothing is newer than the newest call
+        REQUIRE(first->next_page_token);
+        // A partial page back: before call 2 (of 7..1) with room for 3 are 5, 4, 3.
+        auto partial = s->list_calls(account_a, {}, 3, "PB" + make_sid("CA", 2));
+        REQUIRE(partial);
+        CHECK(sids_of(*partial) == expected({5, 4, 3}));
+        CHECK(partial->previous_page_token == "PB" + make_sid("CA", 5));
+        // With a filter: the To +16505550001 calls are 7, 5, 3, 1.
+        auto filtered = s->list_calls(account_a, filter_to("+16505550001"), 2,
+                                      "PB" + make_sid("CA", 1));
+        REQUIRE(filtered);
+        CHECK(sids_of(*filtered) == expected({5, 3}));
+        CHECK(filtered->previous_page_token == "PB" + make_sid("CA", 5));
+        CHECK(filtered->next_page_token == "PA" + make_sid("CA", 3));
+        // Before the newest call there is nothing.
+        auto none = s->list_calls(account_a, {}, 3, "PB" + make_sid("CA", 7));
+        REQUIRE(none);
+        CHECK(none->calls.empty());
+        CHECK_FALSE(none->next_page_token);
+        CHECK_FALSE(none->previous_page_token);
     }
 
     SECTION("a page that ends exactly at the last call has no next token")
@@ -493,34 +593,39 @@ inline void store_atomic_behaviour(const store_factory& make)
     SECTION("a known parent's legs stop at max_legs_per_parent, also when inserted concurrently")
     {
         REQUIRE(s->insert_call(call));
-        const insert_limits limits{5};
+        const insert_limits limits = leg_limit(5);
+        // Odd legs come with an outbox item, even ones without: both ways of inserting count.
         std::vector<std::future<result<std::vector<std::int64_t>>>> inserts;
         for (unsigned n = 0; n < 16; ++n) {
             call_record leg = make_call(100 + n);
             leg.parent_call_sid = call.sid;
-            inserts.push_back(std::async(std::launch::async, [&s, leg, limits] {
-                return s->insert_call_with_outbox(leg, {make_item({}, 100)}, limits);
+            std::vector<outbox_item> items;
+            if (n % 2 == 1) items.push_back(make_item({}, 100));
+            inserts.push_back(std::async(std::launch::async, [&s, leg, items, limits] {
+                return s->insert_call_with_outbox(leg, items, limits);
             }));
         }
         int stored = 0;
+        std::size_t items_stored = 0;
         for (auto& f : inserts) {
             const auto r = f.get();
             if (r) {
                 ++stored;
+                items_stored += r->size();
             } else {
                 CHECK(r.code() == errc::calltoken_leg_limit);
                 CHECK(r.err().detail == "parent call " + call.sid + " already has 5 forwarded calls");
             }
         }
         CHECK(stored == 5);
-        CHECK(s->depth().value() == 5);  // a refused leg leaves no outbox item behind
+        CHECK(s->depth().value() == items_stored);  // a refused leg leaves no outbox item behind
         call_filter children;
         children.parent_call_sid = call.sid;
         CHECK(s->list_calls(account_a, children, 100, "").value().calls.size() == 5);
         // Without the limit (0) the same parent takes more.
         call_record more = make_call(200);
         more.parent_call_sid = call.sid;
-        CHECK(s->insert_call_with_outbox(more, {}, insert_limits{0}));
+        CHECK(s->insert_call_with_outbox(more, {}, leg_limit(0)));
     }
 
     SECTION("a parent the store never saw is not limited")
@@ -528,8 +633,49 @@ inline void store_atomic_behaviour(const store_factory& make)
         for (unsigned n = 0; n < 3; ++n) {
             call_record leg = make_call(300 + n);
             leg.parent_call_sid = make_sid("CA", 0xf00);
-            CHECK(s->insert_call_with_outbox(leg, {}, insert_limits{1}));
+            CHECK(s->insert_call_with_outbox(leg, {}, leg_limit(1)));
         }
+    }
+
+    SECTION("check_parent sees the stored parent; its refusal stores nothing")
+    {
+        call_record ended = call;
+        ended.status = call_status::completed;
+        REQUIRE(s->insert_call(ended));
+        auto seen = std::make_shared<std::atomic<int>>(0);
+        insert_limits limits;
+        limits.check_parent = [seen](const call_record& parent) -> result<void> {
+            ++*seen;
+            if (parent.status == call_status::completed)
+                return error{errc::calltoken_parent_ended, "parent call is completed"};
+            return {};
+        };
+        for (const bool with_item : {false, true}) {
+            call_record leg = make_call(with_item ? 401 : 400);
+            leg.parent_call_sid = call.sid;
+            std::vector<outbox_item> items;
+            if (with_item) items.push_back(make_item({}, 100));
+            const auto r = s->insert_call_with_outbox(leg, items, limits);
+            CHECK(r.code() == errc::calltoken_parent_ended);
+            CHECK(r.err().detail == "parent call is completed");
+            CHECK_FALSE(s->find_call(leg.sid).value().has_value());
+        }
+        CHECK(seen->load() == 2);
+        CHECK(s->depth().value() == 0);
+        // A parent the store never saw is not handed to the check; the leg is stored.
+        call_record foreign_leg = make_call(402);
+        foreign_leg.parent_call_sid = make_sid("CA", 0xf01);
+        CHECK(s->insert_call_with_outbox(foreign_leg, {make_item({}, 100)}, limits));
+        CHECK(seen->load() == 2);
+        CHECK(s->find_call(foreign_leg.sid).value().has_value());
+        // The check passes for a live parent, and the leg is stored with its item.
+        call_record live = make_call(403);
+        REQUIRE(s->insert_call(live));
+        call_record live_leg = make_call(404);
+        live_leg.parent_call_sid = live.sid;
+        CHECK(s->insert_call_with_outbox(live_leg, {make_item({}, 100)}, limits).value().size() == 1);
+        CHECK(seen->load() == 3);
+        CHECK(s->find_call(live_leg.sid).value().has_value());
     }
 }
 

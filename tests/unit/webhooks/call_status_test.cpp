@@ -212,6 +212,7 @@ TEST_CASE("Answered then completed: start, end and duration stored; the complete
     CHECK(param(done, "CallStatus") == "completed");
     CHECK(param(done, "SequenceNumber") == "3");
     CHECK(param(done, "CallDuration") == "41");
+    CHECK(param(done, "Duration") == "1");  // billed minutes: 41 s is one begun minute
     CHECK(param(done, "SipResponseCode") == "200");
     CHECK(param(done, "Timestamp") == "Thu, 01 Jan 2026 00:00:52 +0000");
     CHECK_FALSE(param(done, "StirStatus"));
@@ -245,6 +246,7 @@ TEST_CASE("Without CallDuration a terminal report measures from the start time; 
         REQUIRE(items.size() == 1);
         CHECK(param(items[0], "CallStatus") == "busy");
         CHECK(param(items[0], "CallDuration") == "0");
+        CHECK(param(items[0], "Duration") == "0");
         CHECK(param(items[0], "SipResponseCode") == "486");
     }
 }

@@ -68,6 +68,49 @@ TEST_CASE("the edge's form is read into the call's fields, repeats and order kep
     CHECK(call.sip_date == 1767225600);
 }
 
+TEST_CASE("caller details the edge supplies reach the application's form unchanged, in order; "
+          "malformed or oversized ones are refused",
+          "[webhooks]")
+{
+    core::form_params f = edge_form();
+    f.add("CallerName", "ALICE EXAMPLE");
+    f.add("FromCity", "LOS ANGELES");
+    f.add("FromState", "CA");
+    f.add("FromZip", "90001");
+    f.add("FromCountry", "US");
+    f.add("CalledCountry", "");  // Twilio sends geo fields as empty strings when unknown
+    f.add("SipHeader_X-Customer-Ref", "42");
+    f.add("NotAField", "dropped");
+    const inbound_request r = read(f);
+    using field = std::pair<std::string, std::string>;
+    CHECK(r.passthrough == std::vector<field>{{"CallerName", "ALICE EXAMPLE"},
+                                              {"FromCity", "LOS ANGELES"},
+                                              {"FromState", "CA"},
+                                              {"FromZip", "90001"},
+                                              {"FromCountry", "US"},
+                                              {"CalledCountry", ""},
+                                              {"SipHeader_X-Customer-Ref", "42"}});
+    const core::form_params out = webhooks::app_webhook_form(r, account_sid, {});
+    CHECK(out.get("CallerName") == "ALICE EXAMPLE");
+    CHECK(out.get("FromZip") == "90001");
+    CHECK(out.get("SipHeader_X-Customer-Ref") == "42");
+    CHECK(out.get("CalledCountry") == "");
+    CHECK_FALSE(out.get("NotAField"));
+
+    const auto refused = [](const std::string& name, const std::string& value) {
+        core::form_params bad = edge_form();
+        bad.add(name, value);
+        return webhooks::read_inbound_request(bad);
+    };
+    CHECK(refused("SipHeader_Authorization", "secret").code() == errc::invalid_parameter);
+    CHECK(refused("SipHeader_X-Bad Name", "1").code() == errc::invalid_parameter);
+    CHECK(refused("CallerName", std::string(1025, 'a')).code() == errc::invalid_parameter);
+    CHECK(refused("CallerName", std::string(1024, 'a')));
+    core::form_params many = edge_form();
+    for (int i = 0; i <= 64; ++i) many.add("SipHeader_X-H" + std::to_string(i), "v");
+    CHECK(webhooks::read_inbound_request(many).code() == errc::invalid_parameter);
+}
+
 TEST_CASE("a bad edge form names its first defect", "[webhooks]")
 {
     const auto without = [](std::string_view name, const std::string& value = {}) {
@@ -203,10 +246,10 @@ TEST_CASE("the stored call and the application's form carry the decision", "[web
 TEST_CASE("a call the edge marks StirPassthrough gets the -Passthrough StirVerstat values",
           "[webhooks]")
 {
-    CHECK_FALSE(read(edge_form()).passthrough);
+    CHECK_FALSE(read(edge_form()).passport_passthrough);
     core::form_params f = edge_form();
     f.add("StirPassthrough", "true");
-    CHECK(read(f).passthrough);
+    CHECK(read(f).passport_passthrough);
 
     core::verification_outcome outcome;
     outcome.twilio = {core::twilio_outcome::passed, core::attestation::B, false, false};

@@ -1,0 +1,183 @@
+#include "api/call_options.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+
+#include "core/text.hpp"
+
+namespace stirgate::api {
+namespace {
+
+param_error refuse(std::string_view name, std::string message)
+{
+    return param_error{{errc::invalid_parameter, std::string(name)}, std::move(message)};
+}
+
+std::string join(std::initializer_list<std::string_view> values)
+{
+    std::string out;
+    for (const auto v : values) {
+        if (!out.empty()) out += ", ";
+        out += v;
+    }
+    return out;
+}
+
+// One of `allowed`, compared as Twilio does (case-insensitively), passed on in its listed form.
+std::optional<param_error> choice(dial_options& out, std::string_view name,
+                                  const std::string& value,
+                                  std::initializer_list<std::string_view> allowed)
+{
+    for (const auto a : allowed)
+        if (core::iequals(value, a)) {
+            out.emplace_back(std::string(name), std::string(a));
+            return std::nullopt;
+        }
+    return refuse(name, std::string(name) + " must be one of " + join(allowed));
+}
+
+std::optional<param_error> range(dial_options& out, std::string_view name, const std::string& value,
+                                 std::int64_t min, std::int64_t max, std::string_view unit)
+{
+    const auto n = core::parse_decimal(value, max);
+    if (!n || *n < min)
+        return refuse(name, std::string(name) + " must be an integer from " + std::to_string(min) +
+                                " to " + std::to_string(max) + " " + std::string(unit));
+    out.emplace_back(std::string(name), std::to_string(*n));
+    return std::nullopt;
+}
+
+std::optional<param_error> digits(dial_options& out, std::string_view name,
+                                  const std::string& value)
+{
+    const bool ok =
+        value.size() <= 32 && std::all_of(value.begin(), value.end(), [](char c) {
+            return (c >= '0' && c <= '9') || c == '*' || c == '#' || c == 'w' || c == 'W';
+        });
+    if (!ok)
+        return refuse(
+            name, std::string(name) + " must be at most 32 of the characters 0-9, *, #, w and W");
+    out.emplace_back(std::string(name), value);
+    return std::nullopt;
+}
+
+std::optional<param_error> url(dial_options& out, std::string_view name, const std::string& value,
+                               const net::http_client_policy& policy)
+{
+    if (auto bad = check_url(name, value, policy)) return bad;
+    out.emplace_back(std::string(name), value);
+    return std::nullopt;
+}
+
+std::optional<param_error> method(dial_options& out, std::string_view name,
+                                  const std::string& value)
+{
+    auto m = parse_method(value);
+    if (!m) return param_error{m.err(), std::string(name) + " must be GET or POST"};
+    out.emplace_back(std::string(name), *m);
+    return std::nullopt;
+}
+
+std::optional<param_error> events(dial_options& out, std::string_view name,
+                                  const std::vector<std::string>& values)
+{
+    for (const auto& value : values) {
+        std::string_view rest = value;
+        while (!rest.empty()) {
+            const auto space = rest.find(' ');
+            const std::string event(rest.substr(0, space));
+            rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+            if (event.empty()) continue;
+            if (auto bad = choice(out, name, event, {"in-progress", "completed", "absent"}))
+                return bad;
+        }
+    }
+    return std::nullopt;
+}
+
+// What the gateway cannot do, each with why.
+struct refused_parameter {
+    std::string_view name;
+    std::string_view why;
+};
+constexpr refused_parameter refused_parameters[] = {
+    {"CallerId",
+     "is used only for sip: and client: To addresses, which this gateway does not "
+     "dial"},
+    {"SipAuthUsername", "is used only for sip: To addresses, which this gateway does not dial"},
+    {"SipAuthPassword", "is used only for sip: To addresses, which this gateway does not dial"},
+    {"Byoc", "is not supported: the edge chooses the trunk"},
+};
+
+}  // namespace
+
+std::variant<dial_options, param_error> parse_dial_options(const core::form_params& form,
+                                                           const net::http_client_policy& urls)
+{
+    if (value_of(form, "ApplicationSid"))
+        return param_error{{errc::application_sid_unsupported, "ApplicationSid"}, {}};
+    for (const auto& r : refused_parameters)
+        if (value_of(form, r.name))
+            return refuse(r.name, std::string(r.name) + " " + std::string(r.why));
+    if (auto repeated = find_repeated(
+            form,
+            {"SendDigits", "Record", "RecordingChannels", "RecordingTrack",
+             "RecordingStatusCallback", "RecordingStatusCallbackMethod", "Trim", "MachineDetection",
+             "MachineDetectionTimeout", "MachineDetectionSpeechThreshold",
+             "MachineDetectionSpeechEndThreshold", "MachineDetectionSilenceTimeout", "AsyncAmd",
+             "AsyncAmdStatusCallback", "AsyncAmdStatusCallbackMethod", "TimeLimit", "CallReason"}))
+        return *std::move(repeated);
+
+    dial_options out;
+    const auto given = [&](std::string_view name) { return value_of(form, name); };
+    std::optional<param_error> bad;
+    const auto check = [&](std::string_view name, auto&& rule) {
+        if (bad) return;
+        if (const auto v = given(name)) bad = rule(name, *v);
+    };
+    const std::initializer_list<std::string_view> booleans{"true", "false"};
+    check("SendDigits", [&](auto n, const auto& v) { return digits(out, n, v); });
+    check("Record", [&](auto n, const auto& v) { return choice(out, n, v, booleans); });
+    check("RecordingChannels", [&](auto n, const auto& v) {
+        return choice(out, n, v, {"mono", "dual"});
+    });
+    check("RecordingTrack", [&](auto n, const auto& v) {
+        return choice(out, n, v, {"inbound", "outbound", "both"});
+    });
+    check("RecordingStatusCallback", [&](auto n, const auto& v) { return url(out, n, v, urls); });
+    check("RecordingStatusCallbackMethod",
+          [&](auto n, const auto& v) { return method(out, n, v); });
+    if (!bad)
+        bad = events(out, "RecordingStatusCallbackEvent", form.all("RecordingStatusCallbackEvent"));
+    check("Trim", [&](auto n, const auto& v) {
+        return choice(out, n, v, {"trim-silence", "do-not-trim"});
+    });
+    check("MachineDetection", [&](auto n, const auto& v) {
+        return choice(out, n, v, {"Enable", "DetectMessageEnd"});
+    });
+    check("MachineDetectionTimeout",
+          [&](auto n, const auto& v) { return range(out, n, v, 3, 59, "seconds"); });
+    check("MachineDetectionSpeechThreshold",
+          [&](auto n, const auto& v) { return range(out, n, v, 1000, 6000, "milliseconds"); });
+    check("MachineDetectionSpeechEndThreshold",
+          [&](auto n, const auto& v) { return range(out, n, v, 500, 5000, "milliseconds"); });
+    check("MachineDetectionSilenceTimeout",
+          [&](auto n, const auto& v) { return range(out, n, v, 2000, 10000, "milliseconds"); });
+    check("AsyncAmd", [&](auto n, const auto& v) { return choice(out, n, v, booleans); });
+    check("AsyncAmdStatusCallback", [&](auto n, const auto& v) { return url(out, n, v, urls); });
+    check("AsyncAmdStatusCallbackMethod", [&](auto n, const auto& v) { return method(out, n, v); });
+    check("TimeLimit",
+          [&](auto n, const auto& v) { return range(out, n, v, 1, 86400, "seconds"); });
+    check("CallReason", [&](auto n, const auto& v) -> std::optional<param_error> {
+        if (v.size() > 255) return refuse(n, "CallReason must be at most 255 characters");
+        out.emplace_back(std::string(n), v);
+        return std::nullopt;
+    });
+    if (bad) return *std::move(bad);
+    return out;
+}
+
+}  // namespace stirgate::api
