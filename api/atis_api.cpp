@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "api/twilio_request.hpp"
+#include "rest/twilio_request.hpp"
 #include "core/atis.hpp"
 #include "core/error_table.hpp"
 #include "core/identity_header.hpp"
@@ -11,6 +11,9 @@
 #include "sti/signer.hpp"
 
 namespace stirgate::api {
+
+// The request toolkit every handler shares (src/rest).
+using namespace rest;
 namespace http = boost::beast::http;
 
 namespace {

@@ -17,9 +17,12 @@
 #include "net/router.hpp"
 #include "sti/call_verifier.hpp"
 
+namespace stirgate::rest {
+class auth_guard;  // rest/auth_guard.hpp
+}  // namespace stirgate::rest
+
 namespace stirgate::api {
 
-class auth_guard;  // api/auth_guard.hpp
 
 struct atis_dependencies {
     const core::account_directory& accounts;  // outlives the router
@@ -30,8 +33,8 @@ struct atis_dependencies {
     std::string signing_x5u;
     // Told of every PASSporT signed (stirgate_signatures_total); optional, thread-safe.
     std::function<void(core::passport_type)> on_signed = {};
-    // Failed-authentication limits (api/auth_guard.hpp); outlives the router. nullptr = none.
-    auth_guard* auth = nullptr;
+    // Failed-authentication limits (rest/auth_guard.hpp); outlives the router. nullptr = none.
+    rest::auth_guard* auth = nullptr;
 };
 
 // Registers the ATIS routes. The dependencies are copied into the handlers; the references in

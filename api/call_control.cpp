@@ -7,14 +7,17 @@
 #include <variant>
 #include <vector>
 
-#include "api/async_calls.hpp"
+#include "rest/async_calls.hpp"
 #include "api/call_json.hpp"
-#include "api/status_callbacks.hpp"
-#include "api/twilio_request.hpp"
+#include "rest/status_callbacks.hpp"
+#include "rest/twilio_request.hpp"
 #include "core/form.hpp"
 #include "core/sid.hpp"
 
 namespace stirgate::api {
+
+// The request toolkit every handler shares (src/rest).
+using namespace rest;
 namespace http = boost::beast::http;
 
 namespace {

@@ -168,12 +168,15 @@ std::string render_call_json(const store::call_record& call)
     return {buf.GetString(), buf.GetSize()};
 }
 
-std::string calls_page_uri(std::string_view account_sid, const query_params& filters,
-                           std::size_t page_size, std::size_t page, std::string_view page_token)
+std::string page_uri(std::string_view account_sid, std::string_view resource,
+                     const query_params& filters, std::size_t page_size, std::size_t page,
+                     std::string_view page_token)
 {
     std::string out = "/2010-04-01/Accounts/";
     out += account_sid;
-    out += "/Calls.json?";
+    out += '/';
+    out += resource;
+    out += ".json?";
     for (const auto& [name, value] : filters) {
         out += core::form_encode(name);
         out += '=';
@@ -185,16 +188,26 @@ std::string calls_page_uri(std::string_view account_sid, const query_params& fil
     return out;
 }
 
-std::string render_call_list(const call_list_page& p)
+std::string calls_page_uri(std::string_view account_sid, const query_params& filters,
+                           std::size_t page_size, std::size_t page, std::string_view page_token)
 {
+    return page_uri(account_sid, "Calls", filters, page_size, page, page_token);
+}
+
+std::string render_list(const list_position& p, std::string_view key,
+                        const std::vector<std::string>& items)
+{
+    const auto uri = [&p](std::size_t page, std::string_view token) {
+        return page_uri(p.account_sid, p.resource, p.filters, p.page_size, page, token);
+    };
     const std::size_t start = p.page * p.page_size;
-    const std::size_t end = p.calls.empty() ? start : start + p.calls.size() - 1;
+    const std::size_t end = items.empty() ? start : start + items.size() - 1;
     rapidjson::StringBuffer buf;
     json_writer w(buf);
     w.StartObject();
-    write_key(w, "calls");
+    write_key(w, key);
     w.StartArray();
-    for (const auto& c : p.calls) write_call(w, c);
+    for (const auto& item : items) w.RawValue(item.data(), item.size(), rapidjson::kObjectType);
     w.EndArray();
     write_key(w, "end");
     write_size(w, end);
@@ -205,23 +218,38 @@ std::string render_call_list(const call_list_page& p)
     write_key(w, "page_size");
     write_size(w, p.page_size);
     write_key(w, "first_page_uri");
-    write_string(w, calls_page_uri(p.account_sid, p.filters, p.page_size, 0, {}));
+    write_string(w, uri(0, {}));
     write_key(w, "next_page_uri");
     if (p.next_page_token)
-        write_string(w, calls_page_uri(p.account_sid, p.filters, p.page_size, p.page + 1,
-                                       *p.next_page_token));
+        write_string(w, uri(p.page + 1, *p.next_page_token));
     else
         w.Null();
     write_key(w, "previous_page_uri");
     if (p.page > 0 && p.previous_page_token)
-        write_string(w, calls_page_uri(p.account_sid, p.filters, p.page_size, p.page - 1,
-                                       *p.previous_page_token));
+        write_string(w, uri(p.page - 1, *p.previous_page_token));
     else
         w.Null();
     write_key(w, "uri");
-    write_string(w, calls_page_uri(p.account_sid, p.filters, p.page_size, p.page, p.page_token));
+    write_string(w, uri(p.page, p.page_token));
     w.EndObject();
     return {buf.GetString(), buf.GetSize()};
+}
+
+std::string render_call_list(const call_list_page& p)
+{
+    list_position at;
+    at.account_sid = p.account_sid;
+    at.resource = "Calls";
+    at.filters = p.filters;
+    at.page_size = p.page_size;
+    at.page = p.page;
+    at.page_token = p.page_token;
+    at.next_page_token = p.next_page_token;
+    at.previous_page_token = p.previous_page_token;
+    std::vector<std::string> items;
+    items.reserve(p.calls.size());
+    for (const auto& c : p.calls) items.push_back(render_call_json(c));
+    return render_list(at, "calls", items);
 }
 
 }  // namespace stirgate::api

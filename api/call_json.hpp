@@ -28,11 +28,32 @@ std::string call_uri(std::string_view account_sid, std::string_view call_sid);
 // phone_number_sid, group_sid, trunk_sid, caller_name, answered_by), numbers as strings.
 std::string render_call_json(const store::call_record& call);
 
-// The URI of one list page: "/2010-04-01/Accounts/AC.../Calls.json?" + the filters (in the
-// order given, names and values form-encoded) + "PageSize=N&Page=P" + "&PageToken=T" when set.
+// The URI of one list page: "/2010-04-01/Accounts/AC.../{resource}.json?" + the filters (in
+// the order given, names and values form-encoded) + "PageSize=N&Page=P" + "&PageToken=T" when
+// set. calls_page_uri is the Calls list's.
 using query_params = std::vector<std::pair<std::string, std::string>>;
+std::string page_uri(std::string_view account_sid, std::string_view resource,
+                     const query_params& filters, std::size_t page_size, std::size_t page,
+                     std::string_view page_token);
 std::string calls_page_uri(std::string_view account_sid, const query_params& filters,
                            std::size_t page_size, std::size_t page, std::string_view page_token);
+
+// Where one page of any Twilio list sits, and its neighbours' tokens.
+struct list_position {
+    std::string account_sid;
+    std::string resource;  // "Calls", "OutgoingCallerIds"
+    query_params filters;
+    std::size_t page_size = 50;
+    std::size_t page = 0;
+    std::string page_token;
+    std::optional<std::string> next_page_token;
+    std::optional<std::string> previous_page_token;
+};
+
+// Twilio's list envelope around already rendered JSON objects: {"<key>":[...],"end","start",
+// "page","page_size","first_page_uri","next_page_uri","previous_page_uri","uri"}.
+std::string render_list(const list_position& at, std::string_view key,
+                        const std::vector<std::string>& items);
 
 // One page of a list, as the handler knows it.
 struct call_list_page {

@@ -9,6 +9,9 @@
 #include "core/text.hpp"
 
 namespace stirgate::api {
+
+// The request toolkit every handler shares (src/rest).
+using namespace rest;
 namespace {
 
 param_error refuse(std::string_view name, std::string message)

@@ -25,7 +25,7 @@
 #include <variant>
 #include <vector>
 
-#include "api/twilio_request.hpp"
+#include "rest/twilio_request.hpp"
 #include "core/form.hpp"
 #include "net/http_client.hpp"
 
@@ -35,7 +35,7 @@ using dial_options = std::vector<std::pair<std::string, std::string>>;
 
 // The options in the form, checked, as they go into the dial form (booleans lower-case,
 // methods upper-case, events one field each), or the first refusal.
-std::variant<dial_options, param_error> parse_dial_options(const core::form_params& form,
+std::variant<dial_options, rest::param_error> parse_dial_options(const core::form_params& form,
                                                            const net::http_client_policy& urls);
 
 }  // namespace stirgate::api

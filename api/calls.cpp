@@ -9,11 +9,11 @@
 #include <optional>
 #include <variant>
 
-#include "api/async_calls.hpp"
+#include "rest/async_calls.hpp"
 #include "api/call_control.hpp"
 #include "api/call_json.hpp"
 #include "api/call_options.hpp"
-#include "api/twilio_request.hpp"
+#include "rest/twilio_request.hpp"
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
@@ -23,6 +23,9 @@
 #include "net/url.hpp"
 
 namespace stirgate::api {
+
+// The request toolkit every handler shares (src/rest).
+using namespace rest;
 namespace http = boost::beast::http;
 
 namespace {

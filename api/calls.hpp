@@ -33,13 +33,16 @@
 #include "core/crypto.hpp"
 #include "core/sid.hpp"
 #include "net/router.hpp"
-#include "api/twilio_request.hpp"
+#include "rest/twilio_request.hpp"
 #include "sti/signer.hpp"
 #include "store/store.hpp"
 
+namespace stirgate::rest {
+class auth_guard;  // rest/auth_guard.hpp
+}  // namespace stirgate::rest
+
 namespace stirgate::api {
 
-class auth_guard;  // api/auth_guard.hpp
 
 struct calls_dependencies {
     const core::account_directory& accounts;  // outlives the router
@@ -57,13 +60,13 @@ struct calls_dependencies {
     std::function<void()> on_queued;
     // Url, FallbackUrl and StatusCallback must pass this when given: the customer-webhook
     // client's policy ([network] allow_private_webhooks, allowed_addresses).
-    net::http_client_policy customer_urls = default_customer_url_policy();
+    net::http_client_policy customer_urls = rest::default_customer_url_policy();
     // [calltoken] max_forwards_per_call: calls one known parent may be forwarded into, so a
     // leaked token cannot be replayed into hundreds of attested legs (0 = no limit).
     std::size_t max_forwards_per_call = 10;
-    // Failed-authentication limits (api/auth_guard.hpp); outlives the router. nullptr = none
+    // Failed-authentication limits (rest/auth_guard.hpp); outlives the router. nullptr = none
     // (handler tests).
-    auth_guard* auth = nullptr;
+    rest::auth_guard* auth = nullptr;
     // [edge] control_url: where call updates (hang up, redirect) go; "" = stored only.
     std::string edge_control_url = {};
 };

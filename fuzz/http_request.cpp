@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "api/atis_api.hpp"
-#include "api/auth_guard.hpp"
+#include "rest/auth_guard.hpp"
 #include "api/calls.hpp"
 #include "app/config.hpp"
 #include "core/accounts.hpp"
@@ -138,7 +138,7 @@ struct gateway_double {
     sti::call_verifier verifier{certificates, core::verify_policy{}, now};
     // Low limits and the connection's peer a trusted proxy, so inputs reach the 429 path and
     // the X-Forwarded-For walk (net::client_address).
-    api::auth_guard auth{api::auth_limits{3, 5, std::chrono::seconds(60), 64},
+    rest::auth_guard auth{rest::auth_limits{3, 5, std::chrono::seconds(60), 64},
                          {*net::parse_cidr("203.0.113.0/24"), *net::parse_cidr("10.0.0.0/8")},
                          now};
     net::router routes;
@@ -158,7 +158,7 @@ struct gateway_double {
                         [](std::span<std::uint8_t> out) {
                             for (auto& b : out) b = 0x5a;
                         },
-                        [] {}, api::default_customer_url_policy(), 10, &auth});
+                        [] {}, rest::default_customer_url_policy(), 10, &auth});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return f.accounts.find_by_number(e164); },

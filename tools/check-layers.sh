@@ -1,6 +1,7 @@
 #!/bin/sh
 # Layers point inward (docs/design.md "Layers", #12 item 1):
-#   src/core, src/obs  <-  src/sti, src/net, src/store  <-  api/, webhooks/, src/sip  <-  src/app, main
+#   src/core, src/obs  <-  src/sti, src/net, src/store  <-  src/rest  <-  api/, webhooks/
+#   <-  src/app, main; src/sip beside api/ and webhooks/ (core, sti, net, obs only)
 # Fails, listing the offending lines, when an #include runs the other way, or when src/core
 # includes Asio or Beast (STYLE.md section 1). Usage: check-layers.sh [SOURCE_DIR]
 set -u
@@ -23,18 +24,17 @@ forbid() {
 
 allow=
 forbid 'boost/(asio|beast)' "src/core must stay pure (no Asio/Beast):" src/core
-forbid '(sti|net|store|obs|app|api|webhooks|sip)/' "src/core includes only core:" src/core
-forbid '(sti|net|store|app|api|webhooks|sip)/' "src/obs includes only core:" src/obs
-forbid '(app|api|webhooks|sip)/' "src/sti, src/net, src/store must not include app/, api/, webhooks/ or sip/:" \
+forbid '(sti|net|store|obs|rest|app|api|webhooks|sip)/' "src/core includes only core:" src/core
+forbid '(sti|net|store|rest|app|api|webhooks|sip)/' "src/obs includes only core:" src/obs
+forbid '(rest|app|api|webhooks|sip)/' "src/sti, src/net, src/store must not include rest/, app/, api/, webhooks/ or sip/:" \
     src/sti src/net src/store
+forbid '(app|api|webhooks|sip)/' "src/rest (the handlers' shared toolkit) must not include app/, api/, webhooks/ or sip/:" \
+    src/rest
 # The SIP face sits beside api/ and webhooks/: core, sti, net and obs only.
 forbid '(app|api|webhooks|store)/' "src/sip must not include app/, api/, webhooks/ or store/:" src/sip
 forbid 'sip/' "api/ and webhooks/ must not include sip/:" api webhooks
 forbid 'app/' "api/ and webhooks/ must not include app/:" api webhooks
 forbid 'webhooks/' "api/ must not include webhooks/:" api
-# TODO(layers): the Twilio request toolkit and the store awaitables still live in api/ and are
-# shared with webhooks/ (#12 item 1 follow-up); no other api/ header may be included there.
-allow='"api/(twilio_request|async_calls|status_callbacks)\.hpp"'
 forbid 'api/' "webhooks/ must not include api/:" webhooks
 
 exit $status

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string_view>
 
-#include "api/async_calls.hpp"
-#include "api/twilio_request.hpp"
+#include "rest/async_calls.hpp"
+#include "rest/twilio_request.hpp"
 #include "core/dates.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
@@ -19,9 +19,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
-using api::store_failure;
-using api::twilio_fail;
-using api::value_of;
+using rest::store_failure;
+using rest::twilio_fail;
+using rest::value_of;
 
 using deps_ptr = std::shared_ptr<const call_status_dependencies>;
 using store::call_status;
@@ -106,7 +106,7 @@ net::awaitable<net::http_response> call_status_handler(deps_ptr deps, net::reque
 
     // 3. The call as it is now: its start time gives the duration, its status decides whether
     // a "canceled" callback is owed.
-    const api::async_calls calls{deps->calls};
+    const rest::async_calls calls{deps->calls};
     auto found = co_await calls.find(report.call_sid);
     if (!found) co_return twilio_fail(ctx, store_failure(found.err()));
     if (!*found) co_return twilio_fail(ctx, errc::not_found);

@@ -23,7 +23,7 @@
 #include "core/clock.hpp"
 #include "net/cidr.hpp"
 #include "net/router.hpp"
-#include "api/status_callbacks.hpp"
+#include "rest/status_callbacks.hpp"
 #include "store/store.hpp"
 
 namespace stirgate::webhooks {
@@ -43,8 +43,8 @@ struct call_status_dependencies {
 // the handler; the references in them must outlive the router.
 void add_call_status_routes(net::router& routes, const call_status_dependencies& deps);
 
-// The StatusCallback builder is shared with the Calls API (api/status_callbacks.hpp).
-using api::status_callback_item;
-using api::status_report;
+// The StatusCallback builder is shared with the Calls API (rest/status_callbacks.hpp).
+using rest::status_callback_item;
+using rest::status_report;
 
 }  // namespace stirgate::webhooks

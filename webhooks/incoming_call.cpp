@@ -7,8 +7,8 @@
 #include <memory>
 #include <optional>
 
-#include "api/async_calls.hpp"
-#include "api/twilio_request.hpp"
+#include "rest/async_calls.hpp"
+#include "rest/twilio_request.hpp"
 #include "core/calltoken.hpp"
 #include "core/dates.hpp"
 #include "core/error_table.hpp"
@@ -76,9 +76,9 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     const core::number_config* number = account ? number_of(*account, request->to_number) : nullptr;
     if (!number) co_return ctx.fail(error{errc::not_found, "no account owns To"});
 
-    const api::async_calls calls{deps->calls};
+    const rest::async_calls calls{deps->calls};
     auto existing = co_await calls.find(request->call_sid);
-    if (!existing) co_return ctx.fail(api::store_failure(existing.err()));
+    if (!existing) co_return ctx.fail(rest::store_failure(existing.err()));
     if (*existing && (*existing)->account_sid != account->sid)
         co_return ctx.fail(error{errc::conflict, "CallSid belongs to another account"});
 
@@ -105,7 +105,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
         auto stored = co_await calls.insert(std::move(rec));
         // A concurrent retry stored it first: the same call, go on.
         if (!stored && stored.err().code != errc::conflict)
-            co_return ctx.fail(api::store_failure(stored.err()));
+            co_return ctx.fail(rest::store_failure(stored.err()));
     }
 
     // 6. The application's webhook (TWILIO-API.md section 4), then its fallback.

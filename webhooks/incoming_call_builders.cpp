@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "api/twilio_request.hpp"
+#include "rest/twilio_request.hpp"
 #include "core/calltoken.hpp"
 #include "core/sid.hpp"
 #include "webhooks/edge_request.hpp"
@@ -10,7 +10,7 @@
 
 namespace stirgate::webhooks {
 
-using api::value_of;
+using rest::value_of;
 
 namespace {
 

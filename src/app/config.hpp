@@ -147,7 +147,7 @@ struct edge_config {
 struct security_config {
     // Wrong credentials on the Basic-auth routes (Calls API, ATIS API), counted in fixed windows
     // of auth_failure_window: this many from one client address block that address; this many
-    // for one account block it for the addresses that failed for it (api/auth_guard.hpp).
+    // for one account block it for the addresses that failed for it (rest/auth_guard.hpp).
     std::size_t auth_failures_per_address = 20;
     std::size_t auth_failures_per_account = 100;
     std::chrono::seconds auth_failure_window{300};

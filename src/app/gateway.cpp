@@ -15,8 +15,9 @@
 
 #include "core/accounts.hpp"
 #include "api/atis_api.hpp"
-#include "api/auth_guard.hpp"
+#include "rest/auth_guard.hpp"
 #include "api/calls.hpp"
+#include "api/outgoing_caller_ids.hpp"
 #include "app/config.hpp"
 #include "app/gateway_metrics.hpp"
 #include "obs/log.hpp"
@@ -270,26 +271,26 @@ webhooks::outbox_dependencies outbox_dependencies_for(const core::account_direct
     return d;
 }
 
-api::auth_limits auth_limits_from(const config& cfg)
+rest::auth_limits auth_limits_from(const config& cfg)
 {
-    api::auth_limits l;
+    rest::auth_limits l;
     l.failures_per_address = cfg.security.auth_failures_per_address;
     l.failures_per_account = cfg.security.auth_failures_per_account;
     l.window = cfg.security.auth_failure_window;
     return l;
 }
 
-api::auth_guard_hooks auth_hooks_for(obs::logger& log, gateway_metrics& metrics)
+rest::auth_guard_hooks auth_hooks_for(obs::logger& log, gateway_metrics& metrics)
 {
-    api::auth_guard_hooks h;
-    h.on_block = [&log](const api::auth_block_event& e) {
+    rest::auth_guard_hooks h;
+    h.on_block = [&log](const rest::auth_block_event& e) {
         log.warn("authentication failures: blocking",
-                 {{"scope", api::to_string(e.scope)},
+                 {{"scope", rest::to_string(e.scope)},
                   {"client", e.client},
                   {"account_sid", e.account_sid},
                   {"retry_after_s", static_cast<std::int64_t>(e.retry_after.count())}});
     };
-    h.on_refused = [&metrics](api::auth_block_scope scope) { metrics.on_auth_throttled(scope); };
+    h.on_refused = [&metrics](rest::auth_block_scope scope) { metrics.on_auth_throttled(scope); };
     return h;
 }
 
@@ -396,7 +397,7 @@ struct gateway::impl {
     sti::cert_cache certificates;
     sti::call_verifier verifier;
     core::account_directory accounts;
-    api::auth_guard auth;  // failed-authentication limits of the Calls and ATIS APIs
+    rest::auth_guard auth;  // failed-authentication limits of the Calls and ATIS APIs
     // Background work that is not request handling (the outbox) runs on its own thread, so a
     // slow edge never takes time from the I/O threads. Declared before the store: the store's
     // writer thread may still hold a callback into the outbox's strand on this context, so the
@@ -468,6 +469,8 @@ struct gateway::impl {
                         webhook_policy(cfg),
                         cfg.calltoken ? cfg.calltoken->max_forwards_per_call : 10, &auth,
                         cfg.edge.control_url});
+        api::add_outgoing_caller_id_routes(
+            routes, api::outgoing_caller_ids_dependencies{accounts, &auth});
         webhooks::add_incoming_call_routes(
             routes, webhooks::incoming_call_dependencies{
                         [this](std::string_view e164) { return accounts.find_by_number(e164); },

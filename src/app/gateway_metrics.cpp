@@ -79,9 +79,9 @@ gateway_metrics::gateway_metrics()
                                      "[sip] max_tcp_connections).",
                                      {"reason"}, 8))
 {
-    for (const auto scope : {api::auth_block_scope::address, api::auth_block_scope::account}) {
+    for (const auto scope : {rest::auth_block_scope::address, rest::auth_block_scope::account}) {
         auth_throttled_.declare(static_cast<std::uint64_t>(scope) + 1, [scope] {
-            return obs::label_values{std::string(api::to_string(scope))};
+            return obs::label_values{std::string(rest::to_string(scope))};
         });
     }
     for (std::size_t i = 0; i < 4; ++i) {
@@ -172,11 +172,11 @@ void gateway_metrics::on_delivery(store::outbox_kind kind, bool delivered) noexc
     }
 }
 
-void gateway_metrics::on_auth_throttled(api::auth_block_scope scope) noexcept
+void gateway_metrics::on_auth_throttled(rest::auth_block_scope scope) noexcept
 {
     try {
         auth_throttled_.add(static_cast<std::uint64_t>(scope) + 1, [scope] {
-            return obs::label_values{std::string(api::to_string(scope))};
+            return obs::label_values{std::string(rest::to_string(scope))};
         });
     } catch (...) {
     }

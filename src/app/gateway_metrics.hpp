@@ -12,7 +12,7 @@
 #include <chrono>
 #include <functional>
 
-#include "api/auth_guard.hpp"
+#include "rest/auth_guard.hpp"
 #include "core/clock.hpp"
 #include "core/passport.hpp"
 #include "core/verifier.hpp"
@@ -40,7 +40,7 @@ public:
     // stirgate_webhook_deliveries_total{kind,result}
     void on_delivery(store::outbox_kind kind, bool delivered) noexcept;
     // stirgate_auth_throttled_total{scope}: requests refused 429 for failed authentication.
-    void on_auth_throttled(api::auth_block_scope scope) noexcept;
+    void on_auth_throttled(rest::auth_block_scope scope) noexcept;
     // stirgate_sip_requests_total{method,status}: SIP requests answered (status "none": an
     // absorbed ACK); method is INVITE, OPTIONS, ACK or other.
     void on_sip_message(std::string_view method, int status) noexcept;

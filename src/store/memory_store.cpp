@@ -160,23 +160,19 @@ void memory_store::do_list_calls(std::string account_sid, call_filter filter, st
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
         const call_record* cursor = nullptr;
+        auto request = read_page_request(page_size, page_token);
         std::optional<page_cursor> direction;
-        if (page_size == 0 || page_size > max_page_size) {
-            r = error{errc::invalid_parameter, "PageSize"};
-        } else if (!page_token.empty()) {
-            auto parsed = parse_page_token(page_token);
-            if (!parsed) {
-                r = std::move(parsed).err();
-            } else {
-                direction = *parsed;
-                const auto it = calls_.find(parsed->sid);
-                if (it == calls_.end() || it->second.account_sid != account_sid)
-                    r = error{errc::invalid_parameter, "PageToken names no call of this account"};
-                else
-                    cursor = &it->second;
-            }
+        if (!request) {
+            r = std::move(request).err();
+        } else if (*request) {
+            direction = *request;
+            const auto it = calls_.find(direction->sid);
+            if (it == calls_.end() || it->second.account_sid != account_sid)
+                r = error{errc::invalid_parameter, "PageToken names no call of this account"};
+            else
+                cursor = &it->second;
         }
-        if (page_size != 0 && page_size <= max_page_size && (page_token.empty() || cursor)) {
+        if (request && (!direction || cursor)) {
             // Before a PB cursor: the newer calls nearest to it, oldest first.
             const bool before = direction && direction->before;
             std::vector<const call_record*> hits;

@@ -239,14 +239,11 @@ result<void> delete_call(connection& c, const std::string& account, const std::s
 result<call_page> list_calls(connection& c, const std::string& account, const call_filter& f,
                              std::size_t page_size, const std::string& token)
 {
-    if (page_size == 0 || page_size > max_page_size)
-        return error{errc::invalid_parameter, "PageSize"};
+    auto request = read_page_request(page_size, token);
+    if (!request) return std::move(request).err();
+    const std::optional<page_cursor>& direction = *request;
     std::optional<std::pair<std::int64_t, std::string>> cursor;
-    std::optional<page_cursor> direction;
-    if (!token.empty()) {
-        auto parsed = parse_page_token(token);
-        if (!parsed) return std::move(parsed).err();
-        direction = *parsed;
+    if (const auto& parsed = direction) {
         // The cursor must be a call of this account (as on SQLite: another account's token is
         // refused and its date_created never revealed).
         auto q = c.exec("SELECT date_created FROM calls WHERE sid = $1 AND account_sid = $2",

@@ -206,16 +206,13 @@ result<void> run_delete_call(connection& c, const std::string& account, const st
 result<call_page> run_list_calls(connection& c, const std::string& account, const call_filter& f,
                                  std::size_t page_size, const std::string& token)
 {
-    if (page_size == 0 || page_size > max_page_size)
-        return error{errc::invalid_parameter, "PageSize"};
+    auto request = read_page_request(page_size, token);
+    if (!request) return std::move(request).err();
+    const std::optional<page_cursor>& direction = *request;
     error err;
     std::optional<std::pair<std::int64_t, std::string>> cursor;
-    std::optional<page_cursor> direction;
-    if (!token.empty()) {
-        auto parsed = parse_page_token(token);
-        if (!parsed) return std::move(parsed).err();
-        direction = *parsed;
-        const std::string& sid = parsed->sid;
+    if (direction) {
+        const std::string& sid = direction->sid;
         // The cursor must be a call of this account: another account's token is refused, and
         // its date_created is never revealed.
         sqlite3_stmt* q =

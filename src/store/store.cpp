@@ -216,6 +216,17 @@ result<page_cursor> parse_page_token(std::string_view token)
     return page_cursor{std::string(token.substr(2)), token[1] == 'B'};
 }
 
+result<std::optional<page_cursor>> read_page_request(std::size_t page_size,
+                                                     std::string_view token)
+{
+    if (page_size == 0 || page_size > max_page_size)
+        return error{errc::invalid_parameter, "PageSize"};
+    if (token.empty()) return std::optional<page_cursor>();
+    auto cursor = parse_page_token(token);
+    if (!cursor) return std::move(cursor).err();
+    return std::optional<page_cursor>(std::move(*cursor));
+}
+
 call_page finish_page(std::vector<call_record> rows, std::size_t page_size,
                       const std::optional<page_cursor>& cursor)
 {

@@ -392,6 +392,10 @@ struct page_cursor {
 };
 // errc::invalid_parameter unless "PA" or "PB" + a call sid.
 [[nodiscard]] result<page_cursor> parse_page_token(std::string_view token);
+// list_calls' arguments checked once for every engine: page_size 1..max_page_size, and the
+// token's cursor (none for the first page). errc::invalid_parameter otherwise.
+[[nodiscard]] result<std::optional<page_cursor>> read_page_request(std::size_t page_size,
+                                                                   std::string_view token);
 // The page from what an engine read: `rows` in its query order (newest first after a PA cursor
 // or none; oldest first before a PB cursor), at most page_size + 1 of them (one more tells
 // whether the page has a neighbour that way). Sets both tokens.

@@ -80,7 +80,7 @@ struct fixture {
     std::string edge_url = dial_url;
 
     explicit fixture(std::string edge = dial_url,
-                     net::http_client_policy url_policy = api::default_customer_url_policy())
+                     net::http_client_policy url_policy = rest::default_customer_url_policy())
         : edge_url(std::move(edge))
     {
         api::calls_dependencies deps{
@@ -909,7 +909,7 @@ TEST_CASE("a Url, FallbackUrl or StatusCallback aimed at loopback, private or me
 
     // With private addresses allowed for webhooks, loopback is fine and metadata still is not,
     // unless the operator lists the address.
-    net::http_client_policy relaxed = api::default_customer_url_policy();
+    net::http_client_policy relaxed = rest::default_customer_url_policy();
     relaxed.allow_private_addresses = true;
     {
         fixture f(dial_url, relaxed);

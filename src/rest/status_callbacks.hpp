@@ -9,7 +9,7 @@
 
 #include "store/store.hpp"
 
-namespace stirgate::api {
+namespace stirgate::rest {
 
 // What one status change reports (an edge report, or the Calls API ending a call).
 struct status_report {
@@ -29,4 +29,4 @@ std::optional<store::outbox_item> status_callback_item(const store::call_record&
                                                        const status_report& report,
                                                        std::int64_t now);
 
-}  // namespace stirgate::api
+}  // namespace stirgate::rest

@@ -1,10 +1,10 @@
-#include "api/async_calls.hpp"
+#include "rest/async_calls.hpp"
 
 #include <utility>
 
 #include "net/await_callback.hpp"
 
-namespace stirgate::api {
+namespace stirgate::rest {
 
 template <class T>
 using done_fn = store::store::callback<T>;
@@ -84,4 +84,4 @@ net::awaitable<result<store::call_page>> async_calls::list(std::string account_s
     co_return co_await net::await_callback<store::call_page>(std::move(start));
 }
 
-}  // namespace stirgate::api
+}  // namespace stirgate::rest

@@ -1,11 +1,11 @@
-#include "api/auth_guard.hpp"
+#include "rest/auth_guard.hpp"
 
 #include <algorithm>
 #include <optional>
 
 #include "net/client_address.hpp"
 
-namespace stirgate::api {
+namespace stirgate::rest {
 
 namespace {
 
@@ -102,4 +102,4 @@ result<core::account_ptr> auth_guard::authenticate(const core::account_directory
     return account;
 }
 
-}  // namespace stirgate::api
+}  // namespace stirgate::rest

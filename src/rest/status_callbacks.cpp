@@ -1,4 +1,4 @@
-#include "api/status_callbacks.hpp"
+#include "rest/status_callbacks.hpp"
 
 #include <algorithm>
 #include <string_view>
@@ -6,7 +6,7 @@
 
 #include "core/dates.hpp"
 
-namespace stirgate::api {
+namespace stirgate::rest {
 namespace {
 
 // TWILIO-API.md section 5: the StatusCallbackEvent that subscribes to a reported status, and
@@ -80,4 +80,4 @@ std::optional<store::outbox_item> status_callback_item(const store::call_record&
     return item;
 }
 
-}  // namespace stirgate::api
+}  // namespace stirgate::rest

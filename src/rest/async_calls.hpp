@@ -17,7 +17,7 @@
 #include "net/router.hpp"
 #include "store/store.hpp"
 
-namespace stirgate::api {
+namespace stirgate::rest {
 
 class async_calls {
 public:
@@ -42,4 +42,4 @@ private:
     store::store* calls_;
 };
 
-}  // namespace stirgate::api
+}  // namespace stirgate::rest

@@ -1,11 +1,11 @@
-#include "api/twilio_request.hpp"
+#include "rest/twilio_request.hpp"
 
-#include "api/auth_guard.hpp"
+#include "rest/auth_guard.hpp"
 #include "core/error_table.hpp"
 #include "core/text.hpp"
 #include "net/url.hpp"
 
-namespace stirgate::api {
+namespace stirgate::rest {
 namespace http = boost::beast::http;
 
 net::http_response twilio_fail(net::request_context& ctx, const error& e, std::string_view message)
@@ -121,4 +121,4 @@ std::optional<param_error> check_twiml(const std::optional<std::string>& v)
                        "Twiml must be at most 4000 characters"};
 }
 
-}  // namespace stirgate::api
+}  // namespace stirgate::rest

@@ -2,7 +2,7 @@
 // thread: each co_await must resume on the handler's own io_context thread with the store's
 // answer, errors included.
 
-#include "api/async_calls.hpp"
+#include "rest/async_calls.hpp"
 
 #include <thread>
 
@@ -15,7 +15,7 @@ namespace {
 
 namespace asio = boost::asio;
 using stirgate::errc;
-using stirgate::api::async_calls;
+using stirgate::rest::async_calls;
 using namespace stirgate::store;
 
 struct observed {

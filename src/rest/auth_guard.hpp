@@ -26,7 +26,7 @@
 #include "net/cidr.hpp"
 #include "net/router.hpp"
 
-namespace stirgate::api {
+namespace stirgate::rest {
 
 struct auth_limits {
     std::size_t failures_per_address = 20;   // [security] auth_failures_per_address
@@ -77,4 +77,4 @@ private:
     core::failure_throttle by_account_address_;  // threshold 1: "has failed for this account"
 };
 
-}  // namespace stirgate::api
+}  // namespace stirgate::rest

@@ -1,5 +1,5 @@
-// Failed-authentication limits at the toolkit level (api/twilio_request.hpp authenticate with
-// an api::auth_guard): per address, per account for the addresses that failed for it, the
+// Failed-authentication limits at the toolkit level (rest/twilio_request.hpp authenticate with
+// an rest::auth_guard): per address, per account for the addresses that failed for it, the
 // window on an injected clock, Retry-After, and the hooks the gateway logs and counts with.
 
 #include "net/net.hpp"
@@ -9,8 +9,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "api/auth_guard.hpp"
-#include "api/twilio_request.hpp"
+#include "rest/auth_guard.hpp"
+#include "rest/twilio_request.hpp"
 #include "core/base64url.hpp"
 #include "core/crypto.hpp"
 #include "support/fixtures.hpp"
@@ -38,16 +38,16 @@ std::vector<core::account_config> accounts()
 struct fixture {
     core::account_directory directory{accounts()};
     std::int64_t now = 1767225600;
-    std::vector<api::auth_block_event> blocks;
-    std::vector<api::auth_block_scope> refused;
-    api::auth_guard guard;
+    std::vector<rest::auth_block_event> blocks;
+    std::vector<rest::auth_block_scope> refused;
+    rest::auth_guard guard;
 
-    explicit fixture(api::auth_limits limits = {5, 8, std::chrono::seconds(60), 1000},
+    explicit fixture(rest::auth_limits limits = {5, 8, std::chrono::seconds(60), 1000},
                      std::vector<net::cidr_block> proxies = {})
         : guard(
               limits, std::move(proxies), [this] { return now; },
-              api::auth_guard_hooks{[this](const api::auth_block_event& e) { blocks.push_back(e); },
-                                    [this](api::auth_block_scope s) { refused.push_back(s); }})
+              rest::auth_guard_hooks{[this](const rest::auth_block_event& e) { blocks.push_back(e); },
+                                    [this](rest::auth_block_scope s) { refused.push_back(s); }})
     {
     }
 
@@ -60,7 +60,7 @@ struct fixture {
         ctx.remote = asio::ip::tcp::endpoint(asio::ip::make_address(peer), 40000);
         ctx.request.set(http::field::authorization, test::basic_auth(sid, token));
         if (!xff.empty()) ctx.request.set("X-Forwarded-For", xff);
-        return api::authenticate(directory, &guard, ctx);
+        return rest::authenticate(directory, &guard, ctx);
     }
 };
 
@@ -75,7 +75,7 @@ TEST_CASE("an address is answered rate_limited after its failures, until its win
         CHECK(r.code() == errc::unauthorized);
     }
     REQUIRE(f.blocks.size() == 1);
-    CHECK(f.blocks[0].scope == api::auth_block_scope::address);
+    CHECK(f.blocks[0].scope == rest::auth_block_scope::address);
     CHECK(f.blocks[0].client == "203.0.113.5");
     CHECK(f.blocks[0].account_sid == test::account_sid);
 
@@ -89,7 +89,7 @@ TEST_CASE("an address is answered rate_limited after its failures, until its win
     const net::http_response res = f.ctx.fail(r.err());
     CHECK(res.result_int() == 429);
     CHECK(res[http::field::retry_after] == "50");
-    CHECK(f.refused == std::vector<api::auth_block_scope>{api::auth_block_scope::address});
+    CHECK(f.refused == std::vector<rest::auth_block_scope>{rest::auth_block_scope::address});
     CHECK(f.attempt("203.0.113.5", other_sid, other_token).code() == errc::rate_limited);
 
     // Another address is not affected, and the owner's right password works.
@@ -109,14 +109,14 @@ TEST_CASE("an account's failures from many addresses block only the addresses th
         CHECK(f.attempt("203.0.113." + std::to_string(i), test::account_sid, "wrong").code() ==
               errc::unauthorized);
     REQUIRE(f.blocks.size() == 1);
-    CHECK(f.blocks[0].scope == api::auth_block_scope::account);
+    CHECK(f.blocks[0].scope == rest::auth_block_scope::account);
     CHECK(f.blocks[0].account_sid == test::account_sid);
 
     // Those addresses are refused for this account, even with the right password...
     const auto r = f.attempt("203.0.113.3", test::account_sid, test::account_token);
     CHECK(r.code() == errc::rate_limited);
     CHECK(f.ctx.retry_after == std::chrono::seconds(60));
-    CHECK(f.refused == std::vector<api::auth_block_scope>{api::auth_block_scope::account});
+    CHECK(f.refused == std::vector<rest::auth_block_scope>{rest::auth_block_scope::account});
     // ...but not for another account, and the owner from a clean address gets in.
     CHECK(f.attempt("203.0.113.3", other_sid, other_token));
     CHECK(f.attempt("198.51.100.7", test::account_sid, test::account_token));
@@ -139,7 +139,7 @@ TEST_CASE("unknown SIDs and absent credentials are not counted per account", "[a
     for (int i = 0; i < 10; ++i) {
         net::request_context ctx;
         ctx.remote = asio::ip::tcp::endpoint(asio::ip::make_address("203.0.113.5"), 40000);
-        CHECK(api::authenticate(f.directory, &f.guard, ctx).code() == errc::unauthorized);
+        CHECK(rest::authenticate(f.directory, &f.guard, ctx).code() == errc::unauthorized);
     }
     CHECK(f.attempt("203.0.113.5", test::account_sid, test::account_token));
     // The fifth failure blocks the address.

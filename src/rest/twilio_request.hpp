@@ -2,7 +2,7 @@
 // The request toolkit every handler under /2010-04-01/ and every Twilio-signed webhook shares:
 // Twilio's error body, Basic auth against the path's AccountSid, the form-body rules, the
 // parameter grammars (Method, URLs, phone numbers) and the mapping of store failures
-// (api/async_calls.hpp is the store's side). One copy, so the Calls API, Conference
+// (rest/async_calls.hpp is the store's side). One copy, so the Calls API, Conference
 // Participants and the webhooks answer the same input the same way.
 
 #include <initializer_list>
@@ -17,9 +17,9 @@
 #include "net/http_client.hpp"
 #include "net/router.hpp"
 
-namespace stirgate::api {
+namespace stirgate::rest {
 
-class auth_guard;  // api/auth_guard.hpp
+class auth_guard;  // rest/auth_guard.hpp
 
 // Twilio's error body. `message` replaces the table's fixed text where one errc serves several
 // parameters (21205 for Url, FallbackUrl and StatusCallback); it never carries request data.
@@ -29,7 +29,7 @@ net::http_response twilio_fail(net::request_context& ctx, const error& e,
 // Basic auth from the request's one Authorization header. Two or more are refused
 // (errc::bad_request): a proxy in front may read another one than we do, so neither is chosen.
 // With a `guard` (the gateway always has one) failures are limited: errc::rate_limited, with
-// ctx.retry_after, for a client past them (api/auth_guard.hpp). Shared by the ATIS API.
+// ctx.retry_after, for a client past them (rest/auth_guard.hpp). Shared by the ATIS API.
 result<core::account_ptr> authenticate(const core::account_directory& accounts,
                                        auth_guard* guard, net::request_context& ctx);
 
@@ -85,4 +85,4 @@ result<core::e164_number> parse_phone_number(std::string_view text);
 // Any store failure other than "unavailable" (503, retry) is a bug of ours, not the client's.
 error store_failure(error e);
 
-}  // namespace stirgate::api
+}  // namespace stirgate::rest
