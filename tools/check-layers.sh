@@ -1,7 +1,7 @@
 #!/bin/sh
 # Layers point inward (docs/design.md "Layers", #12 item 1):
 #   src/core, src/obs  <-  src/sti, src/net, src/store  <-  src/rest  <-  api/, webhooks/
-#   <-  src/app, main; src/sip beside api/ and webhooks/ (core, sti, net, obs only)
+#   <-  src/app, main; src/sip (the SIP face) beside src/rest, on core, sti, net and obs only
 # Fails, listing the offending lines, when an #include runs the other way, or when src/core
 # includes Asio or Beast (STYLE.md section 1). Usage: check-layers.sh [SOURCE_DIR]
 set -u
@@ -24,14 +24,14 @@ forbid() {
 
 allow=
 forbid 'boost/(asio|beast)' "src/core must stay pure (no Asio/Beast):" src/core
-forbid '(sti|net|store|obs|rest|app|api|webhooks|sip)/' "src/core includes only core:" src/core
-forbid '(sti|net|store|rest|app|api|webhooks|sip)/' "src/obs includes only core:" src/obs
+forbid '(sti|net|store|obs|app|api|webhooks|rest|sip)/' "src/core includes only core:" src/core
+forbid '(sti|net|store|app|api|webhooks|rest|sip)/' "src/obs includes only core:" src/obs
 forbid '(rest|app|api|webhooks|sip)/' "src/sti, src/net, src/store must not include rest/, app/, api/, webhooks/ or sip/:" \
     src/sti src/net src/store
 forbid '(app|api|webhooks|sip)/' "src/rest (the handlers' shared toolkit) must not include app/, api/, webhooks/ or sip/:" \
     src/rest
-# The SIP face sits beside api/ and webhooks/: core, sti, net and obs only.
-forbid '(app|api|webhooks|store)/' "src/sip must not include app/, api/, webhooks/ or store/:" src/sip
+# The SIP face sits beside the HTTP handlers: core, sti, net and obs only.
+forbid '(app|api|webhooks|store|rest)/' "src/sip must not include app/, api/, webhooks/, store/ or rest/:" src/sip
 forbid 'sip/' "api/ and webhooks/ must not include sip/:" api webhooks
 forbid 'app/' "api/ and webhooks/ must not include app/:" api webhooks
 forbid 'webhooks/' "api/ must not include webhooks/:" api

@@ -87,7 +87,7 @@ net::awaitable<net::http_response> incoming_call(deps_ptr deps, net::request_con
     if (!request->identities.empty()) {
         const core::call_context call = verification_context(*request);
         const auto outcome = co_await deps->verifier.verify(request->identities, call);
-        verified = stir_fields_from(outcome, request->passport_passthrough);
+        verified = stir_fields_from(outcome, request->passthrough);
     }
 
     // 4. CallToken: validate an upstream platform's, else mint (once per CallSid).

@@ -15,7 +15,7 @@ using rest::value_of;
 namespace {
 
 // TWILIO-API.md section 4: what Twilio's own webhook carries beside the call's identity.
-constexpr std::string_view passthrough_names[] = {
+constexpr std::string_view caller_detail_names[] = {
     "CallerName", "FromCity",   "FromState",   "FromZip",     "FromCountry", "ToCity",
     "ToState",    "ToZip",      "ToCountry",   "CallerCity",  "CallerState", "CallerZip",
     "CallerCountry", "CalledCity", "CalledState", "CalledZip", "CalledCountry", "CalledVia",
@@ -32,24 +32,24 @@ bool is_sip_header_field(std::string_view name) noexcept
     return true;
 }
 
-bool is_passthrough(std::string_view name) noexcept
+bool is_caller_detail(std::string_view name) noexcept
 {
-    for (const auto known : passthrough_names)
+    for (const auto known : caller_detail_names)
         if (name == known) return true;
     return name.rfind("SipHeader_", 0) == 0;
 }
 
-result<std::vector<std::pair<std::string, std::string>>> read_passthrough(
+result<std::vector<std::pair<std::string, std::string>>> read_caller_details(
     const core::form_params& form)
 {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& p : form) {
-        if (!is_passthrough(p.name)) continue;
+        if (!is_caller_detail(p.name)) continue;
         if (p.name.rfind("SipHeader_", 0) == 0 && !is_sip_header_field(p.name))
             return error{errc::invalid_parameter, p.name + ": only SipHeader_X-<name> fields"};
-        if (p.value.size() > max_passthrough_value)
+        if (p.value.size() > max_caller_detail_value)
             return error{errc::invalid_parameter, p.name + " longer than 1024 bytes"};
-        if (out.size() == max_passthrough_fields)
+        if (out.size() == max_caller_details)
             return error{errc::invalid_parameter, "more than 64 caller detail fields"};
         out.emplace_back(p.name, p.value);
     }
@@ -83,12 +83,12 @@ result<inbound_request> read_inbound_request(const core::form_params& form)
     r.upstream_verstat = value_of(form, "StirVerstat");
     r.upstream_calltoken = value_of(form, "CallToken");
     r.upstream_passport = value_of(form, "StirPassportToken");
-    auto passthrough = read_passthrough(form);
-    if (!passthrough) return passthrough.err();
-    r.passthrough = std::move(*passthrough);
+    auto details = read_caller_details(form);
+    if (!details) return details.err();
+    r.caller_details = std::move(*details);
     if (const auto p = value_of(form, "StirPassthrough")) {
         if (*p != "true" && *p != "false") return error{errc::invalid_parameter, "StirPassthrough"};
-        r.passport_passthrough = *p == "true";
+        r.passthrough = *p == "true";
     }
     return r;
 }
@@ -183,7 +183,7 @@ core::form_params app_webhook_form(const inbound_request& request, std::string_v
     out.add("ApiVersion", "2010-04-01");
     out.add("Direction", "inbound");
     if (request.forwarded_from) out.add("ForwardedFrom", *request.forwarded_from);
-    for (const auto& [name, value] : request.passthrough) out.add(name, value);
+    for (const auto& [name, value] : request.caller_details) out.add(name, value);
     if (decision.stir.stir_verstat) out.add("StirVerstat", *decision.stir.stir_verstat);
     if (decision.stir.passport) out.add("StirPassportToken", *decision.stir.passport);
     if (decision.calltoken) out.add("CallToken", *decision.calltoken);

@@ -37,20 +37,20 @@ struct inbound_request {
     // What the edge knows of the call that the application hears unchanged, in the edge's
     // order: CallerName, the From/To/Caller/Called City/State/Zip/Country set, CalledVia,
     // SipCallId, SipSourceIp, SipDomain and SipHeader_X-* fields (TWILIO-API.md section 4).
-    std::vector<std::pair<std::string, std::string>> passthrough;
+    std::vector<std::pair<std::string, std::string>> caller_details;
     // StirPassthrough=true: the edge relays a customer's own SHAKEN PASSporT unchanged (Twilio's
     // "PASSporT passthrough"); the verdict takes the -Passthrough StirVerstat values.
-    bool passport_passthrough = false;
+    bool passthrough = false;
 };
 
-// Limits on the passthrough fields: a SipHeader_ name is "SipHeader_X-" + letters, digits and
-// '-'; each value at most max_passthrough_value bytes; at most max_passthrough_fields of them.
-inline constexpr std::size_t max_passthrough_fields = 64;
-inline constexpr std::size_t max_passthrough_value = 1024;
+// Limits on the caller details: a SipHeader_ name is "SipHeader_X-" + letters, digits and '-';
+// each value at most max_caller_detail_value bytes; at most max_caller_details of them.
+inline constexpr std::size_t max_caller_details = 64;
+inline constexpr std::size_t max_caller_detail_value = 1024;
 
 // Errors, first found first: invalid_parameter "CallSid" (not a CA sid), from_missing,
-// to_missing, to_invalid, invalid_parameter "SipDate", invalid_parameter naming a passthrough
-// field past the limits above (or a malformed SipHeader_ name). Empty fields count as absent.
+// to_missing, to_invalid, invalid_parameter "SipDate", invalid_parameter naming a caller
+// detail past the limits above (or a malformed SipHeader_ name). Empty fields count as absent.
 [[nodiscard]] result<inbound_request> read_inbound_request(const core::form_params& form);
 
 // What STI-VS checks the Identity values against.

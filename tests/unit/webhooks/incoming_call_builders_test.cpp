@@ -83,7 +83,7 @@ TEST_CASE("caller details the edge supplies reach the application's form unchang
     f.add("NotAField", "dropped");
     const inbound_request r = read(f);
     using field = std::pair<std::string, std::string>;
-    CHECK(r.passthrough == std::vector<field>{{"CallerName", "ALICE EXAMPLE"},
+    CHECK(r.caller_details == std::vector<field>{{"CallerName", "ALICE EXAMPLE"},
                                               {"FromCity", "LOS ANGELES"},
                                               {"FromState", "CA"},
                                               {"FromZip", "90001"},
@@ -246,10 +246,10 @@ TEST_CASE("the stored call and the application's form carry the decision", "[web
 TEST_CASE("a call the edge marks StirPassthrough gets the -Passthrough StirVerstat values",
           "[webhooks]")
 {
-    CHECK_FALSE(read(edge_form()).passport_passthrough);
+    CHECK_FALSE(read(edge_form()).passthrough);
     core::form_params f = edge_form();
     f.add("StirPassthrough", "true");
-    CHECK(read(f).passport_passthrough);
+    CHECK(read(f).passthrough);
 
     core::verification_outcome outcome;
     outcome.twilio = {core::twilio_outcome::passed, core::attestation::B, false, false};
