@@ -68,6 +68,7 @@ struct sip_gateway {
         cfg.sip.peers.push_back({*net::parse_cidr("127.0.0.4/32"), test::account_sid, true});
         cfg.sip.max_message_bytes = 8192;
         cfg.sip.tcp_idle_timeout = std::chrono::milliseconds(3000);
+        cfg.sip.tcp_read_timeout = std::chrono::milliseconds(2000);
         app::gateway_options opts;
         opts.now = [] { return static_cast<std::int64_t>(test::vectors_verify_at); };
         opts.log_out = &log;
@@ -460,6 +461,30 @@ TEST_CASE("garbage and oversized messages get 400, 513 or nothing, and the face 
         CHECK(got.bytes.find("Call-ID: two\r\n") != std::string::npos);
         // The pong: one CRLF between the two responses (RFC 5626 section 4.4.1).
         CHECK(got.bytes.find("\r\n\r\n\r\nSIP/2.0 200 OK") != std::string::npos);
+        CHECK(answers_options(port));
+    }
+    SECTION(
+        "TCP: a connection idle past tcp_idle_timeout, or a message slower than "
+        "tcp_read_timeout, is closed")
+    {
+        using clock = std::chrono::steady_clock;
+        test::raw_connection idle(port);
+        REQUIRE(idle.send_all(options_request("idle", "TCP")));
+        test::raw_connection slow(port);
+        REQUIRE(slow.send_all("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP "));
+        const auto t0 = clock::now();
+        const auto slow_got = slow.read_to_eof(std::chrono::seconds(8));
+        const auto slow_after = clock::now() - t0;
+        CHECK(slow_got.closed);
+        CHECK(slow_got.bytes.empty());  // half a request gets no answer
+        CHECK(slow_after >= std::chrono::milliseconds(1500));
+        CHECK(slow_after <= std::chrono::milliseconds(5000));
+        const auto idle_got = idle.read_to_eof(std::chrono::seconds(8));
+        const auto idle_after = clock::now() - t0;
+        CHECK(idle_got.closed);
+        CHECK(sip_status(idle_got.bytes) == 200);  // answered, then idle until closed
+        CHECK(idle_after >= std::chrono::milliseconds(2500));
+        CHECK(idle_after <= std::chrono::milliseconds(6500));
         CHECK(answers_options(port));
     }
     SECTION("TCP: a header block or Content-Length past the limit is 513, then closed")
