@@ -87,17 +87,8 @@ std::optional<param_error> method(dial_options& out, std::string_view name,
 std::optional<param_error> events(dial_options& out, std::string_view name,
                                   const std::vector<std::string>& values)
 {
-    for (const auto& value : values) {
-        std::string_view rest = value;
-        while (!rest.empty()) {
-            const auto space = rest.find(' ');
-            const std::string event(rest.substr(0, space));
-            rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
-            if (event.empty()) continue;
-            if (auto bad = choice(out, name, event, {"in-progress", "completed", "absent"}))
-                return bad;
-        }
-    }
+    for (const auto& event : values)
+        if (auto bad = choice(out, name, event, {"in-progress", "completed", "absent"})) return bad;
     return std::nullopt;
 }
 
@@ -154,7 +145,8 @@ std::variant<dial_options, param_error> parse_dial_options(const core::form_para
     check("RecordingStatusCallbackMethod",
           [&](auto n, const auto& v) { return method(out, n, v); });
     if (!bad)
-        bad = events(out, "RecordingStatusCallbackEvent", form.all("RecordingStatusCallbackEvent"));
+        bad = events(out, "RecordingStatusCallbackEvent",
+                     list_values(form, "RecordingStatusCallbackEvent"));
     check("Trim", [&](auto n, const auto& v) {
         return choice(out, n, v, {"trim-silence", "do-not-trim"});
     });

@@ -109,23 +109,15 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
     if (!callback_method)
         return param_error{callback_method.err(), "StatusCallbackMethod must be GET or POST"};
     p.status_callback_method = *callback_method;
-    // Repeated parameters, and (older clients) space-separated values in one parameter.
-    for (const auto& value : form.all("StatusCallbackEvent")) {
-        std::string_view rest = value;
-        while (!rest.empty()) {
-            const auto space = rest.find(' ');
-            const std::string_view event = rest.substr(0, space);
-            rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
-            if (event.empty()) continue;
-            if (event != "initiated" && event != "ringing" && event != "answered" &&
-                event != "completed")
-                return param_error{{errc::invalid_parameter, "StatusCallbackEvent"},
-                                   "StatusCallbackEvent must be initiated, ringing, answered "
-                                   "or completed"};
-            if (std::find(p.status_callback_events.begin(), p.status_callback_events.end(),
-                          event) == p.status_callback_events.end())
-                p.status_callback_events.emplace_back(event);
-        }
+    for (const auto& event : list_values(form, "StatusCallbackEvent")) {
+        if (event != "initiated" && event != "ringing" && event != "answered" &&
+            event != "completed")
+            return param_error{{errc::invalid_parameter, "StatusCallbackEvent"},
+                               "StatusCallbackEvent must be initiated, ringing, answered "
+                               "or completed"};
+        if (std::find(p.status_callback_events.begin(), p.status_callback_events.end(), event) ==
+            p.status_callback_events.end())
+            p.status_callback_events.push_back(event);
     }
     // Twilio's default: only the completed event.
     if (!p.status_callback.empty() && p.status_callback_events.empty())
@@ -346,21 +338,12 @@ std::variant<list_request, param_error> parse_list(const core::form_params& quer
         if (p.name.rfind("StartTime", 0) == 0 || p.name.rfind("EndTime", 0) == 0)
             return param_error{{errc::invalid_parameter, p.name},
                                "StartTime and EndTime filters are not supported"};
-    if (auto size = value_of(query, "PageSize")) {
-        const auto n = core::parse_decimal(*size, static_cast<std::int64_t>(store::max_page_size));
-        if (!n || *n < 1)
-            return param_error{{errc::invalid_parameter, "PageSize"},
-                               "PageSize must be an integer between 1 and 1000"};
-        r.page_size = static_cast<std::size_t>(*n);
-    }
-    if (auto page = value_of(query, "Page")) {
-        const auto n = core::parse_decimal(*page, 1'000'000'000);
-        if (!n)
-            return param_error{{errc::invalid_parameter, "Page"},
-                               "Page must be a non-negative integer"};
-        r.page = static_cast<std::size_t>(*n);
-    }
-    r.page_token = value_of(query, "PageToken").value_or("");
+    auto paged = parse_paging(query, default_page_size, 1'000'000'000);
+    if (auto* bad = std::get_if<param_error>(&paged)) return *std::move(bad);
+    const paging& at = std::get<paging>(paged);
+    r.page_size = at.page_size;
+    r.page = at.page;
+    r.page_token = at.page_token;
     // Keyset pages are reached by their token, not computed: a page number alone names nothing.
     if (r.page > 0 && r.page_token.empty())
         return param_error{{errc::invalid_parameter, "Page"},

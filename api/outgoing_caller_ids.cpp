@@ -98,29 +98,19 @@ net::awaitable<net::http_response> list(deps_ptr deps, net::request_context& ctx
             find_repeated(*query, {"PhoneNumber", "FriendlyName", "PageSize", "Page", "PageToken"}))
         co_return twilio_fail(ctx, repeated->e, repeated->message);
 
+    auto paged = parse_paging(*query, default_page_size, 1'000'000);
+    if (auto* bad = std::get_if<param_error>(&paged))
+        co_return twilio_fail(ctx, bad->e, bad->message);
     list_position at;
     at.account_sid = (*account)->sid;
     at.resource = "OutgoingCallerIds";
-    at.page_size = default_page_size;
+    at.page_size = std::get<paging>(paged).page_size;
+    at.page = std::get<paging>(paged).page;
+    at.page_token = std::get<paging>(paged).page_token;
     const auto phone = value_of(*query, "PhoneNumber");
     const auto name = value_of(*query, "FriendlyName");
     if (phone) at.filters.emplace_back("PhoneNumber", *phone);
     if (name) at.filters.emplace_back("FriendlyName", *name);
-    if (const auto size = value_of(*query, "PageSize")) {
-        const auto n = core::parse_decimal(*size, 1000);
-        if (!n || *n < 1)
-            co_return twilio_fail(ctx, error{errc::invalid_parameter, "PageSize"},
-                                  "PageSize must be an integer between 1 and 1000");
-        at.page_size = static_cast<std::size_t>(*n);
-    }
-    if (const auto page = value_of(*query, "Page")) {
-        const auto n = core::parse_decimal(*page, 1'000'000);
-        if (!n)
-            co_return twilio_fail(ctx, error{errc::invalid_parameter, "Page"},
-                                  "Page must be a non-negative integer");
-        at.page = static_cast<std::size_t>(*n);
-    }
-    at.page_token = value_of(*query, "PageToken").value_or("");
     // The token is "PA" + the page number it opens, checked against Page: a list this short is
     // paged by position, and a token cannot point anywhere the page number does not.
     if (at.page > 0 && at.page_token != "PA" + std::to_string(at.page))

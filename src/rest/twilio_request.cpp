@@ -4,6 +4,7 @@
 #include "core/error_table.hpp"
 #include "core/text.hpp"
 #include "net/url.hpp"
+#include "store/store.hpp"
 
 namespace stirgate::rest {
 namespace http = boost::beast::http;
@@ -119,6 +120,45 @@ std::optional<param_error> check_twiml(const std::optional<std::string>& v)
     if (!v || v->size() <= max_twiml_chars) return std::nullopt;
     return param_error{{errc::invalid_parameter, "Twiml too long"},
                        "Twiml must be at most 4000 characters"};
+}
+
+std::vector<std::string> list_values(const core::form_params& form, std::string_view name)
+{
+    std::vector<std::string> out;
+    for (const auto& value : form.all(name)) {
+        std::string_view rest = value;
+        while (!rest.empty()) {
+            const auto space = rest.find(' ');
+            const std::string_view one = rest.substr(0, space);
+            rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+            if (!one.empty()) out.emplace_back(one);
+        }
+    }
+    return out;
+}
+
+std::variant<paging, param_error> parse_paging(const core::form_params& query,
+                                               std::size_t default_page_size,
+                                               std::int64_t max_page)
+{
+    paging p;
+    p.page_size = default_page_size;
+    if (auto size = value_of(query, "PageSize")) {
+        const auto n = core::parse_decimal(*size, static_cast<std::int64_t>(store::max_page_size));
+        if (!n || *n < 1)
+            return param_error{{errc::invalid_parameter, "PageSize"},
+                               "PageSize must be an integer between 1 and 1000"};
+        p.page_size = static_cast<std::size_t>(*n);
+    }
+    if (auto page = value_of(query, "Page")) {
+        const auto n = core::parse_decimal(*page, max_page);
+        if (!n)
+            return param_error{{errc::invalid_parameter, "Page"},
+                               "Page must be a non-negative integer"};
+        p.page = static_cast<std::size_t>(*n);
+    }
+    p.page_token = value_of(query, "PageToken").value_or("");
+    return p;
 }
 
 }  // namespace stirgate::rest

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "core/accounts.hpp"
 #include "core/error.hpp"
@@ -72,6 +74,21 @@ net::http_client_policy default_customer_url_policy();
 // message "<name> is not a valid URL: <why>".
 std::optional<param_error> check_url(std::string_view name, const std::optional<std::string>& v,
                                      const net::http_client_policy& policy);
+
+// A list parameter's values as Twilio takes them: the parameter repeated, and (older clients)
+// space-separated values in one; empty values skipped.
+std::vector<std::string> list_values(const core::form_params& form, std::string_view name);
+
+// Twilio's list paging parameters: PageSize 1..1000 (default `default_page_size`), Page
+// 0..max_page, PageToken as given ("" when absent). 20001 naming the parameter otherwise.
+struct paging {
+    std::size_t page_size = 50;
+    std::size_t page = 0;
+    std::string page_token;
+};
+std::variant<paging, param_error> parse_paging(const core::form_params& query,
+                                               std::size_t default_page_size,
+                                               std::int64_t max_page);
 
 // Twiml: inline TwiML, at most 4000 characters (TWILIO-API.md section 3.1). Absent is fine.
 inline constexpr std::size_t max_twiml_chars = 4000;
