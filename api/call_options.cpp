@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/call_address.hpp"
 #include "core/text.hpp"
 
 namespace stirgate::api {
@@ -98,18 +99,50 @@ struct refused_parameter {
     std::string_view why;
 };
 constexpr refused_parameter refused_parameters[] = {
-    {"CallerId",
-     "is used only for sip: and client: To addresses, which this gateway does not "
-     "dial"},
-    {"SipAuthUsername", "is used only for sip: To addresses, which this gateway does not dial"},
-    {"SipAuthPassword", "is used only for sip: To addresses, which this gateway does not dial"},
     {"Byoc", "is not supported: the edge chooses the trunk"},
 };
+
+// Twilio's parameters for calls to sip: and client: addresses, refused naming the parameter
+// for any other To, and checked (core/call_address.hpp) for those: none is silently dropped.
+std::optional<param_error> destination_options(dial_options& out, const core::form_params& form,
+                                               core::address_kind to)
+{
+    if (auto repeated = find_repeated(form, {"CallerId", "SipAuthUsername", "SipAuthPassword"}))
+        return repeated;
+    const auto caller_id = value_of(form, "CallerId");
+    const auto username = value_of(form, "SipAuthUsername");
+    const auto password = value_of(form, "SipAuthPassword");
+    if (caller_id && to == core::address_kind::phone)
+        return refuse("CallerId", "CallerId is used only for sip: and client: To addresses");
+    for (const auto& [name, value] : {std::pair{"SipAuthUsername", &username},
+                                      std::pair{"SipAuthPassword", &password}})
+        if (*value && to != core::address_kind::sip)
+            return refuse(name, std::string(name) + " is used only for sip: To addresses");
+    if (caller_id) {
+        if (auto ok = core::check_caller_id(*caller_id); !ok)
+            return refuse("CallerId", "CallerId " + ok.err().detail);
+        out.emplace_back("CallerId", *caller_id);
+    }
+    // Twilio (error 21225): no username without its password; nor, here, the other way round.
+    if (username.has_value() != password.has_value())
+        return refuse(username ? "SipAuthPassword" : "SipAuthUsername",
+                      "SipAuthUsername and SipAuthPassword are given together");
+    for (const auto& [name, value] : {std::pair{"SipAuthUsername", &username},
+                                      std::pair{"SipAuthPassword", &password}}) {
+        if (!*value) continue;
+        // The detail names the rule, never the value: a password must not reach a log.
+        if (auto ok = core::check_sip_credential(**value); !ok)
+            return refuse(name, std::string(name) + " " + ok.err().detail);
+        out.emplace_back(name, **value);
+    }
+    return std::nullopt;
+}
 
 }  // namespace
 
 std::variant<dial_options, param_error> parse_dial_options(const core::form_params& form,
-                                                           const net::http_client_policy& urls)
+                                                           const net::http_client_policy& urls,
+                                                           core::address_kind to)
 {
     if (value_of(form, "ApplicationSid"))
         return param_error{{errc::application_sid_unsupported, "ApplicationSid"}, {}};
@@ -126,6 +159,7 @@ std::variant<dial_options, param_error> parse_dial_options(const core::form_para
         return *std::move(repeated);
 
     dial_options out;
+    if (auto bad = destination_options(out, form, to)) return *std::move(bad);
     const auto given = [&](std::string_view name) { return value_of(form, name); };
     std::optional<param_error> bad;
     const auto check = [&](std::string_view name, auto&& rule) {

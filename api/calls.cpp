@@ -14,6 +14,7 @@
 #include "api/call_json.hpp"
 #include "api/call_options.hpp"
 #include "rest/twilio_request.hpp"
+#include "core/call_address.hpp"
 #include "core/calltoken.hpp"
 #include "core/error_table.hpp"
 #include "core/form.hpp"
@@ -37,8 +38,8 @@ constexpr std::int64_t max_timeout_s = 600;
 constexpr std::size_t default_page_size = 50;
 
 struct create_params {
-    core::e164_number to;
-    core::e164_number from;
+    core::call_address to;    // a phone number, or a sip:/client: address (never signed)
+    core::call_address from;  // a phone number, or a client: identifier for a sip:/client: To
     std::string url;
     std::string twiml;
     std::string method;
@@ -51,6 +52,14 @@ struct create_params {
     std::optional<std::string> calltoken;
     dial_options options;  // passed to the edge as they are (api/call_options.hpp)
 };
+
+// A To or From that is no phone number keeps the table's text; a SIP or client address that
+// breaks the grammar gets the fault named (core::parse_call_address never echoes the input).
+param_error address_error(errc code, std::string_view name, const error& e)
+{
+    if (e.code == errc::tn_invalid) return param_error{{code, e.detail}, {}};
+    return param_error{{code, e.detail}, std::string(name) + " is not a valid address: " + e.detail};
+}
 
 // Checks in Twilio's order of importance: the numbers, then what to run, then callbacks.
 std::variant<create_params, param_error> parse_create(const core::form_params& form,
@@ -65,15 +74,23 @@ std::variant<create_params, param_error> parse_create(const core::form_params& f
     if (!to) return param_error{errc::to_missing, {}};
     const auto from = value_of(form, "From");
     if (!from) return param_error{errc::from_missing, {}};
-    auto to_number = parse_phone_number(*to);
-    if (!to_number) return param_error{{errc::to_invalid, to_number.err().detail}, {}};
-    p.to = *to_number;
-    auto from_number = parse_phone_number(*from);
-    if (!from_number) return param_error{{errc::from_invalid, from_number.err().detail}, {}};
-    p.from = *from_number;
+    // Twilio: To is a phone number, a SIP address or a client identifier; From a phone number
+    // or a client identifier, and a phone number when To is one.
+    auto to_address = core::parse_call_address(*to, parse_phone_number);
+    if (!to_address) return address_error(errc::to_invalid, "To", to_address.err());
+    p.to = *std::move(to_address);
+    auto from_address = core::parse_call_address(*from, parse_phone_number);
+    if (!from_address) return address_error(errc::from_invalid, "From", from_address.err());
+    p.from = *std::move(from_address);
+    if (p.from.kind() == core::address_kind::sip)
+        return param_error{{errc::from_invalid, "sip: From"},
+                           "From must be a phone number or a client: identifier"};
+    if (p.to.is_phone() && !p.from.is_phone())
+        return param_error{{errc::from_invalid, "client: From to a phone number"},
+                           "From must be a phone number when To is a phone number"};
 
     // ApplicationSid and what else this gateway cannot do are refused before Url is missed.
-    auto options = parse_dial_options(form, url_policy);
+    auto options = parse_dial_options(form, url_policy, p.to.kind());
     if (auto* bad = std::get_if<param_error>(&options)) return *std::move(bad);
     p.options = std::get<dial_options>(std::move(options));
 
@@ -194,15 +211,17 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
     if (auto* bad = std::get_if<param_error>(&parsed))
         co_return twilio_fail(ctx, bad->e, bad->message);
     const create_params& p = std::get<create_params>(parsed);
-    if (!deps->signing.key)
+    if (p.to.is_phone() && !deps->signing.key)
         co_return twilio_fail(ctx, error{errc::service_unavailable, "no [signing] configured"});
 
     const std::int64_t now = deps->now();
     const core::account_config& acct = **account;
 
-    if (!p.calltoken && !core::may_present_caller_id(acct, p.from.e164()))
-        co_return twilio_fail(ctx, error{errc::caller_id_unverified, p.from.e164()},
-                              "The source phone number provided, " + p.from.e164() +
+    // A client: From asserts no number (Twilio lets a call to a client or SIP address come
+    // from one); a phone number must be the account's to present without a CallToken.
+    if (!p.calltoken && p.from.is_phone() && !core::may_present_caller_id(acct, p.from.text()))
+        co_return twilio_fail(ctx, error{errc::caller_id_unverified, p.from.text()},
+                              "The source phone number provided, " + p.from.text() +
                                   ", is not yet verified for your account. You may only make "
                                   "calls from your account's numbers or its verified caller "
                                   "IDs, or forward a call with its CallToken.");
@@ -214,29 +233,40 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
         auto decoded = core::decode_calltoken(*p.calltoken);
         if (!decoded) co_return twilio_fail(ctx, decoded.err());
         if (auto ok = core::validate_calltoken(*decoded, deps->calltoken_trusted_keys, acct.sid,
-                                               p.from.e164(), now, deps->calltoken_max_age_s);
+                                               p.from.text(), now, deps->calltoken_max_age_s);
             !ok)
             co_return twilio_fail(ctx, ok.err());
         if (!core::is_call_sid(decoded->claims.call_sid))
             co_return twilio_fail(ctx, error{errc::calltoken_malformed, "callSid shape"});
         token = std::move(*decoded);
     }
-    auto identity =
-        token ? sti::sign_forwarded_call(deps->signing, acct.origid, *token, p.from, p.to, now)
-              : sti::sign_originated_call(deps->signing, acct.origid, acct.numbers, p.from, p.to,
-                                          now);
-    if (!identity) {
-        if (identity.code() == errc::tn_invalid)  // the token's `to` is not a number
-            co_return twilio_fail(ctx, error{errc::calltoken_malformed, identity.err().detail});
-        co_return twilio_fail(ctx, identity.err());
+    // Signed as Twilio signs: only a call to a phone number carries PASSporTs. A sip: or
+    // client: leg gets neither SHAKEN nor a DIV (whose dest must be a TN), so no attestation,
+    // even when a CallToken (validated above all the same) proves its caller.
+    sti::outbound_identity identity;
+    std::optional<core::attestation> attestation;
+    if (p.to.is_phone()) {
+        auto signed_set = token ? sti::sign_forwarded_call(deps->signing, acct.origid, *token,
+                                                           p.from.number(), p.to.number(), now)
+                                : sti::sign_originated_call(deps->signing, acct.origid,
+                                                            acct.numbers, p.from.number(),
+                                                            p.to.number(), now);
+        if (!signed_set) {
+            if (signed_set.code() == errc::tn_invalid)  // the token's `to` is not a number
+                co_return twilio_fail(ctx,
+                                      error{errc::calltoken_malformed, signed_set.err().detail});
+            co_return twilio_fail(ctx, signed_set.err());
+        }
+        identity = *std::move(signed_set);
+        attestation = identity.attestation;
     }
 
     store::call_record call;
     call.account_sid = acct.sid;
     if (token) call.parent_call_sid = token->claims.call_sid;
     call.direction = store::call_direction::outbound_api;
-    call.from = p.from.e164();
-    call.to = p.to.e164();
+    call.from = p.from.text();
+    call.to = p.to.text();
     call.status = store::call_status::queued;
     call.date_created = now;
     call.date_updated = now;
@@ -247,8 +277,8 @@ net::awaitable<net::http_response> create_call(deps_ptr deps, net::request_conte
     call.status_callback = p.status_callback;
     call.status_callback_method = p.status_callback_method;
     call.status_callback_events = p.status_callback_events;
-    call.identity_headers = std::move(identity->identity_headers);
-    call.attestation = identity->attestation;
+    call.identity_headers = std::move(identity.identity_headers);
+    call.attestation = attestation;
 
     // A SID collision (128 random bits) means a broken random source; try a fresh one a few
     // times rather than fail the request on a fluke.
@@ -306,7 +336,8 @@ std::variant<list_request, param_error> parse_list(const core::form_params& quer
                                               "Page", "PageToken"}))
         return *std::move(repeated);
     list_request r;
-    // Phone numbers are matched in the E.164 form calls are stored in.
+    // Phone numbers are matched in the E.164 form calls are stored in; sip: and client:
+    // addresses as given, as they are stored.
     auto number = [](const std::string& v) {
         auto n = core::e164_number::parse(v);
         return n ? n->e164() : v;

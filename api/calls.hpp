@@ -11,11 +11,14 @@
 // credentials may act for another account, and the answer does not depend on whether that
 // account exists.
 //
-// Create: To and From are phone numbers (E.164 or national NANP; sip:/client: targets are not
-// dialled by this gateway: 21211). One of Url / Twiml is required (ApplicationSid is not
-// supported). With CallToken the call is a forwarded leg: the token is validated
-// (core::validate_calltoken) and refused with Twilio's error shape before anything is signed or
-// stored. The call and its hand-off to the edge (outbox item edge_dial to [edge] dial_url) are
+// Create: To is a phone number (E.164 or national NANP), a sip: address or a client:
+// identifier (core/call_address.hpp; 21211 otherwise); From a phone number, or a client:
+// identifier when To is no phone number (21212 otherwise). Only a call to a phone number is
+// signed (SHAKEN, or DIV with a CallToken), as on Twilio: a sip:/client: leg carries no
+// PASSporT and no attestation, its To goes to the edge as given. One of Url / Twiml is
+// required (ApplicationSid is not supported). With CallToken the call is a forwarded leg: the
+// token is validated (core::validate_calltoken), whatever the To, and refused with Twilio's
+// error shape before anything is signed or stored. The call and its hand-off to the edge (outbox item edge_dial to [edge] dial_url) are
 // stored in one transaction and 201 is sent only after the store confirmed it. Without a
 // dial_url the call is stored with no hand-off (nothing would dial it; useful for API-only
 // deployments and tests).
@@ -47,7 +50,8 @@ namespace stirgate::api {
 struct calls_dependencies {
     const core::account_directory& accounts;  // outlives the router
     store::store& calls;                // outlives the router
-    // STI-AS identity ([signing]); create answers 503 when the key is empty.
+    // STI-AS identity ([signing]); creating a call to a phone number answers 503 when the
+    // key is empty.
     sti::signing_identity signing;
     // [calltoken]: keys any of which may have signed a parentCallInfoToken we accept.
     std::vector<core::es256_public_key> calltoken_trusted_keys;

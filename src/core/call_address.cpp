@@ -16,21 +16,9 @@ error refuse(std::string why)
     return error{errc::invalid_parameter, std::move(why)};
 }
 
-constexpr bool is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-constexpr bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
 constexpr bool is_alnum(char c)
 {
-    return is_alpha(c) || is_digit(c);
-}
-constexpr bool is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    return is_ascii_alpha(c) || is_ascii_digit(c);
 }
 constexpr bool is_printable(char c)  // visible ASCII: no space, control or non-ASCII byte
 {
@@ -49,7 +37,7 @@ constexpr std::string_view hnv_unreserved = "[]/?:+$";
 
 int hex_value(char c)
 {
-    return is_digit(c) ? c - '0' : ascii_lower(c) - 'a' + 10;
+    return is_ascii_digit(c) ? c - '0' : ascii_lower(c) - 'a' + 10;
 }
 
 // Characters of one SIP URI component: alphanumerics, mark, `extra`, and %XX escapes of
@@ -60,7 +48,7 @@ result<void> check_chars(std::string_view s, std::string_view extra, std::string
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
         if (c == '%') {
-            if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2]))
+            if (i + 2 >= s.size() || !is_ascii_hex(s[i + 1]) || !is_ascii_hex(s[i + 2]))
                 return refuse("malformed %XX escape in the SIP address " + std::string(what));
             const int value = hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]);
             if (value < ' ' || value == 0x7f)
@@ -86,7 +74,7 @@ bool is_dns_name(std::string_view s)
             return false;
         for (const char c : label)
             if (!is_alnum(c) && c != '-') return false;
-        if (dot == std::string_view::npos) return !is_digit(label.front());
+        if (dot == std::string_view::npos) return !is_ascii_digit(label.front());
         start = dot + 1;
     }
 }
@@ -116,7 +104,7 @@ result<void> check_hostport(std::string_view s)
         }
         // Hex, ':' and '.' only: no zone id ("%25eth0") naming one of the edge's interfaces.
         for (const char c : host)
-            if (!is_hex(c) && c != ':' && c != '.')
+            if (!is_ascii_hex(c) && c != ':' && c != '.')
                 return refuse("SIP address host is not a valid IPv6 literal");
         if (!is_ip_literal(host, AF_INET6))
             return refuse("SIP address host is not a valid IPv6 literal");

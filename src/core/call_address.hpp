@@ -16,6 +16,9 @@
 //     1..256 printable ASCII characters without delims or unwise ones (< > # % " { } | \ ^
 //     [ ] `), as Twilio's error 31105 describes a client name.
 // The scheme is matched in any case; text() keeps the address exactly as given.
+// Sources: twilio.com/docs/voice/make-calls (To), /docs/voice/api/sip-making-calls (limits,
+// transport, secure=true, From as the SIP From user), /docs/voice/twiml/sip (callerId),
+// /docs/api/errors/31105 (client names), /docs/api/errors/21221..21225 (SipAuth*).
 
 #include <string>
 #include <string_view>

@@ -23,6 +23,20 @@ constexpr char ascii_upper(char c) noexcept
 
 std::string ascii_upper(std::string_view s);
 
+// ASCII character classes, for grammars (std::isalpha and friends follow the C locale).
+constexpr bool is_ascii_alpha(char c) noexcept
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+constexpr bool is_ascii_digit(char c) noexcept
+{
+    return c >= '0' && c <= '9';
+}
+constexpr bool is_ascii_hex(char c) noexcept
+{
+    return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 // Case-insensitive (ASCII) equality and prefix test.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept;

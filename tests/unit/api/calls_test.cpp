@@ -560,6 +560,188 @@ TEST_CASE("inline Twiml instead of Url reaches the edge", "[api][calls]")
     CHECK(params_named(item, "Method") == std::vector<std::string>{"GET"});
 }
 
+namespace {
+
+// `form` with its To replaced.
+core::form_params with_to(const core::form_params& form, const std::string& to)
+{
+    core::form_params out;
+    for (const auto& p : form) out.add(p.name, p.name == "To" ? to : p.value);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a call to a sip: or client: address is stored and dialled as given, with no PASSporT "
+          "and no attestation",
+          "[api][calls][address]")
+{
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"sip:alice@example.test;transport=tls?X-Tag=a%20b", "+14155550101"},
+        {"client:alice", "+14155550101"},
+        {"client:alice", "client:bob"},  // Twilio: a call to a client may come from one
+        {"sip:alice@203.0.113.7:5061", "client:bob"},
+    };
+    for (const auto& [to, from] : cases) {
+        INFO(to << " from " << from);
+        fixture f;
+        const auto r = f.create(with_to(simple_call(from), to));
+        INFO(r.body);
+        REQUIRE(r.status == 201);
+        CHECK(str(r.json, "to") == to);
+        CHECK(str(r.json, "to_formatted") == to);  // Twilio shows the address itself
+        CHECK(str(r.json, "from") == from);
+        CHECK(str(r.json, "from_formatted") == (from == "+14155550101" ? "(415) 555-0101" : from));
+        CHECK(r.json["parent_call_sid"].IsNull());
+
+        auto stored = f.db.get_call(account_sid, str(r.json, "sid"));
+        REQUIRE(stored);
+        REQUIRE(*stored);
+        CHECK((*stored)->to == to);
+        CHECK((*stored)->identity_headers.empty());
+        CHECK_FALSE((*stored)->attestation);  // no StirStatus in its status callbacks
+
+        const auto item = only_outbox_item(f);
+        CHECK(params_named(item, "To") == std::vector<std::string>{to});
+        CHECK(params_named(item, "From") == std::vector<std::string>{from});
+        CHECK(params_named(item, "Identity").empty());
+    }
+}
+
+TEST_CASE("without a CallToken a phone-number From to a sip: or client: address is still held to "
+          "the account's numbers (21210)",
+          "[api][calls][address]")
+{
+    fixture f;
+    check_twilio_error(f.create(with_to(simple_call("+13105550100"), "client:alice")), 400, 21210);
+    CHECK(f.calls_stored() == 0);
+}
+
+TEST_CASE("CallerId and SipAuth* reach the edge for the destinations they serve, checked",
+          "[api][calls][address]")
+{
+    fixture f;
+    auto form = with_to(simple_call(), "sip:alice@example.test");
+    form.add("CallerId", "Support_Line-1");
+    form.add("SipAuthUsername", "alice");
+    form.add("SipAuthPassword", "s3cr3t!pw");
+    const auto r = f.create(form);
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    CHECK(r.body.find("s3cr3t!pw") == std::string::npos);
+    const auto item = only_outbox_item(f);
+    CHECK(params_named(item, "CallerId") == std::vector<std::string>{"Support_Line-1"});
+    CHECK(params_named(item, "SipAuthUsername") == std::vector<std::string>{"alice"});
+    CHECK(params_named(item, "SipAuthPassword") == std::vector<std::string>{"s3cr3t!pw"});
+    CHECK(params_named(item, "Identity").empty());
+
+    fixture g;
+    auto client = with_to(simple_call(), "client:alice");
+    client.add("CallerId", "client:support");
+    REQUIRE(g.create(client).status == 201);
+    CHECK(params_named(only_outbox_item(g), "CallerId") ==
+          std::vector<std::string>{"client:support"});
+
+    const std::vector<std::tuple<std::string, std::vector<std::pair<std::string, std::string>>,
+                                 std::string>>
+        refusals{
+            {"client:alice", {{"SipAuthUsername", "a"}, {"SipAuthPassword", "b"}},
+             "SipAuthUsername is used only for sip: To addresses"},
+            {"sip:alice@example.test", {{"SipAuthUsername", "a"}},
+             "SipAuthUsername and SipAuthPassword are given together"},
+            {"sip:alice@example.test", {{"SipAuthPassword", "hunter2"}},
+             "SipAuthUsername and SipAuthPassword are given together"},
+            {"sip:alice@example.test",
+             {{"SipAuthUsername", "a"}, {"SipAuthPassword", "two words"}},
+             "SipAuthPassword must be printable ASCII without spaces, '\"' or '\\'"},
+            {"sip:alice@example.test",
+             {{"SipAuthUsername", std::string(256, 'u')}, {"SipAuthPassword", "b"}},
+             "SipAuthUsername must be 1 to 255 characters"},
+            {"client:alice", {{"CallerId", "two words"}},
+             "CallerId must be a client: or sip: address, or letters, digits and + - _ . only"},
+            {"client:alice", {{"CallerId", "sip:nobody"}},
+             "CallerId is not a valid address: SIP address without user@host"},
+            {"client:alice", {{"CallerId", "a"}, {"CallerId", "b"}},
+             "CallerId may be given only once"},
+        };
+    for (const auto& [to, extra, message] : refusals) {
+        INFO(message);
+        fixture h;
+        auto bad = with_to(simple_call(), to);
+        for (const auto& [k, v] : extra) bad.add(k, v);
+        const auto refused = h.create(bad);
+        check_twilio_error(refused, 400, 20001);
+        CHECK(str(refused.json, "message") == message);
+        CHECK(refused.body.find("two words") == std::string::npos);
+        CHECK(h.calls_stored() == 0);
+    }
+}
+
+TEST_CASE("a CallToken with a sip: or client: To is validated in full, but no DIV is signed",
+          "[api][calls][address]")
+{
+    const auto platform = test::vector_private_key("pki/platform-calltoken.key.pem");
+    fixture f;
+    const auto form = with_to(forward(mint(platform, g1_identities(), f.now)),
+                              "sip:agent@pbx.example.test");
+    const auto r = f.create(form);
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    CHECK(str(r.json, "parent_call_sid") == parent_sid);
+    auto stored = f.db.get_call(account_sid, str(r.json, "sid"));
+    REQUIRE(stored);
+    REQUIRE(*stored);
+    CHECK((*stored)->identity_headers.empty());
+    CHECK_FALSE((*stored)->attestation);
+    const auto item = only_outbox_item(f);
+    CHECK(params_named(item, "ParentCallSid") == std::vector<std::string>{parent_sid});
+    CHECK(params_named(item, "To") == std::vector<std::string>{"sip:agent@pbx.example.test"});
+    CHECK(params_named(item, "Identity").empty());
+
+    // Refused tokens stay 21210: another caller, a client From, a stale token, a foreign key.
+    const auto stale = mint(platform, g1_identities(), f.now - 7200);
+    const auto foreign = mint(test::vector_private_key("pki/div-sp-5678.key.pem"),
+                              g1_identities(), f.now);
+    for (const auto& [token, from] : std::vector<std::pair<std::string, std::string>>{
+             {mint(platform, g1_identities(), f.now), "+14155550101"},
+             {mint(platform, g1_identities(), f.now), "client:bob"},
+             {stale, "+13105550100"},
+             {foreign, "+13105550100"}}) {
+        INFO(from);
+        fixture g;
+        check_twilio_error(g.create(with_to(forward(token, from), "client:alice")), 400, 21210);
+        CHECK(g.calls_stored() == 0);
+    }
+    // The parent's checks (live, forward limit) apply too.
+    fixture h;
+    REQUIRE(h.db.insert_call(stored_parent(store::call_status::completed)));
+    const auto ended = with_to(forward(mint(platform, g1_identities(), h.now)), "client:alice");
+    check_twilio_error(h.create(ended), 400, 21210);
+    CHECK(h.outbox_depth() == 0);
+}
+
+TEST_CASE("the Calls list To filter matches a sip: or client: address as stored",
+          "[api][calls][address]")
+{
+    fixture f;
+    REQUIRE(f.create(simple_call()).status == 201);
+    REQUIRE(f.create(with_to(simple_call(), "sip:alice@example.test;transport=tcp")).status == 201);
+    REQUIRE(f.create(with_to(simple_call(), "client:alice")).status == 201);
+    auto count = [&](const std::string& query) {
+        const auto r = f.send(http::verb::get, calls_path + "?" + query);
+        INFO(query << " " << r.body);
+        REQUIRE(r.status == 200);
+        return r.json["calls"].Size();
+    };
+    CHECK(count("To=" + core::form_encode("sip:alice@example.test;transport=tcp")) == 1);
+    CHECK(count("To=client%3Aalice") == 1);
+    CHECK(count("To=client%3Abob") == 0);
+    CHECK(count("To=%2B16505550102") == 1);
+    const auto r = f.send(http::verb::get, calls_path + "?To=client%3Aalice");
+    CHECK(str(r.json["calls"][0], "to") == "client:alice");
+    CHECK(str(r.json, "uri") == calls_path + "?To=client%3Aalice&PageSize=50&Page=0");
+}
+
 TEST_CASE("a call is fetched by its account and is unknown to everyone else", "[api][calls]")
 {
     fixture f;
@@ -782,10 +964,9 @@ TEST_CASE("Twilio's other create parameters reach the edge checked, or are refus
         {"ApplicationSid", "AP0123456789abcdef0123456789abcdef", 21218,
          "ApplicationSid is not supported: give Url or Twiml"},
         {"CallerId", "+14155550101", 20001,
-         "CallerId is used only for sip: and client: To addresses, which this gateway does not "
-         "dial"},
-        {"SipAuthUsername", "alice", 20001,
-         "SipAuthUsername is used only for sip: To addresses, which this gateway does not dial"},
+         "CallerId is used only for sip: and client: To addresses"},
+        {"SipAuthUsername", "alice", 20001, "SipAuthUsername is used only for sip: To addresses"},
+        {"SipAuthPassword", "secret", 20001, "SipAuthPassword is used only for sip: To addresses"},
         {"Byoc", "BY0123456789abcdef0123456789abcdef", 20001,
          "Byoc is not supported: the edge chooses the trunk"},
         {"SendDigits", "12a", 20001,
@@ -835,7 +1016,16 @@ TEST_CASE("every create validation error has Twilio's code", "[api][calls]")
         {"no To", with({{"From", from}, {"Url", url}}), 21201},
         {"empty To", with({{"To", ""}, {"From", from}, {"Url", url}}), 21201},
         {"bad To", with({{"To", "+1415555"}, {"From", from}, {"Url", url}}), 21211},
-        {"sip To", with({{"To", "sip:alice@example.test"}, {"From", from}, {"Url", url}}), 21211},
+        {"bad sip To", with({{"To", "sip:alice@exa_mple.test"}, {"From", from}, {"Url", url}}),
+         21211},
+        {"bad client To", with({{"To", "client:al ice"}, {"From", from}, {"Url", url}}), 21211},
+        {"sim To", with({{"To", "sim:DE8caa2afb9d5279926619c458dc7098a8"}, {"From", from},
+                         {"Url", url}}),
+         21211},
+        {"client From to a number", with({{"To", to}, {"From", "client:bob"}, {"Url", url}}),
+         21212},
+        {"sip From", with({{"To", "client:alice"}, {"From", "sip:bob@example.test"}, {"Url", url}}),
+         21212},
         {"no From", with({{"To", to}, {"Url", url}}), 21213},
         {"bad From", with({{"To", to}, {"From", "abc"}, {"Url", url}}), 21212},
         {"no Url or Twiml", with({{"To", to}, {"From", from}}), 21205},
