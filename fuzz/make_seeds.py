@@ -113,6 +113,15 @@ def main():
         if v.get("form_body"):
             write(out, "form", os.path.basename(path)[:-5], v["form_body"])
 
+    # Calls API addresses: each kind, with parameters, headers, escapes and an IPv6 host.
+    for i, address in enumerate([
+            "+14155550101", "4155550101", "tel:+14155550101", "client:alice", "Client:bob@example.test",
+            "sip:alice@example.test", "sip:alice@example.test:5061;transport=tls;secure=true",
+            "sip:michael@example.com?mycustomheader=foo&myotherheader=bar",
+            "sip:a%40b@[2001:db8::1]:5060;lr?Subject=caf%C3%A9", "sip:+14155550101@203.0.113.7;user=phone",
+            "sips:alice@example.test", "Support_Line-1.0", "p@ss:w0rd!&="]):
+        write(out, "call_address", f"address_{i}", address)
+
     # TNAuthList: the extension value (the OCTET STRING's content) of every PEM certificate.
     oid = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.26")
     for path in sorted(glob.glob(os.path.join(VEC, "pki", "*.pem"))):
@@ -155,6 +164,11 @@ def main():
     calls = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
     write(out, "http_request", "calls_create", request("POST", calls, urllib.parse.urlencode(
         [("To", "+14155550101"), ("From", "+13105550100"), ("Url", "https://app.example.test/twiml")]),
+        [basic(), ("Content-Type", "application/x-www-form-urlencoded")]))
+    write(out, "http_request", "calls_create_sip", request("POST", calls, urllib.parse.urlencode(
+        [("To", "sip:alice@pbx.example.test;transport=tls?X-Tag=1"), ("From", "client:bob"),
+         ("Url", "https://app.example.test/twiml"), ("CallerId", "client:support"),
+         ("SipAuthUsername", "alice"), ("SipAuthPassword", "s3cret")]),
         [basic(), ("Content-Type", "application/x-www-form-urlencoded")]))
     ct = dict(calltokens())["calltoken_basic"]
     write(out, "http_request", "calls_forward", request("POST", calls, urllib.parse.urlencode(

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build/fuzz
-targets=(identity_header passport calltoken form tnauthlist config http_request sip_message)
+targets=(identity_header passport calltoken form call_address tnauthlist config http_request sip_message)
 
 build_targets() {
   cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
