@@ -169,6 +169,8 @@ std::variant<planned_update, param_error> plan_update(const calls_dependencies& 
         } else {
             action = {{"Action", "redirect"}, {"Twiml", *p.twiml}};
         }
+        // Twilio: a participant whose call is given new TwiML leaves its conference.
+        if (call.participant) u.participant = std::optional<store::participant_info>();
         u.fallback_url = p.fallback_url;
         u.fallback_method = p.fallback_method;
         u.status_callback = p.status_callback;
@@ -189,14 +191,6 @@ std::variant<planned_update, param_error> plan_update(const calls_dependencies& 
             plan.items.push_back(std::move(*callback));
     }
     return plan;
-}
-
-net::http_response call_json(const net::request_context& ctx, const store::call_record& call)
-{
-    net::http_response res{http::status::ok, ctx.request.version()};
-    res.set(http::field::content_type, "application/json");
-    res.body() = render_call_json(call);
-    return res;
 }
 
 }  // namespace
@@ -246,7 +240,7 @@ net::awaitable<net::http_response> update_call(deps_ptr deps, net::request_conte
             co_await calls.update_status(sid, std::move(plan.update), std::move(plan.items));
         if (updated) {
             if (queues && deps->on_queued) deps->on_queued();
-            co_return call_json(ctx, *updated);
+            co_return json_reply(ctx, render_call_json(*updated));
         }
         if (updated.code() == errc::not_found) co_return twilio_fail(ctx, errc::not_found);
         // conflict: the call's status changed since it was read; decide again.

@@ -209,4 +209,87 @@ std::variant<dial_options, param_error> parse_dial_options(const core::form_para
     return out;
 }
 
+std::optional<bool> parse_boolean(const std::string& value)
+{
+    if (core::iequals(value, "true")) return true;
+    if (core::iequals(value, "false")) return false;
+    return std::nullopt;
+}
+
+std::variant<conference_options, param_error> parse_conference_options(
+    const core::form_params& form, const net::http_client_policy& urls)
+{
+    static constexpr std::string_view refused_prefixes[] = {
+        "ConferenceStatusCallback", "ConferenceRecordingStatusCallback"};
+    for (const auto& p : form)
+        for (const auto prefix : refused_prefixes)
+            if (p.name.rfind(prefix, 0) == 0 && !p.value.empty())
+                return refuse(p.name, p.name + " is not supported: this gateway does not deliver "
+                                               "the conference's own callbacks");
+    for (const std::string_view name : {"Coaching", "CallSidToCoach"})
+        if (value_of(form, name))
+            return refuse(name, std::string(name) + " is not supported: coaching is not "
+                                                    "available on this gateway");
+    for (const std::string_view name : {"Region", "ClientNotificationUrl"})
+        if (value_of(form, name))
+            return refuse(name, std::string(name) + " is not supported: the edge chooses it");
+    if (auto repeated = find_repeated(
+            form, {"Label", "Muted", "StartConferenceOnEnter", "EndConferenceOnExit", "Beep",
+                   "EarlyMedia", "WaitUrl", "WaitMethod", "MaxParticipants", "ConferenceRecord",
+                   "ConferenceTrim", "JitterBufferSize", "AmdStatusCallback",
+                   "AmdStatusCallbackMethod"}))
+        return *std::move(repeated);
+
+    conference_options out;
+    if (const auto label = value_of(form, "Label")) {
+        const bool printable = std::all_of(label->begin(), label->end(), [](char c) {
+            return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+        });
+        if (label->size() > 128 || !printable)
+            return refuse("Label", "Label must be at most 128 printable characters");
+        out.label = *label;
+    }
+    const auto flag = [&](std::string_view name, bool& into) -> std::optional<param_error> {
+        const auto v = value_of(form, name);
+        if (!v) return std::nullopt;
+        const auto b = parse_boolean(*v);
+        if (!b) return refuse(name, std::string(name) + " must be true or false");
+        into = *b;
+        return std::nullopt;
+    };
+    if (auto bad = flag("Muted", out.muted)) return *std::move(bad);
+    if (auto bad = flag("StartConferenceOnEnter", out.start_conference_on_enter))
+        return *std::move(bad);
+    if (auto bad = flag("EndConferenceOnExit", out.end_conference_on_exit)) return *std::move(bad);
+
+    dial_options& dial = out.dial;
+    std::optional<param_error> bad;
+    const auto check = [&](std::string_view name, auto&& rule) {
+        if (bad) return;
+        if (const auto v = value_of(form, name)) bad = rule(name, *v);
+    };
+    const std::initializer_list<std::string_view> booleans{"true", "false"};
+    check("Beep", [&](auto n, const auto& v) {
+        return choice(dial, n, v, {"true", "false", "onEnter", "onExit"});
+    });
+    check("EarlyMedia", [&](auto n, const auto& v) { return choice(dial, n, v, booleans); });
+    check("WaitUrl", [&](auto n, const auto& v) { return url(dial, n, v, urls); });
+    check("WaitMethod", [&](auto n, const auto& v) { return method(dial, n, v); });
+    check("MaxParticipants",
+          [&](auto n, const auto& v) { return range(dial, n, v, 2, 250, "participants"); });
+    check("ConferenceRecord", [&](auto n, const auto& v) {
+        return choice(dial, n, v, {"true", "false", "record-from-start", "do-not-record"});
+    });
+    check("ConferenceTrim", [&](auto n, const auto& v) {
+        return choice(dial, n, v, {"trim-silence", "do-not-trim"});
+    });
+    check("JitterBufferSize", [&](auto n, const auto& v) {
+        return choice(dial, n, v, {"off", "small", "medium", "large"});
+    });
+    check("AmdStatusCallback", [&](auto n, const auto& v) { return url(dial, n, v, urls); });
+    check("AmdStatusCallbackMethod", [&](auto n, const auto& v) { return method(dial, n, v); });
+    if (bad) return *std::move(bad);
+    return out;
+}
+
 }  // namespace stirgate::api

@@ -24,6 +24,7 @@
 // form (stored in the outbox until delivered), never into a log line or an error message.
 // Refused (20001, or 21218 for ApplicationSid): ApplicationSid, Byoc.
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -44,5 +45,30 @@ using dial_options = std::vector<std::pair<std::string, std::string>>;
 std::variant<dial_options, rest::param_error> parse_dial_options(const core::form_params& form,
                                                                  const net::http_client_policy& urls,
                                                                  core::address_kind to);
+
+// Conference Participants create (issue #14 item 2): what the participant is (kept on its call
+// and shown in the Participant JSON) and how it joins (passed to the edge in the dial form).
+//   Label                   at most 128 printable characters; Twilio's fetch/update/delete by
+//                           label
+//   Muted, StartConferenceOnEnter (default true), EndConferenceOnExit   true | false
+// Passed to the edge: Beep true | false | onEnter | onExit, EarlyMedia true | false, WaitUrl
+// (customer-URL policy), WaitMethod, MaxParticipants 2..250, ConferenceRecord true | false |
+// record-from-start | do-not-record, ConferenceTrim trim-silence | do-not-trim,
+// JitterBufferSize off | small | medium | large, AmdStatusCallback, AmdStatusCallbackMethod.
+// Refused (20001, naming it): ConferenceStatusCallback*, ConferenceRecordingStatusCallback*
+// (the conference's own callbacks are not delivered by this gateway), Coaching, CallSidToCoach,
+// Region, ClientNotificationUrl.
+struct conference_options {
+    std::string label;
+    bool muted = false;
+    bool start_conference_on_enter = true;
+    bool end_conference_on_exit = false;
+    dial_options dial;
+};
+std::variant<conference_options, rest::param_error> parse_conference_options(
+    const core::form_params& form, const net::http_client_policy& urls);
+
+// "true" or "false" as Twilio takes them (any case), for the Participants API's booleans.
+std::optional<bool> parse_boolean(const std::string& value);
 
 }  // namespace stirgate::api

@@ -70,14 +70,6 @@ std::string render_caller_id(std::string_view account_sid, const caller_id& c)
     return {buf.GetString(), buf.GetSize()};
 }
 
-net::http_response json_reply(const net::request_context& ctx, std::string body)
-{
-    net::http_response res{http::status::ok, ctx.request.version()};
-    res.set(http::field::content_type, "application/json");
-    res.body() = std::move(body);
-    return res;
-}
-
 net::awaitable<net::http_response> fetch(deps_ptr deps, net::request_context& ctx)
 {
     auto account = authorize(deps->accounts, deps->auth, ctx);

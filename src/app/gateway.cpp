@@ -35,6 +35,7 @@
 #include "sti/trust_store.hpp"
 #include "store/store.hpp"
 #include "webhooks/call_status.hpp"
+#include "webhooks/conference_status.hpp"
 #include "webhooks/incoming_call.hpp"
 #include "webhooks/outbox.hpp"
 
@@ -188,10 +189,11 @@ struct gateway::impl {
                         *calls, verifier, webhook_client,
                         cfg.edge.auth_token, cfg.server.public_url, cfg.server.trusted_proxies,
                         keys.calltoken_key, keys.calltoken_trusted, now});
-        webhooks::add_call_status_routes(
-            routes, webhooks::call_status_dependencies{
-                        *calls, cfg.edge.auth_token, cfg.server.public_url,
-                        cfg.server.trusted_proxies, now, [this] { outbox.notify(); }});
+        const webhooks::call_status_dependencies edge_reports{
+            *calls, cfg.edge.auth_token, cfg.server.public_url, cfg.server.trusted_proxies, now,
+            [this] { outbox.notify(); }};
+        webhooks::add_call_status_routes(routes, edge_reports);
+        webhooks::add_conference_status_routes(routes, edge_reports);
         metrics.add_route(routes, *calls, now);
         metrics.watch_store(*calls);
         metrics.watch_cert_cache(certificates);

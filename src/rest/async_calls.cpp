@@ -84,4 +84,48 @@ net::awaitable<result<store::call_page>> async_calls::list(std::string account_s
     co_return co_await net::await_callback<store::call_page>(std::move(start));
 }
 
+net::awaitable<result<store::conference_record>> async_calls::open_conference(
+    store::conference_record candidate) const
+{
+    auto start = [calls = calls_, record = std::move(candidate)](
+                     done_fn<store::conference_record> done) mutable {
+        calls->open_conference(std::move(record), std::move(done));
+    };
+    co_return co_await net::await_callback<store::conference_record>(std::move(start));
+}
+
+net::awaitable<result<std::optional<store::conference_record>>> async_calls::get_conference(
+    std::optional<std::string> account_sid, std::string conference_sid) const
+{
+    auto start = [calls = calls_, account = std::move(account_sid), sid = std::move(conference_sid)](
+                     done_fn<std::optional<store::conference_record>> done) mutable {
+        calls->get_conference(std::move(account), std::move(sid), std::move(done));
+    };
+    co_return co_await net::await_callback<std::optional<store::conference_record>>(
+        std::move(start));
+}
+
+net::awaitable<result<store::conference_record>> async_calls::update_conference(
+    std::string conference_sid, store::conference_update update) const
+{
+    auto start = [calls = calls_, sid = std::move(conference_sid), change = std::move(update)](
+                     done_fn<store::conference_record> done) mutable {
+        calls->update_conference(std::move(sid), std::move(change), std::move(done));
+    };
+    co_return co_await net::await_callback<store::conference_record>(std::move(start));
+}
+
+net::awaitable<result<store::conference_page>> async_calls::list_conferences(
+    std::string account_sid, store::conference_filter filter, std::size_t page_size,
+    std::string page_token) const
+{
+    auto start = [calls = calls_, account = std::move(account_sid), f = std::move(filter),
+                  page_size,
+                  token = std::move(page_token)](done_fn<store::conference_page> done) mutable {
+        calls->list_conferences(std::move(account), std::move(f), page_size, std::move(token),
+                                std::move(done));
+    };
+    co_return co_await net::await_callback<store::conference_page>(std::move(start));
+}
+
 }  // namespace stirgate::rest

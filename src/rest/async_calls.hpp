@@ -38,6 +38,17 @@ public:
                                                   store::call_filter filter, std::size_t page_size,
                                                   std::string page_token) const;
 
+    // Conferences (store::store's operations of the same names).
+    net::awaitable<result<store::conference_record>> open_conference(
+        store::conference_record candidate) const;
+    net::awaitable<result<std::optional<store::conference_record>>> get_conference(
+        std::optional<std::string> account_sid, std::string conference_sid) const;
+    net::awaitable<result<store::conference_record>> update_conference(
+        std::string conference_sid, store::conference_update update) const;
+    net::awaitable<result<store::conference_page>> list_conferences(
+        std::string account_sid, store::conference_filter filter, std::size_t page_size,
+        std::string page_token) const;
+
 private:
     store::store* calls_;
 };

@@ -137,6 +137,23 @@ std::vector<std::string> list_values(const core::form_params& form, std::string_
     return out;
 }
 
+std::optional<param_error> refuse_page_without_token(const paging& at)
+{
+    if (at.page == 0 || !at.page_token.empty()) return std::nullopt;
+    return param_error{{errc::invalid_parameter, "Page"},
+                       "Page greater than 0 needs the PageToken of that page: follow "
+                       "next_page_uri or previous_page_uri"};
+}
+
+net::http_response json_reply(const net::request_context& ctx, std::string body,
+                              http::status status)
+{
+    net::http_response res{status, ctx.request.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::move(body);
+    return res;
+}
+
 std::variant<paging, param_error> parse_paging(const core::form_params& query,
                                                std::size_t default_page_size,
                                                std::int64_t max_page)

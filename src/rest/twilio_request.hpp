@@ -90,6 +90,14 @@ std::variant<paging, param_error> parse_paging(const core::form_params& query,
                                                std::size_t default_page_size,
                                                std::int64_t max_page);
 
+// Keyset lists (Calls, Conferences, Participants) reach a page by its token, not by number:
+// Page above 0 without a PageToken names nothing and is refused (20001 naming Page).
+std::optional<param_error> refuse_page_without_token(const paging& at);
+
+// A 200 (or `status`) answer with a JSON body.
+net::http_response json_reply(const net::request_context& ctx, std::string body,
+                              boost::beast::http::status status = boost::beast::http::status::ok);
+
 // Twiml: inline TwiML, at most 4000 characters (TWILIO-API.md section 3.1). Absent is fine.
 inline constexpr std::size_t max_twiml_chars = 4000;
 std::optional<param_error> check_twiml(const std::optional<std::string>& v);

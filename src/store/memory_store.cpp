@@ -7,7 +7,8 @@ namespace stirgate::store {
 namespace {
 
 // Newest first: date_created DESC, sid DESC (the order of sqlite_store's list query).
-bool newer(const call_record& a, const call_record& b)
+template <class Row>
+bool newer(const Row& a, const Row& b)
 {
     return std::tie(a.date_created, a.sid) > std::tie(b.date_created, b.sid);
 }
@@ -18,7 +19,51 @@ bool matches(const call_record& c, const call_filter& f)
     if (f.from && c.from != *f.from) return false;
     if (f.status && c.status != *f.status) return false;
     if (f.parent_call_sid && c.parent_call_sid != f.parent_call_sid) return false;
+    if (f.conference_sid && (!c.participant || c.participant->conference_sid != *f.conference_sid))
+        return false;
+    if (f.live_only && is_terminal(c.status)) return false;
     return true;
+}
+
+bool matches(const conference_record& c, const conference_filter& f)
+{
+    if (f.friendly_name && c.friendly_name != *f.friendly_name) return false;
+    if (f.status && c.status != *f.status) return false;
+    return true;
+}
+
+// One keyset page of `rows` (a map by sid) for the account: the list_calls and
+// list_conferences of this store, as the SQL engines read them.
+template <class Row, class Filter, class Page>
+result<Page> page_of(const std::map<std::string, Row>& rows, const std::string& account_sid,
+                     const Filter& filter, std::size_t page_size, const std::string& page_token,
+                     std::string_view prefix, std::string_view kind)
+{
+    auto request = read_page_request(page_size, page_token, prefix);
+    if (!request) return std::move(request).err();
+    const std::optional<page_cursor>& direction = *request;
+    const Row* cursor = nullptr;
+    if (direction) {
+        const auto it = rows.find(direction->sid);
+        if (it == rows.end() || it->second.account_sid != account_sid)
+            return error{errc::invalid_parameter,
+                         "PageToken names no " + std::string(kind) + " of this account"};
+        cursor = &it->second;
+    }
+    // Before a PB cursor: the newer rows nearest to it, oldest first.
+    const bool before = direction && direction->before;
+    std::vector<const Row*> hits;
+    for (const auto& [sid, row] : rows) {
+        if (row.account_sid != account_sid || !matches(row, filter)) continue;
+        if (cursor && !(before ? newer(row, *cursor) : newer(*cursor, row))) continue;
+        hits.push_back(&row);
+    }
+    std::sort(hits.begin(), hits.end(), [before](const Row* a, const Row* b) {
+        return before ? newer(*b, *a) : newer(*a, *b);
+    });
+    std::vector<Row> out;
+    for (std::size_t i = 0; i < hits.size() && i <= page_size; ++i) out.push_back(*hits[i]);
+    return finish_page(std::move(out), page_size, direction);
 }
 
 }  // namespace
@@ -159,35 +204,82 @@ void memory_store::do_list_calls(std::string account_sid, call_filter filter, st
     {
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
-        const call_record* cursor = nullptr;
-        auto request = read_page_request(page_size, page_token);
-        std::optional<page_cursor> direction;
-        if (!request) {
-            r = std::move(request).err();
-        } else if (*request) {
-            direction = *request;
-            const auto it = calls_.find(direction->sid);
-            if (it == calls_.end() || it->second.account_sid != account_sid)
-                r = error{errc::invalid_parameter, "PageToken names no call of this account"};
-            else
-                cursor = &it->second;
+        r = page_of<call_record, call_filter, call_page>(calls_, account_sid, filter, page_size,
+                                                         page_token, "CA", "call");
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_open_conference(conference_record candidate,
+                                      callback<conference_record> done)
+{
+    result<conference_record> r;
+    {
+        const std::lock_guard lock(mutex_);
+        ++stats_.jobs_completed;
+        const auto live = std::find_if(conferences_.begin(), conferences_.end(), [&](const auto& kv) {
+            const conference_record& c = kv.second;
+            return c.account_sid == candidate.account_sid &&
+                   c.friendly_name == candidate.friendly_name &&
+                   c.status != conference_status::completed;
+        });
+        if (live != conferences_.end()) {
+            r = live->second;
+        } else if (conferences_.count(candidate.sid) != 0) {
+            r = error{errc::conflict, "conference " + candidate.sid + " exists"};
+        } else {
+            ++stats_.transactions_committed;
+            r = candidate;
+            conferences_.emplace(candidate.sid, std::move(candidate));
         }
-        if (request && (!direction || cursor)) {
-            // Before a PB cursor: the newer calls nearest to it, oldest first.
-            const bool before = direction && direction->before;
-            std::vector<const call_record*> hits;
-            for (const auto& [sid, c] : calls_) {
-                if (c.account_sid != account_sid || !matches(c, filter)) continue;
-                if (cursor && !(before ? newer(c, *cursor) : newer(*cursor, c))) continue;
-                hits.push_back(&c);
-            }
-            std::sort(hits.begin(), hits.end(), [before](const call_record* a, const call_record* b) {
-                return before ? newer(*b, *a) : newer(*a, *b);
-            });
-            std::vector<call_record> rows;
-            for (std::size_t i = 0; i < hits.size() && i <= page_size; ++i) rows.push_back(*hits[i]);
-            r = finish_page(std::move(rows), page_size, direction);
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_get_conference(std::optional<std::string> account_sid,
+                                     std::string conference_sid,
+                                     callback<std::optional<conference_record>> done)
+{
+    std::optional<conference_record> found;
+    {
+        const std::lock_guard lock(mutex_);
+        ++stats_.jobs_completed;
+        const auto it = conferences_.find(conference_sid);
+        if (it != conferences_.end() && (!account_sid || it->second.account_sid == *account_sid))
+            found = it->second;
+    }
+    done(std::move(found));
+}
+
+void memory_store::do_update_conference(std::string conference_sid, conference_update update,
+                                        callback<conference_record> done)
+{
+    result<conference_record> r;
+    {
+        const std::lock_guard lock(mutex_);
+        ++stats_.jobs_completed;
+        const auto it = conferences_.find(conference_sid);
+        if (it == conferences_.end()) {
+            r = error{errc::not_found, "conference " + conference_sid};
+        } else {
+            ++stats_.transactions_committed;
+            it->second = apply(it->second, update);
+            r = it->second;
         }
+    }
+    done(std::move(r));
+}
+
+void memory_store::do_list_conferences(std::string account_sid, conference_filter filter,
+                                       std::size_t page_size, std::string page_token,
+                                       callback<conference_page> done)
+{
+    result<conference_page> r;
+    {
+        const std::lock_guard lock(mutex_);
+        ++stats_.jobs_completed;
+        r = page_of<conference_record, conference_filter, conference_page>(
+            conferences_, account_sid, filter, page_size, page_token, "CF", "conference");
     }
     done(std::move(r));
 }

@@ -31,6 +31,15 @@ protected:
                        std::string page_token, callback<call_page> done) override;
     void do_delete_call(std::string account_sid, std::string call_sid,
                         callback<void> done) override;
+    void do_open_conference(conference_record candidate,
+                            callback<conference_record> done) override;
+    void do_get_conference(std::optional<std::string> account_sid, std::string conference_sid,
+                           callback<std::optional<conference_record>> done) override;
+    void do_update_conference(std::string conference_sid, conference_update update,
+                              callback<conference_record> done) override;
+    void do_list_conferences(std::string account_sid, conference_filter filter,
+                             std::size_t page_size, std::string page_token,
+                             callback<conference_page> done) override;
     void do_enqueue(std::vector<outbox_item> items,
                     callback<std::vector<std::int64_t>> done) override;
     void do_due_items(std::int64_t now_ms, std::size_t limit,
@@ -59,6 +68,7 @@ private:
 
     mutable std::mutex mutex_;
     std::map<std::string, call_record> calls_;    // by sid
+    std::map<std::string, conference_record> conferences_;  // by sid
     template <class Change>
     void change_held(std::int64_t id, const std::string& worker, Change change,
                      callback<void> done);

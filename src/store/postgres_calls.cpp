@@ -12,7 +12,8 @@ namespace {
     "sid, account_sid, parent_call_sid, direction, from_number, to_number, status, "          \
     "date_created, date_updated, start_time, end_time, duration, url, method, fallback_url, " \
     "fallback_method, status_callback, status_callback_method, status_callback_events, "      \
-    "identity_headers, attestation, stir_verstat, calltoken, forwarded_from"
+    "identity_headers, attestation, stir_verstat, calltoken, forwarded_from, conference_sid, " \
+    "participant"
 
 result<call_record> read_call(const rows& r, int i)
 {
@@ -52,6 +53,11 @@ result<call_record> read_call(const rows& r, int i)
     c.stir_verstat = r.opt_text(i, 21);
     c.calltoken = r.opt_text(i, 22);
     c.forwarded_from = r.opt_text(i, 23);
+    if (auto text = r.opt_text(i, 25)) {
+        auto participant = decode_participant(*text);
+        if (!participant) return std::move(participant).err();
+        c.participant = std::move(*participant);
+    }
     return c;
 }
 
@@ -80,6 +86,15 @@ result<std::optional<call_record>> select_call(connection& c,
 
 namespace {
 
+// The conference_sid and participant columns (NULL, NULL for none).
+void add_participant(params& p, const std::optional<participant_info>& participant)
+{
+    if (participant)
+        p.add(participant->conference_sid).add(encode_participant(*participant));
+    else
+        p.add_null().add_null();
+}
+
 params call_params(const call_record& call)
 {
     params p;
@@ -95,12 +110,13 @@ params call_params(const call_record& call)
     else
         p.add_null();
     p.add(call.stir_verstat).add(call.calltoken).add(call.forwarded_from);
+    add_participant(p, call.participant);
     return p;
 }
 
 #define STIRGATE_PG_CALL_VALUES                                                              \
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, " \
-    "$20, $21, $22, $23, $24"
+    "$20, $21, $22, $23, $24, $25, $26"
 
 result<bool> insert_row(connection& c, const call_record& call, bool unless_parent_stored)
 {
@@ -156,6 +172,17 @@ result<T> within_transaction(connection& c, bool already, Body body)
     return r;
 }
 
+params update_params(const call_update& u, const std::string& sid)
+{
+    params p;
+    p.add(status_text(u.status)).add(u.date_updated).add(u.start_time).add(u.end_time);
+    p.add(u.duration).add(sid).add(u.url).add(u.method).add(u.fallback_url);
+    p.add(u.fallback_method).add(u.status_callback).add(u.status_callback_method);
+    p.add(u.participant ? "true" : "false");
+    add_participant(p, u.participant ? *u.participant : std::optional<participant_info>());
+    return p;
+}
+
 }  // namespace
 
 result<std::vector<std::int64_t>> insert_call(connection& c, const call_record& call,
@@ -199,21 +226,11 @@ result<call_record> update_call(connection& c, const std::string& sid, const cal
         "method = coalesce($8, method), fallback_url = coalesce($9, fallback_url), "
         "fallback_method = coalesce($10, fallback_method), "
         "status_callback = coalesce($11, status_callback), "
-        "status_callback_method = coalesce($12, status_callback_method) WHERE sid = $6 "
+        "status_callback_method = coalesce($12, status_callback_method), "
+        "conference_sid = CASE WHEN $13 THEN $14 ELSE conference_sid END, "
+        "participant = CASE WHEN $13 THEN $15 ELSE participant END WHERE sid = $6 "
         "RETURNING " STIRGATE_PG_CALL_COLUMNS,
-        params()
-            .add(status_text(u.status))
-            .add(u.date_updated)
-            .add(u.start_time)
-            .add(u.end_time)
-            .add(u.duration)
-            .add(sid)
-            .add(u.url)
-            .add(u.method)
-            .add(u.fallback_url)
-            .add(u.fallback_method)
-            .add(u.status_callback)
-            .add(u.status_callback_method));
+        update_params(u, sid));
     if (!after) return std::move(after).err();
     auto call = first_call(*after);
     if (!call) return std::move(call).err();
@@ -236,23 +253,34 @@ result<void> delete_call(connection& c, const std::string& account, const std::s
     return c.run("DELETE FROM calls WHERE sid = $1", params().add(sid));
 }
 
+result<std::optional<std::pair<std::int64_t, std::string>>> cursor_row(
+    connection& c, std::string_view table, const std::string& account,
+    const std::optional<page_cursor>& direction)
+{
+    if (!direction) return std::optional<std::pair<std::int64_t, std::string>>();
+    // The cursor must be a row of this account (as on SQLite: another account's token is
+    // refused and its date_created never revealed). `table` is one of two constants.
+    const std::string sql = "SELECT date_created FROM " + std::string(table) +
+                            " WHERE sid = $1 AND account_sid = $2";
+    auto q = c.exec(sql.c_str(), params().add(direction->sid).add(account));
+    if (!q) return std::move(q).err();
+    if (q->count() == 0)
+        return error{errc::invalid_parameter, "PageToken names no " +
+                                                  std::string(table.substr(0, table.size() - 1)) +
+                                                  " of this account"};
+    return std::optional<std::pair<std::int64_t, std::string>>(
+        std::pair<std::int64_t, std::string>(q->integer(0, 0), direction->sid));
+}
+
 result<call_page> list_calls(connection& c, const std::string& account, const call_filter& f,
                              std::size_t page_size, const std::string& token)
 {
     auto request = read_page_request(page_size, token);
     if (!request) return std::move(request).err();
     const std::optional<page_cursor>& direction = *request;
-    std::optional<std::pair<std::int64_t, std::string>> cursor;
-    if (const auto& parsed = direction) {
-        // The cursor must be a call of this account (as on SQLite: another account's token is
-        // refused and its date_created never revealed).
-        auto q = c.exec("SELECT date_created FROM calls WHERE sid = $1 AND account_sid = $2",
-                        params().add(parsed->sid).add(account));
-        if (!q) return std::move(q).err();
-        if (q->count() == 0)
-            return error{errc::invalid_parameter, "PageToken names no call of this account"};
-        cursor.emplace(q->integer(0, 0), parsed->sid);
-    }
+    auto found = cursor_row(c, "calls", account, direction);
+    if (!found) return std::move(found).err();
+    const std::optional<std::pair<std::int64_t, std::string>>& cursor = *found;
     // Before a PB cursor: the newer calls nearest to it, read oldest first.
     const bool before = direction && direction->before;
 
@@ -266,6 +294,8 @@ result<call_page> list_calls(connection& c, const std::string& account, const ca
     if (f.status) sql += " AND status = " + (p.add(to_string(*f.status)), next());
     if (f.parent_call_sid)
         sql += " AND parent_call_sid = " + (p.add(*f.parent_call_sid), next());
+    if (f.conference_sid) sql += " AND conference_sid = " + (p.add(*f.conference_sid), next());
+    if (f.live_only) sql += " AND status IN ('queued', 'ringing', 'in-progress')";
     if (cursor) {
         p.add(cursor->first);
         const std::string created = next();

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/postgres_connection.hpp"
@@ -36,6 +38,27 @@ namespace stirgate::store::pg {
 [[nodiscard]] result<call_page> list_calls(connection& c, const std::string& account,
                                            const call_filter& f, std::size_t page_size,
                                            const std::string& token);
+
+// The (date_created, sid) of a list's PA/PB cursor, a row of `table` ("calls", "conferences")
+// that must belong to the account (errc::invalid_parameter otherwise); none without a cursor.
+[[nodiscard]] result<std::optional<std::pair<std::int64_t, std::string>>> cursor_row(
+    connection& c, std::string_view table, const std::string& account,
+    const std::optional<page_cursor>& direction);
+
+// postgres_conferences.cpp
+[[nodiscard]] result<std::optional<conference_record>> select_conference(
+    connection& c, const std::optional<std::string>& account, const std::string& sid);
+// INSERT ... ON CONFLICT DO NOTHING on the live-name index, so first participants racing on
+// two gateways open one conference.
+[[nodiscard]] result<conference_record> open_conference(connection& c,
+                                                        const conference_record& candidate);
+// Under the row lock, as update_call.
+[[nodiscard]] result<conference_record> update_conference(connection& c, const std::string& sid,
+                                                          const conference_update& u);
+[[nodiscard]] result<conference_page> list_conferences(connection& c, const std::string& account,
+                                                       const conference_filter& f,
+                                                       std::size_t page_size,
+                                                       const std::string& token);
 
 // postgres_outbox.cpp
 // Items with an empty call_sid get default_call_sid.

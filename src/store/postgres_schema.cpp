@@ -112,6 +112,28 @@ ALTER TABLE outbox DROP CONSTRAINT outbox_kind_check;
 ALTER TABLE outbox ADD CONSTRAINT outbox_kind_check
     CHECK (kind IN ('edge_dial', 'status_callback', 'edge_control'));
 )sql",
+    // 5: conferences and their participants (issue #14 item 2), as SQLite's 7.
+    R"sql(
+ALTER TABLE calls ADD COLUMN conference_sid TEXT;
+ALTER TABLE calls ADD COLUMN participant TEXT;
+CREATE INDEX calls_by_conference ON calls (conference_sid, date_created, sid)
+    WHERE conference_sid IS NOT NULL;
+CREATE TABLE conferences (
+    sid             TEXT NOT NULL PRIMARY KEY
+                    CHECK (length(sid) = 34 AND substr(sid, 1, 2) = 'CF'),
+    account_sid     TEXT NOT NULL
+                    CHECK (length(account_sid) = 34 AND substr(account_sid, 1, 2) = 'AC'),
+    friendly_name   TEXT NOT NULL CHECK (friendly_name <> ''),
+    status          TEXT NOT NULL CHECK (status IN ('init', 'in-progress', 'completed')),
+    date_created    BIGINT NOT NULL,
+    date_updated    BIGINT NOT NULL,
+    reason_ended    TEXT,
+    call_sid_ending TEXT
+);
+CREATE UNIQUE INDEX conferences_live_name ON conferences (account_sid, friendly_name)
+    WHERE status <> 'completed';
+CREATE INDEX conferences_list ON conferences (account_sid, date_created, sid);
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(schema_version),
               "one migration per schema version");

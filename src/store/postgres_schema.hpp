@@ -8,7 +8,7 @@
 namespace stirgate::store::pg {
 
 // Schema version this code writes; a database with a higher recorded version is refused.
-inline constexpr int schema_version = 4;
+inline constexpr int schema_version = 5;
 
 // Applies every missing migration with its version rows in one transaction, under an
 // advisory lock so instances starting together migrate once. Returns the version now in place.

@@ -437,6 +437,57 @@ void postgres_store::do_list_calls(std::string account_sid, call_filter filter,
         std::move(done));
 }
 
+void postgres_store::do_open_conference(conference_record candidate,
+                                        callback<conference_record> done)
+{
+    const std::string key = candidate.account_sid + candidate.friendly_name;
+    impl_->submit<conference_record>(
+        key, work::write,
+        [candidate = std::move(candidate)](pg::connection& c) {
+            return pg::open_conference(c, candidate);
+        },
+        std::move(done));
+}
+
+void postgres_store::do_get_conference(std::optional<std::string> account_sid,
+                                       std::string conference_sid,
+                                       callback<std::optional<conference_record>> done)
+{
+    const std::string key = conference_sid;
+    impl_->submit<std::optional<conference_record>>(
+        key, work::read,
+        [account = std::move(account_sid), sid = std::move(conference_sid)](pg::connection& c) {
+            return pg::select_conference(c, account, sid);
+        },
+        std::move(done));
+}
+
+void postgres_store::do_update_conference(std::string conference_sid, conference_update update,
+                                          callback<conference_record> done)
+{
+    const std::string key = conference_sid;
+    impl_->submit<conference_record>(
+        key, work::write,
+        [sid = std::move(conference_sid), update = std::move(update)](pg::connection& c) {
+            return pg::update_conference(c, sid, update);
+        },
+        std::move(done));
+}
+
+void postgres_store::do_list_conferences(std::string account_sid, conference_filter filter,
+                                         std::size_t page_size, std::string page_token,
+                                         callback<conference_page> done)
+{
+    const std::string key = account_sid;
+    impl_->submit<conference_page>(
+        key, work::read,
+        [account = std::move(account_sid), filter = std::move(filter), page_size,
+         token = std::move(page_token)](pg::connection& c) {
+            return pg::list_conferences(c, account, filter, page_size, token);
+        },
+        std::move(done));
+}
+
 void postgres_store::do_enqueue(std::vector<outbox_item> items,
                                 callback<std::vector<std::int64_t>> done)
 {

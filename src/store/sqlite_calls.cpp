@@ -13,7 +13,7 @@ constexpr const char* call_columns =
     "sid, account_sid, parent_call_sid, direction, from_number, to_number, status, date_created, "
     "date_updated, start_time, end_time, duration, url, method, fallback_url, fallback_method, "
     "status_callback, status_callback_method, status_callback_events, identity_headers, "
-    "attestation, stir_verstat, calltoken, forwarded_from";
+    "attestation, stir_verstat, calltoken, forwarded_from, conference_sid, participant";
 
 result<call_record> read_call(sqlite3_stmt* s)
 {
@@ -53,7 +53,20 @@ result<call_record> read_call(sqlite3_stmt* s)
     c.stir_verstat = column_opt_text(s, 21);
     c.calltoken = column_opt_text(s, 22);
     c.forwarded_from = column_opt_text(s, 23);
+    if (auto text = column_opt_text(s, 25)) {
+        auto participant = decode_participant(*text);
+        if (!participant) return std::move(participant).err();
+        c.participant = std::move(*participant);
+    }
     return c;
+}
+
+// The conference_sid and participant columns of a participant record (NULL for none).
+std::pair<std::optional<std::string>, std::optional<std::string>> participant_columns(
+    const std::optional<participant_info>& p)
+{
+    if (!p) return {};
+    return {p->conference_sid, encode_participant(*p)};
 }
 
 }  // namespace
@@ -106,7 +119,7 @@ result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_reco
     error err;
     sqlite3_stmt* s = c.prepare(std::string("INSERT INTO calls (") + call_columns +
                                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                                    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                                    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
                                 err);
     if (!s) return err;
     bind(s, 1, std::string_view(call.sid));
@@ -133,6 +146,9 @@ result<std::vector<std::int64_t>> run_insert_call(connection& c, const call_reco
     bind(s, 22, call.stir_verstat);
     bind(s, 23, call.calltoken);
     bind(s, 24, call.forwarded_from);
+    const auto participant = participant_columns(call.participant);  // outlives the step
+    bind(s, 25, participant.first);
+    bind(s, 26, participant.second);
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
         error e = c.fail(rc, "insert call");
@@ -162,7 +178,9 @@ result<call_record> run_update_call(connection& c, const std::string& sid, const
         "method = coalesce(?8, method), fallback_url = coalesce(?9, fallback_url), "
         "fallback_method = coalesce(?10, fallback_method), "
         "status_callback = coalesce(?11, status_callback), "
-        "status_callback_method = coalesce(?12, status_callback_method) WHERE sid = ?6",
+        "status_callback_method = coalesce(?12, status_callback_method), "
+        "conference_sid = CASE WHEN ?13 THEN ?14 ELSE conference_sid END, "
+        "participant = CASE WHEN ?13 THEN ?15 ELSE participant END WHERE sid = ?6",
         err);
     if (!s) return err;
     const auto status = status_text(u.status);  // bound without a copy: must outlive the step
@@ -178,6 +196,11 @@ result<call_record> run_update_call(connection& c, const std::string& sid, const
     bind(s, 10, u.fallback_method);
     bind(s, 11, u.status_callback);
     bind(s, 12, u.status_callback_method);
+    const auto participant =
+        participant_columns(u.participant ? *u.participant : std::optional<participant_info>());
+    bind(s, 13, std::int64_t{u.participant.has_value()});
+    bind(s, 14, participant.first);
+    bind(s, 15, participant.second);
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) return c.fail(rc, "update call");
     if (auto ids = insert_items(c, items, sid); !ids) return std::move(ids).err();
@@ -203,30 +226,41 @@ result<void> run_delete_call(connection& c, const std::string& account, const st
     return ok();
 }
 
+result<std::optional<std::pair<std::int64_t, std::string>>> cursor_row(
+    connection& c, std::string_view table, const std::string& account,
+    const std::optional<page_cursor>& direction)
+{
+    if (!direction) return std::optional<std::pair<std::int64_t, std::string>>();
+    const std::string& sid = direction->sid;
+    // The cursor must be a row of this account: another account's token is refused, and its
+    // date_created is never revealed.
+    error err;
+    sqlite3_stmt* q = c.prepare("SELECT date_created FROM " + std::string(table) +
+                                    " WHERE sid = ?1 AND account_sid = ?2",
+                                err);
+    if (!q) return err;
+    bind(q, 1, std::string_view(sid));
+    bind(q, 2, std::string_view(account));
+    const int rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE)
+        return error{errc::invalid_parameter, "PageToken names no " +
+                                                  std::string(table.substr(0, table.size() - 1)) +
+                                                  " of this account"};
+    if (rc != SQLITE_ROW) return c.fail(rc, "page token");
+    return std::optional<std::pair<std::int64_t, std::string>>(
+        std::pair<std::int64_t, std::string>(column_int(q, 0), sid));
+}
+
 result<call_page> run_list_calls(connection& c, const std::string& account, const call_filter& f,
                                  std::size_t page_size, const std::string& token)
 {
     auto request = read_page_request(page_size, token);
     if (!request) return std::move(request).err();
     const std::optional<page_cursor>& direction = *request;
+    auto found = cursor_row(c, "calls", account, direction);
+    if (!found) return std::move(found).err();
+    const std::optional<std::pair<std::int64_t, std::string>>& cursor = *found;
     error err;
-    std::optional<std::pair<std::int64_t, std::string>> cursor;
-    if (direction) {
-        const std::string& sid = direction->sid;
-        // The cursor must be a call of this account: another account's token is refused, and
-        // its date_created is never revealed.
-        sqlite3_stmt* q =
-            c.prepare("SELECT date_created FROM calls WHERE sid = ?1 AND account_sid = ?2", err);
-        if (!q) return err;
-        bind(q, 1, std::string_view(sid));
-        bind(q, 2, std::string_view(account));
-        const int rc = sqlite3_step(q);
-        if (rc == SQLITE_DONE)
-            return error{errc::invalid_parameter, "PageToken names no call of this account"};
-        if (rc != SQLITE_ROW) return c.fail(rc, "page token");
-        cursor.emplace(column_int(q, 0), sid);
-    }
-
     // Numbered parameters keep each value's index fixed whichever filters are present; the
     // statement text per filter combination is cached like any other.
     std::string sql = std::string("SELECT ") + call_columns + " FROM calls WHERE account_sid = ?1";
@@ -234,6 +268,8 @@ result<call_page> run_list_calls(connection& c, const std::string& account, cons
     if (f.from) sql += " AND from_number = ?3";
     if (f.status) sql += " AND status = ?4";
     if (f.parent_call_sid) sql += " AND parent_call_sid = ?5";
+    if (f.conference_sid) sql += " AND conference_sid = ?9";
+    if (f.live_only) sql += " AND status IN ('queued', 'ringing', 'in-progress')";
     // Before a PB cursor: the newer calls nearest to it, read oldest first.
     const bool before = direction && direction->before;
     if (cursor) sql += before ? " AND (date_created, sid) > (?6, ?7)" : " AND (date_created, sid) < (?6, ?7)";
@@ -245,6 +281,7 @@ result<call_page> run_list_calls(connection& c, const std::string& account, cons
     if (f.from) bind(s, 3, std::string_view(*f.from));
     if (f.status) bind(s, 4, to_string(*f.status));
     if (f.parent_call_sid) bind(s, 5, std::string_view(*f.parent_call_sid));
+    if (f.conference_sid) bind(s, 9, std::string_view(*f.conference_sid));
     if (cursor) {
         bind(s, 6, cursor->first);
         bind(s, 7, std::string_view(cursor->second));

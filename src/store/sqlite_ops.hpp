@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/sqlite_connection.hpp"
@@ -29,6 +31,26 @@ namespace stirgate::store::sqlite {
 [[nodiscard]] result<call_page> run_list_calls(connection& c, const std::string& account,
                                                const call_filter& f, std::size_t page_size,
                                                const std::string& token);
+
+// The (date_created, sid) of a list's PA/PB cursor, a row of `table` ("calls", "conferences")
+// that must belong to the account (errc::invalid_parameter otherwise); none without a cursor.
+[[nodiscard]] result<std::optional<std::pair<std::int64_t, std::string>>> cursor_row(
+    connection& c, std::string_view table, const std::string& account,
+    const std::optional<page_cursor>& direction);
+
+// --- conferences (sqlite_conferences.cpp) ---
+[[nodiscard]] result<std::optional<conference_record>> select_conference(
+    connection& c, const std::optional<std::string>& account, const std::string& sid);
+[[nodiscard]] result<conference_record> run_open_conference(connection& c,
+                                                            const conference_record& candidate);
+[[nodiscard]] result<conference_record> run_update_conference(connection& c,
+                                                              const std::string& sid,
+                                                              const conference_update& u);
+[[nodiscard]] result<conference_page> run_list_conferences(connection& c,
+                                                           const std::string& account,
+                                                           const conference_filter& f,
+                                                           std::size_t page_size,
+                                                           const std::string& token);
 
 // --- outbox ---
 // Items with an empty call_sid get default_call_sid. Returns the ids in order.

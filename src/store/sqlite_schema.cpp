@@ -158,6 +158,31 @@ ALTER TABLE outbox_v6 RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id);
 CREATE UNIQUE INDEX outbox_idempotency ON outbox (idempotency_key) WHERE idempotency_key <> '';
 )sql",
+    // 7: conferences and their participants (issue #14 item 2). A participant is a call's place
+    // in a conference, kept on the call (participant: JSON, store::encode_participant) with its
+    // conference_sid beside it for the Participants list. Among an account's conferences not
+    // yet completed a FriendlyName is unique.
+    R"sql(
+ALTER TABLE calls ADD COLUMN conference_sid TEXT;
+ALTER TABLE calls ADD COLUMN participant TEXT;
+CREATE INDEX calls_by_conference ON calls (conference_sid, date_created, sid)
+    WHERE conference_sid IS NOT NULL;
+CREATE TABLE conferences (
+    sid             TEXT NOT NULL PRIMARY KEY
+                    CHECK (length(sid) = 34 AND substr(sid, 1, 2) = 'CF'),
+    account_sid     TEXT NOT NULL
+                    CHECK (length(account_sid) = 34 AND substr(account_sid, 1, 2) = 'AC'),
+    friendly_name   TEXT NOT NULL CHECK (friendly_name <> ''),
+    status          TEXT NOT NULL CHECK (status IN ('init', 'in-progress', 'completed')),
+    date_created    INTEGER NOT NULL,
+    date_updated    INTEGER NOT NULL,
+    reason_ended    TEXT,
+    call_sid_ending TEXT
+);
+CREATE UNIQUE INDEX conferences_live_name ON conferences (account_sid, friendly_name)
+    WHERE status <> 'completed';
+CREATE INDEX conferences_list ON conferences (account_sid, date_created, sid);
+)sql",
 };
 static_assert(std::size(migrations) == static_cast<std::size_t>(sqlite_store::schema_version),
               "one migration per schema version");

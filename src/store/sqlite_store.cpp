@@ -87,6 +87,53 @@ void sqlite_store::do_list_calls(std::string account_sid, call_filter filter, st
         std::move(done));
 }
 
+void sqlite_store::do_open_conference(conference_record candidate,
+                                      callback<conference_record> done)
+{
+    impl_->writer.submit<conference_record>(
+        true,
+        [candidate = std::move(candidate)](sqlite::connection& c) {
+            return sqlite::run_open_conference(c, candidate);
+        },
+        std::move(done));
+}
+
+void sqlite_store::do_get_conference(std::optional<std::string> account_sid,
+                                     std::string conference_sid,
+                                     callback<std::optional<conference_record>> done)
+{
+    impl_->writer.submit<std::optional<conference_record>>(
+        false,
+        [account = std::move(account_sid), sid = std::move(conference_sid)](sqlite::connection& c) {
+            return sqlite::select_conference(c, account, sid);
+        },
+        std::move(done));
+}
+
+void sqlite_store::do_update_conference(std::string conference_sid, conference_update update,
+                                        callback<conference_record> done)
+{
+    impl_->writer.submit<conference_record>(
+        true,
+        [sid = std::move(conference_sid), update = std::move(update)](sqlite::connection& c) {
+            return sqlite::run_update_conference(c, sid, update);
+        },
+        std::move(done));
+}
+
+void sqlite_store::do_list_conferences(std::string account_sid, conference_filter filter,
+                                       std::size_t page_size, std::string page_token,
+                                       callback<conference_page> done)
+{
+    impl_->writer.submit<conference_page>(
+        false,
+        [account = std::move(account_sid), filter = std::move(filter), page_size,
+         token = std::move(page_token)](sqlite::connection& c) {
+            return sqlite::run_list_conferences(c, account, filter, page_size, token);
+        },
+        std::move(done));
+}
+
 void sqlite_store::do_enqueue(std::vector<outbox_item> items,
                               callback<std::vector<std::int64_t>> done)
 {

@@ -40,7 +40,7 @@ struct sqlite_options {
 class sqlite_store final : public store {
 public:
     // Schema version this code writes; a database with a higher PRAGMA user_version is refused.
-    static constexpr int schema_version = 6;
+    static constexpr int schema_version = 7;
 
     // url: sqlite:///ABSOLUTE/PATH or sqlite://:memory:, optionally followed by
     // ?synchronous=full (default) or ?synchronous=normal. Opens (creating the file if needed),
@@ -66,6 +66,15 @@ protected:
                        std::string page_token, callback<call_page> done) override;
     void do_delete_call(std::string account_sid, std::string call_sid,
                         callback<void> done) override;
+    void do_open_conference(conference_record candidate,
+                            callback<conference_record> done) override;
+    void do_get_conference(std::optional<std::string> account_sid, std::string conference_sid,
+                           callback<std::optional<conference_record>> done) override;
+    void do_update_conference(std::string conference_sid, conference_update update,
+                              callback<conference_record> done) override;
+    void do_list_conferences(std::string account_sid, conference_filter filter,
+                             std::size_t page_size, std::string page_token,
+                             callback<conference_page> done) override;
     void do_enqueue(std::vector<outbox_item> items,
                     callback<std::vector<std::int64_t>> done) override;
     void do_due_items(std::int64_t now_ms, std::size_t limit,

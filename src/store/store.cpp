@@ -6,6 +6,9 @@
 #include <stdexcept>
 
 #include <openssl/rand.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "core/sid.hpp"
 #include "store/postgres_store.hpp"
@@ -21,6 +24,8 @@ constexpr std::array<std::string_view, 8> status_names{
     "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"};
 constexpr std::array<std::string_view, 3> direction_names{"inbound", "outbound-api",
                                                           "outbound-dial"};
+constexpr std::array<std::string_view, 3> conference_status_names{"init", "in-progress",
+                                                                  "completed"};
 constexpr std::array<std::string_view, 3> kind_names{"edge_dial", "status_callback",
                                                      "edge_control"};
 
@@ -82,7 +87,110 @@ error no_worker()
     return error{errc::invalid_parameter, "outbox worker"};
 }
 
+// Conferences' list order and cursor check, shared by finish_page's two overloads.
+template <class Page, class Row>
+Page finish_rows(std::vector<Row> rows, std::vector<Row> Page::*member, std::size_t page_size,
+                 const std::optional<page_cursor>& cursor)
+{
+    const bool beyond = rows.size() > page_size;  // a neighbour in the direction read
+    if (beyond) rows.resize(page_size);
+    const bool before = cursor && cursor->before;
+    if (before) std::reverse(rows.begin(), rows.end());
+    Page page;
+    auto& shown = page.*member;
+    shown = std::move(rows);
+    if (shown.empty()) return page;
+    // The cursor's own row lies on the other side of the page from the direction read.
+    const bool older = before ? true : beyond;
+    const bool newer = before ? beyond : cursor.has_value();
+    if (older) page.next_page_token = "PA" + shown.back().sid;
+    if (newer) page.previous_page_token = "PB" + shown.front().sid;
+    return page;
+}
+
 }  // namespace
+
+std::string encode_participant(const participant_info& p)
+{
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("conference_sid");
+    w.String(p.conference_sid.data(), static_cast<rapidjson::SizeType>(p.conference_sid.size()));
+    w.Key("label");
+    w.String(p.label.data(), static_cast<rapidjson::SizeType>(p.label.size()));
+    w.Key("muted");
+    w.Bool(p.muted);
+    w.Key("hold");
+    w.Bool(p.hold);
+    w.Key("start_conference_on_enter");
+    w.Bool(p.start_conference_on_enter);
+    w.Key("end_conference_on_exit");
+    w.Bool(p.end_conference_on_exit);
+    w.EndObject();
+    return {buf.GetString(), buf.GetSize()};
+}
+
+result<participant_info> decode_participant(std::string_view text)
+{
+    const error damaged{errc::internal, "bad participant column"};
+    rapidjson::Document doc;
+    doc.Parse(text.data(), text.size());
+    if (doc.HasParseError() || !doc.IsObject()) return damaged;
+    const auto string_field = [&](const char* name, std::string& out) {
+        const auto it = doc.FindMember(name);
+        if (it == doc.MemberEnd() || !it->value.IsString()) return false;
+        out.assign(it->value.GetString(), it->value.GetStringLength());
+        return true;
+    };
+    const auto bool_field = [&](const char* name, bool& out) {
+        const auto it = doc.FindMember(name);
+        if (it == doc.MemberEnd() || !it->value.IsBool()) return false;
+        out = it->value.GetBool();
+        return true;
+    };
+    participant_info p;
+    if (!string_field("conference_sid", p.conference_sid) || !string_field("label", p.label) ||
+        !bool_field("muted", p.muted) || !bool_field("hold", p.hold) ||
+        !bool_field("start_conference_on_enter", p.start_conference_on_enter) ||
+        !bool_field("end_conference_on_exit", p.end_conference_on_exit))
+        return damaged;
+    return p;
+}
+
+std::string_view to_string(conference_status s) noexcept
+{
+    return conference_status_names[static_cast<std::size_t>(s)];
+}
+
+result<conference_status> parse_conference_status(std::string_view s)
+{
+    return parse_name<conference_status>(conference_status_names, s, "conference status");
+}
+
+result<void> validate(const conference_record& conference)
+{
+    if (!core::is_conference_sid(conference.sid))
+        return error{errc::invalid_parameter, "conference sid"};
+    if (!is_account_sid(conference.account_sid))
+        return error{errc::invalid_parameter, "account_sid"};
+    if (conference.friendly_name.empty() || conference.friendly_name.size() > max_friendly_name)
+        return error{errc::invalid_parameter, "friendly_name"};
+    return ok();
+}
+
+conference_record apply(conference_record conference, const conference_update& u)
+{
+    if (conference.status == conference_status::completed) return conference;  // final
+    if (u.status <= conference.status) return conference;  // a late or repeated report
+    conference.status = u.status;
+    conference.date_updated = u.date_updated;
+    if (u.status == conference_status::completed) {
+        conference.reason_ended = u.reason_ended;
+        conference.call_sid_ending = u.call_sid_ending;
+    }
+    return conference;
+}
 
 std::string_view to_string(call_status s) noexcept
 {
@@ -178,6 +286,7 @@ void apply(call_record& call, const call_update& u)
     if (u.fallback_method) call.fallback_method = *u.fallback_method;
     if (u.status_callback) call.status_callback = *u.status_callback;
     if (u.status_callback_method) call.status_callback_method = *u.status_callback_method;
+    if (u.participant) call.participant = *u.participant;
 }
 
 std::optional<error> delete_refusal(const std::string& call_sid, call_status status)
@@ -208,21 +317,22 @@ error not_held(std::int64_t id, bool exists, std::string_view worker)
                  "outbox item " + std::to_string(id) + " is not held by " + std::string(worker)};
 }
 
-result<page_cursor> parse_page_token(std::string_view token)
+result<page_cursor> parse_page_token(std::string_view token, std::string_view prefix)
 {
     if (token.size() < 2 || (token.substr(0, 2) != "PA" && token.substr(0, 2) != "PB") ||
-        !is_call_sid(token.substr(2)))
+        !core::is_sid(token.substr(2), prefix))
         return error{errc::invalid_parameter, "PageToken"};
     return page_cursor{std::string(token.substr(2)), token[1] == 'B'};
 }
 
 result<std::optional<page_cursor>> read_page_request(std::size_t page_size,
-                                                     std::string_view token)
+                                                     std::string_view token,
+                                                     std::string_view prefix)
 {
     if (page_size == 0 || page_size > max_page_size)
         return error{errc::invalid_parameter, "PageSize"};
     if (token.empty()) return std::optional<page_cursor>();
-    auto cursor = parse_page_token(token);
+    auto cursor = parse_page_token(token, prefix);
     if (!cursor) return std::move(cursor).err();
     return std::optional<page_cursor>(std::move(*cursor));
 }
@@ -230,19 +340,13 @@ result<std::optional<page_cursor>> read_page_request(std::size_t page_size,
 call_page finish_page(std::vector<call_record> rows, std::size_t page_size,
                       const std::optional<page_cursor>& cursor)
 {
-    const bool beyond = rows.size() > page_size;  // a neighbour in the direction read
-    if (beyond) rows.resize(page_size);
-    const bool before = cursor && cursor->before;
-    if (before) std::reverse(rows.begin(), rows.end());
-    call_page page;
-    page.calls = std::move(rows);
-    if (page.calls.empty()) return page;
-    // The cursor's own call lies on the other side of the page from the direction read.
-    const bool older = before ? true : beyond;
-    const bool newer = before ? beyond : cursor.has_value();
-    if (older) page.next_page_token = "PA" + page.calls.back().sid;
-    if (newer) page.previous_page_token = "PB" + page.calls.front().sid;
-    return page;
+    return finish_rows(std::move(rows), &call_page::calls, page_size, cursor);
+}
+
+conference_page finish_page(std::vector<conference_record> rows, std::size_t page_size,
+                            const std::optional<page_cursor>& cursor)
+{
+    return finish_rows(std::move(rows), &conference_page::conferences, page_size, cursor);
 }
 
 std::optional<std::string> schema_refusal(int found, int current, bool apply)
@@ -361,6 +465,32 @@ void store::list_calls(std::string account_sid, call_filter filter, std::size_t 
                   std::move(done));
 }
 
+void store::open_conference(conference_record candidate, callback<conference_record> done)
+{
+    if (auto v = validate(candidate); !v) return done(std::move(v).err());
+    do_open_conference(std::move(candidate), std::move(done));
+}
+
+void store::get_conference(std::optional<std::string> account_sid, std::string conference_sid,
+                           callback<std::optional<conference_record>> done)
+{
+    do_get_conference(std::move(account_sid), std::move(conference_sid), std::move(done));
+}
+
+void store::update_conference(std::string conference_sid, conference_update update,
+                              callback<conference_record> done)
+{
+    do_update_conference(std::move(conference_sid), std::move(update), std::move(done));
+}
+
+void store::list_conferences(std::string account_sid, conference_filter filter,
+                             std::size_t page_size, std::string page_token,
+                             callback<conference_page> done)
+{
+    do_list_conferences(std::move(account_sid), std::move(filter), page_size,
+                        std::move(page_token), std::move(done));
+}
+
 void store::enqueue(std::vector<outbox_item> items, callback<std::vector<std::int64_t>> done)
 {
     if (!prepare_for_enqueue(items)) return done(no_randomness());
@@ -470,6 +600,38 @@ result<void> store::delete_call(std::string account_sid, std::string call_sid)
 {
     return wait_for<void>([&](callback<void> cb) {
         delete_call(std::move(account_sid), std::move(call_sid), std::move(cb));
+    });
+}
+
+result<conference_record> store::open_conference(conference_record candidate)
+{
+    return wait_for<conference_record>(
+        [&](callback<conference_record> cb) { open_conference(std::move(candidate), std::move(cb)); });
+}
+
+result<std::optional<conference_record>> store::get_conference(
+    std::optional<std::string> account_sid, std::string conference_sid)
+{
+    return wait_for<std::optional<conference_record>>(
+        [&](callback<std::optional<conference_record>> cb) {
+            get_conference(std::move(account_sid), std::move(conference_sid), std::move(cb));
+        });
+}
+
+result<conference_record> store::update_conference(std::string conference_sid,
+                                                   conference_update update)
+{
+    return wait_for<conference_record>([&](callback<conference_record> cb) {
+        update_conference(std::move(conference_sid), std::move(update), std::move(cb));
+    });
+}
+
+result<conference_page> store::list_conferences(std::string account_sid, conference_filter filter,
+                                                std::size_t page_size, std::string page_token)
+{
+    return wait_for<conference_page>([&](callback<conference_page> cb) {
+        list_conferences(std::move(account_sid), std::move(filter), page_size,
+                         std::move(page_token), std::move(cb));
     });
 }
 

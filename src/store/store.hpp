@@ -50,6 +50,22 @@ enum class call_direction { inbound, outbound_api, outbound_dial };
 std::string_view to_string(call_direction d) noexcept;  // "inbound", "outbound-api", ...
 [[nodiscard]] result<call_direction> parse_call_direction(std::string_view s);
 
+// A call's place in a conference (Twilio's Participant resource, issue #14 item 2): set while the
+// call is a participant, none once it left (kicked, or the edge reported it leaving).
+struct participant_info {
+    std::string conference_sid;  // CF + 32 hex
+    std::string label;           // "" = none
+    bool muted = false;
+    bool hold = false;
+    bool start_conference_on_enter = true;
+    bool end_conference_on_exit = false;
+
+    friend bool operator==(const participant_info&, const participant_info&) = default;
+};
+// The participant column's text (JSON) and back; errc::internal for text this store never wrote.
+std::string encode_participant(const participant_info& p);
+[[nodiscard]] result<participant_info> decode_participant(std::string_view text);
+
 // One call: what the Twilio Call JSON shows plus what the gateway needs to forward, sign and
 // report it. Times are seconds since the epoch (UTC); optional where Twilio shows null.
 struct call_record {
@@ -83,6 +99,7 @@ struct call_record {
     // yields the same token (DESIGN.md "Edge interface").
     std::optional<std::string> calltoken;
     std::optional<std::string> forwarded_from;
+    std::optional<participant_info> participant;  // in a conference
 
     friend bool operator==(const call_record&, const call_record&) = default;
 };
@@ -165,6 +182,10 @@ struct call_filter {
     std::optional<std::string> from;
     std::optional<call_status> status;
     std::optional<std::string> parent_call_sid;
+    // Participants of this conference (participant_info::conference_sid).
+    std::optional<std::string> conference_sid;
+    // Only calls not yet ended (queued, ringing, in-progress): a conference's participants.
+    bool live_only = false;
 };
 
 struct call_page {
@@ -192,12 +213,61 @@ struct call_update {
     std::optional<std::string> fallback_method;
     std::optional<std::string> status_callback;
     std::optional<std::string> status_callback_method;
+    // Set: the call's participant record becomes this one; set to none: the call left its
+    // conference (Participants API update and kick, the edge's conference reports).
+    std::optional<std::optional<participant_info>> participant;
     // Non-empty: the change applies only if the current status is one of these, otherwise
     // errc::conflict and nothing changes (e.g. Status=canceled only for queued/ringing calls).
     std::vector<call_status> only_from;
 };
 // The call as it is after `u` (what every engine stores; the Calls API answers with it).
 void apply(call_record& call, const call_update& u);
+
+// Twilio Conference `status`: init until the edge reports it started, in-progress, completed.
+enum class conference_status { init, in_progress, completed };
+std::string_view to_string(conference_status s) noexcept;  // "init", "in-progress", "completed"
+[[nodiscard]] result<conference_status> parse_conference_status(std::string_view s);
+
+// One conference (Twilio's Conference resource). Among an account's conferences that are not
+// completed a FriendlyName is unique: a participant added by name joins the live one, and the
+// name may be used again once it completed (a new sid), as Twilio's <Conference> does.
+struct conference_record {
+    std::string sid;          // CF + 32 hex
+    std::string account_sid;  // AC + 32 hex
+    std::string friendly_name;
+    conference_status status = conference_status::init;
+    std::int64_t date_created = 0;
+    std::int64_t date_updated = 0;
+    std::optional<std::string> reason_ended;     // reason_conference_ended
+    std::optional<std::string> call_sid_ending;  // call_sid_ending_conference
+
+    friend bool operator==(const conference_record&, const conference_record&) = default;
+};
+// sid and account_sid shapes, a friendly_name of 1..max_friendly_name bytes.
+[[nodiscard]] result<void> validate(const conference_record& conference);
+inline constexpr std::size_t max_friendly_name = 128;
+
+// What the edge reports about a conference: its status only ever moves forward (init,
+// in-progress, completed); the reason and the call that ended it are kept from the completion.
+struct conference_update {
+    conference_status status = conference_status::in_progress;
+    std::int64_t date_updated = 0;
+    std::optional<std::string> reason_ended;
+    std::optional<std::string> call_sid_ending;
+};
+// The conference as it is after `u` (every engine stores this).
+conference_record apply(conference_record conference, const conference_update& u);
+
+struct conference_filter {
+    std::optional<std::string> friendly_name;
+    std::optional<conference_status> status;
+};
+
+struct conference_page {
+    std::vector<conference_record> conferences;  // newest first, tokens as call_page's
+    std::optional<std::string> next_page_token;
+    std::optional<std::string> previous_page_token;
+};
 
 // Counters for tests and /metrics.
 struct store_stats {
@@ -274,6 +344,23 @@ public:
     void list_calls(std::string account_sid, call_filter filter, std::size_t page_size,
                     std::string page_token, callback<call_page> done);
 
+    // The account's conference named candidate.friendly_name that has not completed, or, when
+    // there is none, `candidate` stored as a new one (its sid must be new). One transaction, so
+    // two first participants racing on two gateways join one conference.
+    void open_conference(conference_record candidate, callback<conference_record> done);
+    // The conference if it belongs to the account (any account's when account_sid is none).
+    void get_conference(std::optional<std::string> account_sid, std::string conference_sid,
+                        callback<std::optional<conference_record>> done);
+    // Applies the edge's report (apply(conference_record, conference_update)) and returns the
+    // conference as stored. errc::not_found for an unknown sid.
+    void update_conference(std::string conference_sid, conference_update update,
+                           callback<conference_record> done);
+    // One page of the account's conferences, newest first; tokens and errors as list_calls'
+    // ("PA"/"PB" + a conference sid).
+    void list_conferences(std::string account_sid, conference_filter filter,
+                          std::size_t page_size, std::string page_token,
+                          callback<conference_page> done);
+
     // Enqueues items on their own; returns their ids (an existing id for a known idempotency
     // key). errc::invalid_parameter for an empty target_url or call_sid, or a method other than
     // GET/POST.
@@ -337,6 +424,15 @@ public:
     [[nodiscard]] result<call_page> list_calls(std::string account_sid, call_filter filter,
                                                std::size_t page_size, std::string page_token);
     [[nodiscard]] result<void> delete_call(std::string account_sid, std::string call_sid);
+    [[nodiscard]] result<conference_record> open_conference(conference_record candidate);
+    [[nodiscard]] result<std::optional<conference_record>> get_conference(
+        std::optional<std::string> account_sid, std::string conference_sid);
+    [[nodiscard]] result<conference_record> update_conference(std::string conference_sid,
+                                                              conference_update update);
+    [[nodiscard]] result<conference_page> list_conferences(std::string account_sid,
+                                                           conference_filter filter,
+                                                           std::size_t page_size,
+                                                           std::string page_token);
     [[nodiscard]] result<std::vector<std::int64_t>> enqueue(std::vector<outbox_item> items);
     [[nodiscard]] result<std::vector<outbox_item>> due_items(std::int64_t now_ms,
                                                              std::size_t limit);
@@ -367,6 +463,16 @@ protected:
                                std::string page_token, callback<call_page> done) = 0;
     virtual void do_delete_call(std::string account_sid, std::string call_sid,
                                 callback<void> done) = 0;
+    virtual void do_open_conference(conference_record candidate,
+                                    callback<conference_record> done) = 0;
+    virtual void do_get_conference(std::optional<std::string> account_sid,
+                                   std::string conference_sid,
+                                   callback<std::optional<conference_record>> done) = 0;
+    virtual void do_update_conference(std::string conference_sid, conference_update update,
+                                      callback<conference_record> done) = 0;
+    virtual void do_list_conferences(std::string account_sid, conference_filter filter,
+                                     std::size_t page_size, std::string page_token,
+                                     callback<conference_page> done) = 0;
     virtual void do_enqueue(std::vector<outbox_item> items,
                             callback<std::vector<std::int64_t>> done) = 0;
     virtual void do_due_items(std::int64_t now_ms, std::size_t limit,
@@ -390,17 +496,23 @@ struct page_cursor {
     std::string sid;
     bool before = false;  // PB: the page_size calls newer than sid
 };
-// errc::invalid_parameter unless "PA" or "PB" + a call sid.
-[[nodiscard]] result<page_cursor> parse_page_token(std::string_view token);
-// list_calls' arguments checked once for every engine: page_size 1..max_page_size, and the
-// token's cursor (none for the first page). errc::invalid_parameter otherwise.
+// errc::invalid_parameter unless "PA" or "PB" + a sid of the listed kind (`prefix`: CA calls,
+// CF conferences).
+[[nodiscard]] result<page_cursor> parse_page_token(std::string_view token,
+                                                   std::string_view prefix = "CA");
+// list_calls' (list_conferences') arguments checked once for every engine: page_size
+// 1..max_page_size, and the token's cursor (none for the first page).
+// errc::invalid_parameter otherwise.
 [[nodiscard]] result<std::optional<page_cursor>> read_page_request(std::size_t page_size,
-                                                                   std::string_view token);
+                                                                   std::string_view token,
+                                                                   std::string_view prefix = "CA");
 // The page from what an engine read: `rows` in its query order (newest first after a PA cursor
 // or none; oldest first before a PB cursor), at most page_size + 1 of them (one more tells
 // whether the page has a neighbour that way). Sets both tokens.
 call_page finish_page(std::vector<call_record> rows, std::size_t page_size,
                       const std::optional<page_cursor>& cursor);
+conference_page finish_page(std::vector<conference_record> rows, std::size_t page_size,
+                            const std::optional<page_cursor>& cursor);
 // Outbox item checks of enqueue (see there).
 [[nodiscard]] result<void> validate(const outbox_item& item);
 // The status column's new text, or none to keep it (call_update::status unset).

@@ -715,8 +715,8 @@ TEST_CASE("SIGTERM does not wait out a StatusCallback to an app that never answe
 }
 
 TEST_CASE("a forwarding app written with twilio-python runs unchanged against stirgate: forward "
-          "with the CallToken, redirect and end the inbound call, the token refused after, "
-          "paging, delete",
+          "into a conference with the CallToken, mute and kick the participant, redirect and "
+          "end the inbound call, the token refused after, paging, delete",
           "[e2e][integration][webhooks][twilio-python]")
 {
     world w;
@@ -754,6 +754,18 @@ TEST_CASE("a forwarding app written with twilio-python runs unchanged against st
     const std::string leg_sid = d["leg"]["sid"].GetString();
     CHECK(std::string(d["leg"]["parent_call_sid"].GetString()) == call_sid);
     CHECK(std::string(d["leg"]["status"].GetString()) == "queued");
+    const std::string conference_sid = d["leg"]["conference_sid"].GetString();
+    CHECK(conference_sid.rfind("CF", 0) == 0);
+    CHECK(std::string(d["leg"]["label"].GetString()) == "agent");
+    CHECK(std::string(d["leg"]["participant_status"].GetString()) == "queued");
+    CHECK(std::string(d["conference"]["friendly_name"].GetString()) == "Support-Room");
+    CHECK(std::string(d["conference"]["status"].GetString()) == "init");
+    REQUIRE(d["participants"].Size() == 1);
+    CHECK(std::string(d["participants"][0].GetString()) == leg_sid);
+    CHECK(std::string(d["by_label"].GetString()) == leg_sid);
+    CHECK(d["muted"].GetBool());
+    CHECK(d["kicked"].GetBool());
+    CHECK(d["after_kick"].Size() == 0);
     CHECK(std::string(d["redirected"].GetString()) == "in-progress");
     CHECK(std::string(d["ended"]["status"].GetString()) == "completed");
     // The forward of a call that has ended is refused with the code apps fall back on.
@@ -779,8 +791,9 @@ TEST_CASE("a forwarding app written with twilio-python runs unchanged against st
 
     // The edge got the leg (SHAKEN + a DIV that verifies independently), then one signed
     // control message per action on the inbound call.
-    REQUIRE(w.edge.wait_for(3, std::chrono::seconds(10)));
+    REQUIRE(w.edge.wait_for(5, std::chrono::seconds(10)));
     std::vector<core::form_params> controls;
+    std::vector<std::string> participant_actions;
     bool dialled = false;
     for (const auto& r : w.edge.requests()) {
         auto form = core::parse_form(r.body);
@@ -795,7 +808,14 @@ TEST_CASE("a forwarding app written with twilio-python runs unchanged against st
             auto div = core::parse_identity_header(identities[1]);
             REQUIRE(div);
             CHECK(pyjwt_verifies(div->token, vector_path("pki/div-sp-5678.pub.pem")));
+            CHECK(form->get("Conference") == std::string("Support-Room"));
+            CHECK(form->get("ConferenceSid") == conference_sid);
             dialled = true;
+        } else if (form->get("CallSid") == leg_sid) {
+            // The participant's mute and kick, about the conference it is in.
+            CHECK(r.target == "/control");
+            CHECK(form->get("ConferenceSid") == conference_sid);
+            participant_actions.push_back(form->get("Action").value_or(""));
         } else {
             CHECK(r.target == "/control");
             CHECK(form->get("CallSid") == call_sid);
@@ -816,5 +836,7 @@ TEST_CASE("a forwarding app written with twilio-python runs unchanged against st
     }
     std::sort(actions.begin(), actions.end());
     CHECK(actions == std::vector<std::string>{"hangup", "redirect"});
+    std::sort(participant_actions.begin(), participant_actions.end());
+    CHECK(participant_actions == std::vector<std::string>{"kick", "participant"});
 }
 

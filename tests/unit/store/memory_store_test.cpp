@@ -2,6 +2,7 @@
 
 #include "store/memory_store.hpp"
 
+#include "unit/store/conference_behaviour.hpp"
 #include "unit/store/outbox_behaviour.hpp"
 
 namespace {
@@ -18,6 +19,12 @@ std::unique_ptr<stirgate::store::store> make_memory_store()
 TEST_CASE("memory store: calls are stored, read, isolated by account and updated", "[store]")
 {
     stirgate::test::store_calls_behaviour(make_memory_store);
+}
+
+TEST_CASE("memory store: conferences open by name, move forward, list; participants ride on calls",
+          "[store][conference]")
+{
+    stirgate::test::store_conference_behaviour(make_memory_store);
 }
 
 TEST_CASE("memory store: lists are newest first, filtered and paged by keyset", "[store]")

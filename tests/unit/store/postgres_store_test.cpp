@@ -15,6 +15,7 @@
 #include "store/postgres_schema.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
+#include "unit/store/conference_behaviour.hpp"
 #include "unit/store/outbox_behaviour.hpp"
 
 namespace {
@@ -49,6 +50,12 @@ std::string open_failure(const std::string& url, const postgres_options& options
 TEST_CASE("postgres store: calls are stored, read, isolated by account and updated", "[store]")
 {
     stirgate::test::store_calls_behaviour(make_postgres_store);
+}
+
+TEST_CASE("postgres store: conferences open by name, move forward, list; participants ride on calls",
+          "[store][conference]")
+{
+    stirgate::test::store_conference_behaviour(make_postgres_store);
 }
 
 TEST_CASE("postgres store: lists are newest first, filtered and paged by keyset", "[store]")
@@ -165,6 +172,8 @@ TEST_CASE("postgres store: a version 1 outbox upgrades in place; its items keep 
     // Back to what version 1 created, with an item queued by it (id 7, retried twice).
     const std::string name = url.substr(url.rfind('/') + 1);
     server.exec(name,
+                "DROP TABLE conferences; ALTER TABLE calls DROP COLUMN conference_sid, "
+                "DROP COLUMN participant; "
                 "DROP TABLE outbox_dead; DROP TRIGGER outbox_queued ON outbox; "
                 "DROP FUNCTION stirgate_outbox_notify(); "
                 "ALTER TABLE outbox DROP COLUMN delivery_token, DROP COLUMN claimed_by, "

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "unit/store/conference_behaviour.hpp"
 #include "unit/store/outbox_behaviour.hpp"
 
 namespace {
@@ -101,6 +102,12 @@ std::string open_error(const std::string& url, const sqlite_options& options = {
 TEST_CASE("sqlite store: calls are stored, read, isolated by account and updated", "[store]")
 {
     stirgate::test::store_calls_behaviour(make_memory_sqlite);
+}
+
+TEST_CASE("sqlite store: conferences open by name, move forward, list; participants ride on calls",
+          "[store][conference]")
+{
+    stirgate::test::store_conference_behaviour(make_memory_sqlite);
 }
 
 TEST_CASE("sqlite store: lists are newest first, filtered and paged by keyset", "[store]")
