@@ -42,11 +42,6 @@ struct update_params {
     bool redirects() const noexcept { return url || twiml; }
 };
 
-param_error refuse(std::string field, std::string message)
-{
-    return param_error{{errc::invalid_parameter, std::move(field)}, std::move(message)};
-}
-
 // A method parameter when given (absent: the stored one stays).
 std::optional<param_error> optional_method(const core::form_params& form, std::string_view name,
                                            std::optional<std::string>& out)
@@ -73,11 +68,11 @@ std::variant<update_params, param_error> parse_update(const core::form_params& f
         else if (*status == "canceled")
             p.end = call_status::canceled;
         else
-            return refuse("Status", "Status must be canceled or completed");
+            return refuse_parameter("Status", "Status must be canceled or completed");
     }
     p.url = value_of(form, "Url");
     p.twiml = value_of(form, "Twiml");
-    if (p.url && p.twiml) return refuse("Url", "Url and Twiml are mutually exclusive");
+    if (p.url && p.twiml) return refuse_parameter("Url", "Url and Twiml are mutually exclusive");
     if (auto bad = check_url("Url", p.url, url_policy)) return *std::move(bad);
     if (auto bad = check_twiml(p.twiml)) return *std::move(bad);
     auto method = parse_method(value_of(form, "Method"));
@@ -93,14 +88,14 @@ std::variant<update_params, param_error> parse_update(const core::form_params& f
     if (auto bad = optional_method(form, "StatusCallbackMethod", p.status_callback_method))
         return *std::move(bad);
     if (value_of(form, "TimeLimit"))
-        return refuse("TimeLimit", "TimeLimit is not supported: the edge enforces call limits");
+        return refuse_parameter("TimeLimit", "TimeLimit is not supported: the edge enforces call limits");
 
     const bool callbacks =
         p.fallback_url || p.fallback_method || p.status_callback || p.status_callback_method;
     if (p.end && p.redirects())
-        return refuse("Status", "Status cannot be combined with Url or Twiml");
+        return refuse_parameter("Status", "Status cannot be combined with Url or Twiml");
     if (callbacks && !p.redirects())
-        return refuse("StatusCallback",
+        return refuse_parameter("StatusCallback",
                       "FallbackUrl, FallbackMethod, StatusCallback and StatusCallbackMethod can "
                       "be updated only together with Url or Twiml");
     if (!p.end && !p.redirects())
@@ -161,7 +156,7 @@ std::variant<planned_update, param_error> plan_update(const calls_dependencies& 
         if (store::is_terminal(call.status))
             return param_error{{errc::call_state_invalid, "call " + call.sid},
                                state_message(call, "redirected")};
-        u.only_from = {call_status::queued, call_status::ringing, call_status::in_progress};
+        u.only_from = store::live_statuses();
         if (p.url) {
             u.url = p.url;
             u.method = p.method;

@@ -15,11 +15,6 @@ namespace stirgate::api {
 using namespace rest;
 namespace {
 
-param_error refuse(std::string_view name, std::string message)
-{
-    return param_error{{errc::invalid_parameter, std::string(name)}, std::move(message)};
-}
-
 std::string join(std::initializer_list<std::string_view> values)
 {
     std::string out;
@@ -40,7 +35,7 @@ std::optional<param_error> choice(dial_options& out, std::string_view name,
             out.emplace_back(std::string(name), std::string(a));
             return std::nullopt;
         }
-    return refuse(name, std::string(name) + " must be one of " + join(allowed));
+    return refuse_parameter(name, std::string(name) + " must be one of " + join(allowed));
 }
 
 std::optional<param_error> range(dial_options& out, std::string_view name, const std::string& value,
@@ -48,7 +43,7 @@ std::optional<param_error> range(dial_options& out, std::string_view name, const
 {
     const auto n = core::parse_decimal(value, max);
     if (!n || *n < min)
-        return refuse(name, std::string(name) + " must be an integer from " + std::to_string(min) +
+        return refuse_parameter(name, std::string(name) + " must be an integer from " + std::to_string(min) +
                                 " to " + std::to_string(max) + " " + std::string(unit));
     out.emplace_back(std::string(name), std::to_string(*n));
     return std::nullopt;
@@ -62,7 +57,7 @@ std::optional<param_error> digits(dial_options& out, std::string_view name,
             return (c >= '0' && c <= '9') || c == '*' || c == '#' || c == 'w' || c == 'W';
         });
     if (!ok)
-        return refuse(
+        return refuse_parameter(
             name, std::string(name) + " must be at most 32 of the characters 0-9, *, #, w and W");
     out.emplace_back(std::string(name), value);
     return std::nullopt;
@@ -113,26 +108,26 @@ std::optional<param_error> destination_options(dial_options& out, const core::fo
     const auto username = value_of(form, "SipAuthUsername");
     const auto password = value_of(form, "SipAuthPassword");
     if (caller_id && to == core::address_kind::phone)
-        return refuse("CallerId", "CallerId is used only for sip: and client: To addresses");
+        return refuse_parameter("CallerId", "CallerId is used only for sip: and client: To addresses");
     for (const auto& [name, value] : {std::pair{"SipAuthUsername", &username},
                                       std::pair{"SipAuthPassword", &password}})
         if (*value && to != core::address_kind::sip)
-            return refuse(name, std::string(name) + " is used only for sip: To addresses");
+            return refuse_parameter(name, std::string(name) + " is used only for sip: To addresses");
     if (caller_id) {
         if (auto ok = core::check_caller_id(*caller_id); !ok)
-            return refuse("CallerId", "CallerId " + ok.err().detail);
+            return refuse_parameter("CallerId", "CallerId " + ok.err().detail);
         out.emplace_back("CallerId", *caller_id);
     }
     // Twilio (error 21225): no username without its password; nor, here, the other way round.
     if (username.has_value() != password.has_value())
-        return refuse(username ? "SipAuthPassword" : "SipAuthUsername",
+        return refuse_parameter(username ? "SipAuthPassword" : "SipAuthUsername",
                       "SipAuthUsername and SipAuthPassword are given together");
     for (const auto& [name, value] : {std::pair{"SipAuthUsername", &username},
                                       std::pair{"SipAuthPassword", &password}}) {
         if (!*value) continue;
         // The detail names the rule, never the value: a password must not reach a log.
         if (auto ok = core::check_sip_credential(**value); !ok)
-            return refuse(name, std::string(name) + " " + ok.err().detail);
+            return refuse_parameter(name, std::string(name) + " " + ok.err().detail);
         out.emplace_back(name, **value);
     }
     return std::nullopt;
@@ -148,7 +143,7 @@ std::variant<dial_options, param_error> parse_dial_options(const core::form_para
         return param_error{{errc::application_sid_unsupported, "ApplicationSid"}, {}};
     for (const auto& r : refused_parameters)
         if (value_of(form, r.name))
-            return refuse(r.name, std::string(r.name) + " " + std::string(r.why));
+            return refuse_parameter(r.name, std::string(r.name) + " " + std::string(r.why));
     if (auto repeated = find_repeated(
             form,
             {"SendDigits", "Record", "RecordingChannels", "RecordingTrack",
@@ -201,19 +196,12 @@ std::variant<dial_options, param_error> parse_dial_options(const core::form_para
     check("TimeLimit",
           [&](auto n, const auto& v) { return range(out, n, v, 1, 86400, "seconds"); });
     check("CallReason", [&](auto n, const auto& v) -> std::optional<param_error> {
-        if (v.size() > 255) return refuse(n, "CallReason must be at most 255 characters");
+        if (v.size() > 255) return refuse_parameter(n, "CallReason must be at most 255 characters");
         out.emplace_back(std::string(n), v);
         return std::nullopt;
     });
     if (bad) return *std::move(bad);
     return out;
-}
-
-std::optional<bool> parse_boolean(const std::string& value)
-{
-    if (core::iequals(value, "true")) return true;
-    if (core::iequals(value, "false")) return false;
-    return std::nullopt;
 }
 
 std::variant<conference_options, param_error> parse_conference_options(
@@ -224,15 +212,15 @@ std::variant<conference_options, param_error> parse_conference_options(
     for (const auto& p : form)
         for (const auto prefix : refused_prefixes)
             if (p.name.rfind(prefix, 0) == 0 && !p.value.empty())
-                return refuse(p.name, p.name + " is not supported: this gateway does not deliver "
+                return refuse_parameter(p.name, p.name + " is not supported: this gateway does not deliver "
                                                "the conference's own callbacks");
     for (const std::string_view name : {"Coaching", "CallSidToCoach"})
         if (value_of(form, name))
-            return refuse(name, std::string(name) + " is not supported: coaching is not "
+            return refuse_parameter(name, std::string(name) + " is not supported: coaching is not "
                                                     "available on this gateway");
     for (const std::string_view name : {"Region", "ClientNotificationUrl"})
         if (value_of(form, name))
-            return refuse(name, std::string(name) + " is not supported: the edge chooses it");
+            return refuse_parameter(name, std::string(name) + " is not supported: the edge chooses it");
     if (auto repeated = find_repeated(
             form, {"Label", "Muted", "StartConferenceOnEnter", "EndConferenceOnExit", "Beep",
                    "EarlyMedia", "WaitUrl", "WaitMethod", "MaxParticipants", "ConferenceRecord",
@@ -242,18 +230,15 @@ std::variant<conference_options, param_error> parse_conference_options(
 
     conference_options out;
     if (const auto label = value_of(form, "Label")) {
-        const bool printable = std::all_of(label->begin(), label->end(), [](char c) {
-            return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
-        });
-        if (label->size() > 128 || !printable)
-            return refuse("Label", "Label must be at most 128 printable characters");
+        if (label->size() > 128 || !core::has_no_control_characters(*label))
+            return refuse_parameter("Label", "Label must be at most 128 printable characters");
         out.label = *label;
     }
     const auto flag = [&](std::string_view name, bool& into) -> std::optional<param_error> {
         const auto v = value_of(form, name);
         if (!v) return std::nullopt;
         const auto b = parse_boolean(*v);
-        if (!b) return refuse(name, std::string(name) + " must be true or false");
+        if (!b) return refuse_parameter(name, std::string(name) + " must be true or false");
         into = *b;
         return std::nullopt;
     };

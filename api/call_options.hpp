@@ -68,7 +68,4 @@ struct conference_options {
 std::variant<conference_options, rest::param_error> parse_conference_options(
     const core::form_params& form, const net::http_client_policy& urls);
 
-// "true" or "false" as Twilio takes them (any case), for the Participants API's booleans.
-std::optional<bool> parse_boolean(const std::string& value);
-
 }  // namespace stirgate::api

@@ -148,13 +148,12 @@ std::variant<list_request, param_error> parse_list(const core::form_params& quer
         if (p.name.rfind("StartTime", 0) == 0 || p.name.rfind("EndTime", 0) == 0)
             return param_error{{errc::invalid_parameter, p.name},
                                "StartTime and EndTime filters are not supported"};
-    auto paged = parse_paging(query, default_page_size, 1'000'000'000);
+    auto paged = parse_keyset_paging(query, default_page_size);
     if (auto* bad = std::get_if<param_error>(&paged)) return *std::move(bad);
     const paging& at = std::get<paging>(paged);
     r.page_size = at.page_size;
     r.page = at.page;
     r.page_token = at.page_token;
-    if (auto bad = refuse_page_without_token(at)) return *std::move(bad);
     return r;
 }
 
@@ -171,11 +170,7 @@ net::awaitable<net::http_response> list_calls(deps_ptr deps, net::request_contex
 
     const async_calls calls{deps->calls};
     auto page = co_await calls.list((*account)->sid, r.filter, r.page_size, r.page_token);
-    if (!page) {
-        if (page.code() == errc::invalid_parameter)  // a PageToken that is not ours
-            co_return twilio_fail(ctx, page.err(), "PageToken is not valid");
-        co_return twilio_fail(ctx, store_failure(page.err()));
-    }
+    if (!page) co_return list_page_failure(ctx, page.err());
 
     call_list_page out;
     out.account_sid = (*account)->sid;

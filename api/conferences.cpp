@@ -1,6 +1,5 @@
 #include "api/conferences.hpp"
 
-#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -9,6 +8,7 @@
 #include "api/participants.hpp"
 #include "core/form.hpp"
 #include "core/sid.hpp"
+#include "core/text.hpp"
 #include "rest/async_calls.hpp"
 #include "rest/twilio_request.hpp"
 
@@ -28,8 +28,7 @@ constexpr std::size_t default_page_size = 50;
 bool valid_friendly_name(const std::string& name)
 {
     return !name.empty() && name.size() <= store::max_friendly_name &&
-           std::all_of(name.begin(), name.end(),
-                       [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
+           core::has_no_control_characters(name);
 }
 
 net::awaitable<net::http_response> fetch_conference(deps_ptr deps, net::request_context& ctx)
@@ -73,12 +72,10 @@ net::awaitable<net::http_response> list_conferences(deps_ptr deps, net::request_
         filter.status = *s;
         at.filters.emplace_back("Status", *status);
     }
-    auto paged = parse_paging(*query, default_page_size, 1'000'000'000);
+    auto paged = parse_keyset_paging(*query, default_page_size);
     if (auto* bad = std::get_if<param_error>(&paged))
         co_return twilio_fail(ctx, bad->e, bad->message);
     const paging& where = std::get<paging>(paged);
-    if (auto bad = refuse_page_without_token(where))
-        co_return twilio_fail(ctx, bad->e, bad->message);
     at.page_size = where.page_size;
     at.page = where.page;
     at.page_token = where.page_token;
@@ -86,11 +83,7 @@ net::awaitable<net::http_response> list_conferences(deps_ptr deps, net::request_
     const async_calls calls{deps->calls};
     auto page =
         co_await calls.list_conferences(at.account_sid, filter, at.page_size, at.page_token);
-    if (!page) {
-        if (page.code() == errc::invalid_parameter)
-            co_return twilio_fail(ctx, page.err(), "PageToken is not valid");
-        co_return twilio_fail(ctx, store_failure(page.err()));
-    }
+    if (!page) co_return list_page_failure(ctx, page.err());
     at.next_page_token = page->next_page_token;
     at.previous_page_token = page->previous_page_token;
     std::vector<std::string> items;
@@ -120,20 +113,7 @@ net::awaitable<conference_lookup> resolve_conference(deps_ptr deps, net::request
         co_return twilio_fail(ctx, error{errc::invalid_parameter, "ConferenceSid"},
                               "A conference is named by its Sid or by a FriendlyName of 1 to "
                               "128 printable characters");
-    const std::int64_t now = deps->now();
-    // A sid collision, or the live conference of that name ending between the store's two
-    // statements (PostgreSQL), is a conflict: try again with a fresh sid.
-    result<store::conference_record> opened = error{errc::internal, "not opened"};
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        store::conference_record candidate;
-        candidate.sid = core::new_sid("CF", deps->random);
-        candidate.account_sid = account_sid;
-        candidate.friendly_name = *name;
-        candidate.date_created = now;
-        candidate.date_updated = now;
-        opened = co_await calls.open_conference(std::move(candidate));
-        if (opened || opened.code() != errc::conflict) break;
-    }
+    auto opened = co_await calls.open_conference(account_sid, *name, deps->now(), deps->random);
     if (!opened) co_return twilio_fail(ctx, store_failure(opened.err()));
     co_return std::move(*opened);
 }

@@ -26,15 +26,11 @@ namespace http = boost::beast::http;
 
 namespace {
 
-using store::call_status;
 using deps_ptr = participant_deps;
 
 constexpr std::size_t default_page_size = 50;
 // An update races the edge's reports (the call ends meanwhile): read again, this many times.
 constexpr int max_update_attempts = 3;
-
-const std::vector<call_status> live_statuses{call_status::queued, call_status::ringing,
-                                             call_status::in_progress};
 
 // Twilio lists and fetches only current participants: the call live, in this conference, and
 // the conference not completed.
@@ -103,17 +99,12 @@ struct participant_change {
     std::vector<store::name_value> edge;  // the control form's fields after ConferenceSid
 };
 
-param_error refuse(std::string name, std::string message)
-{
-    return param_error{{errc::invalid_parameter, std::move(name)}, std::move(message)};
-}
-
 std::variant<participant_change, param_error> parse_change(const core::form_params& form,
                                                            const net::http_client_policy& urls)
 {
     for (const std::string_view name : {"Coaching", "CallSidToCoach", "WaitUrl", "WaitMethod"})
         if (value_of(form, name))
-            return refuse(std::string(name),
+            return refuse_parameter(std::string(name),
                           std::string(name) + " cannot be updated on this gateway");
     if (auto repeated =
             find_repeated(form, {"Muted", "Hold", "HoldUrl", "HoldMethod", "AnnounceUrl",
@@ -125,7 +116,7 @@ std::variant<participant_change, param_error> parse_change(const core::form_para
         const auto v = value_of(form, name);
         if (!v) return std::nullopt;
         into = parse_boolean(*v);
-        if (!into) return refuse(std::string(name), std::string(name) + " must be true or false");
+        if (!into) return refuse_parameter(std::string(name), std::string(name) + " must be true or false");
         change.edge.emplace_back(std::string(name), *into ? "true" : "false");
         return std::nullopt;
     };
@@ -182,7 +173,7 @@ net::awaitable<std::variant<store::call_record, net::http_response>> apply_to_pa
         const std::int64_t now = deps->now();
         store::call_update u;
         u.date_updated = now;
-        u.only_from = live_statuses;
+        u.only_from = store::live_statuses();
         u.participant = change_of(*at.call.participant);
         std::vector<store::outbox_item> items;
         if (!deps->edge_control_url.empty())
@@ -274,12 +265,10 @@ net::awaitable<net::http_response> list_participants(deps_ptr deps, net::request
         if (value_of(*query, name))
             co_return twilio_fail(ctx, error{errc::invalid_parameter, std::string(name)},
                                   "The Muted, Hold and Coaching filters are not supported");
-    auto paged = parse_paging(*query, default_page_size, 1'000'000'000);
+    auto paged = parse_keyset_paging(*query, default_page_size);
     if (auto* bad = std::get_if<param_error>(&paged))
         co_return twilio_fail(ctx, bad->e, bad->message);
     const paging& where = std::get<paging>(paged);
-    if (auto bad = refuse_page_without_token(where))
-        co_return twilio_fail(ctx, bad->e, bad->message);
 
     conference_lookup found = co_await resolve_conference(deps, ctx, (*account)->sid, false);
     if (auto* refused = std::get_if<net::http_response>(&found)) co_return std::move(*refused);
@@ -297,11 +286,7 @@ net::awaitable<net::http_response> list_participants(deps_ptr deps, net::request
         const async_calls calls{deps->calls};
         auto page = co_await calls.list(at.account_sid, participants_of(conference), at.page_size,
                                         at.page_token);
-        if (!page) {
-            if (page.code() == errc::invalid_parameter)
-                co_return twilio_fail(ctx, page.err(), "PageToken is not valid");
-            co_return twilio_fail(ctx, store_failure(page.err()));
-        }
+        if (!page) co_return list_page_failure(ctx, page.err());
         at.next_page_token = page->next_page_token;
         at.previous_page_token = page->previous_page_token;
         for (const auto& c : page->calls) items.push_back(render_participant_json(c));

@@ -9,7 +9,6 @@
 #include <variant>
 
 #include "core/sid.hpp"
-#include "core/text.hpp"
 #include "rest/async_calls.hpp"
 #include "rest/twilio_request.hpp"
 #include "webhooks/edge_request.hpp"
@@ -37,10 +36,9 @@ std::optional<bool> boolean(const core::form_params& form, std::string_view name
 {
     const auto v = value_of(form, name);
     if (!v) return std::nullopt;
-    if (core::iequals(*v, "true")) return true;
-    if (core::iequals(*v, "false")) return false;
-    bad = true;
-    return std::nullopt;
+    const auto b = rest::parse_boolean(*v);
+    if (!b) bad = true;
+    return b;
 }
 
 net::http_response answer(const net::request_context& ctx, const std::string& conference_sid)
@@ -67,17 +65,8 @@ net::awaitable<conference_found> reported_conference(deps_ptr deps, net::request
     if (!account || !core::is_account_sid(*account) || !name)
         co_return twilio_fail(ctx, bad_field("ConferenceSid"),
                               "ConferenceSid, or AccountSid and FriendlyName, are required");
-    store::conference_record candidate;
-    candidate.account_sid = *account;
-    candidate.friendly_name = *name;
-    candidate.date_created = deps->now();
-    candidate.date_updated = candidate.date_created;
-    result<store::conference_record> opened = error{errc::internal, "not opened"};
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        candidate.sid = core::new_sid("CF", core::openssl_random_bytes);
-        opened = co_await calls.open_conference(candidate);
-        if (opened || opened.code() != errc::conflict) break;
-    }
+    auto opened =
+        co_await calls.open_conference(*account, *name, deps->now(), core::openssl_random_bytes);
     if (!opened) {
         if (opened.code() == errc::invalid_parameter)
             co_return twilio_fail(ctx, bad_field("FriendlyName"),
@@ -178,8 +167,7 @@ net::awaitable<net::http_response> conference_status_handler(deps_ptr deps,
     u.date_updated = now;
     u.participant = next;
     // Only a live call takes part: a report about an ended call changes nothing.
-    u.only_from = {store::call_status::queued, store::call_status::ringing,
-                   store::call_status::in_progress};
+    u.only_from = store::live_statuses();
     auto updated = co_await calls.update_status(*call_sid, std::move(u));
     if (!updated && updated.code() != errc::conflict) {
         if (updated.code() == errc::not_found) co_return twilio_fail(ctx, errc::not_found);

@@ -37,6 +37,15 @@ constexpr bool is_ascii_hex(char c) noexcept
     return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+// No C0 control character and no DEL (bytes from 0x80 up pass: UTF-8 text). Names and labels a
+// client gives that are echoed in JSON and forwarded in forms.
+constexpr bool has_no_control_characters(std::string_view s) noexcept
+{
+    for (const char c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+    return true;
+}
+
 // Case-insensitive (ASCII) equality and prefix test.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept;

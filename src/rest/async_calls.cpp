@@ -85,13 +85,25 @@ net::awaitable<result<store::call_page>> async_calls::list(std::string account_s
 }
 
 net::awaitable<result<store::conference_record>> async_calls::open_conference(
-    store::conference_record candidate) const
+    std::string account_sid, std::string friendly_name, std::int64_t now,
+    core::random_fn random) const
 {
-    auto start = [calls = calls_, record = std::move(candidate)](
-                     done_fn<store::conference_record> done) mutable {
-        calls->open_conference(std::move(record), std::move(done));
-    };
-    co_return co_await net::await_callback<store::conference_record>(std::move(start));
+    store::conference_record candidate;
+    candidate.account_sid = std::move(account_sid);
+    candidate.friendly_name = std::move(friendly_name);
+    candidate.date_created = now;
+    candidate.date_updated = now;
+    result<store::conference_record> opened = error{errc::internal, "not opened"};
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        candidate.sid = core::new_sid("CF", random);
+        auto start = [calls = calls_, record = candidate](
+                         done_fn<store::conference_record> done) mutable {
+            calls->open_conference(std::move(record), std::move(done));
+        };
+        opened = co_await net::await_callback<store::conference_record>(std::move(start));
+        if (opened || opened.code() != errc::conflict) break;
+    }
+    co_return opened;
 }
 
 net::awaitable<result<std::optional<store::conference_record>>> async_calls::get_conference(

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/sid.hpp"
 #include "net/router.hpp"
 #include "store/store.hpp"
 
@@ -38,9 +39,13 @@ public:
                                                   store::call_filter filter, std::size_t page_size,
                                                   std::string page_token) const;
 
-    // Conferences (store::store's operations of the same names).
+    // Conferences (store::store's operations of the same names). open_conference gives the
+    // account's live conference named `friendly_name` or a new one (status init, created `now`,
+    // a CF sid from `random`); a conflict (a sid collision, or the live one ending between
+    // PostgreSQL's two statements) is tried again with a fresh sid, up to three times.
     net::awaitable<result<store::conference_record>> open_conference(
-        store::conference_record candidate) const;
+        std::string account_sid, std::string friendly_name, std::int64_t now,
+        core::random_fn random) const;
     net::awaitable<result<std::optional<store::conference_record>>> get_conference(
         std::optional<std::string> account_sid, std::string conference_sid) const;
     net::awaitable<result<store::conference_record>> update_conference(

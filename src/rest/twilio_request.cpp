@@ -137,14 +137,6 @@ std::vector<std::string> list_values(const core::form_params& form, std::string_
     return out;
 }
 
-std::optional<param_error> refuse_page_without_token(const paging& at)
-{
-    if (at.page == 0 || !at.page_token.empty()) return std::nullopt;
-    return param_error{{errc::invalid_parameter, "Page"},
-                       "Page greater than 0 needs the PageToken of that page: follow "
-                       "next_page_uri or previous_page_uri"};
-}
-
 net::http_response json_reply(const net::request_context& ctx, std::string body,
                               http::status status)
 {
@@ -176,6 +168,36 @@ std::variant<paging, param_error> parse_paging(const core::form_params& query,
     }
     p.page_token = value_of(query, "PageToken").value_or("");
     return p;
+}
+
+std::variant<paging, param_error> parse_keyset_paging(const core::form_params& query,
+                                                      std::size_t default_page_size)
+{
+    auto paged = parse_paging(query, default_page_size, 1'000'000'000);
+    if (auto* at = std::get_if<paging>(&paged); at && at->page > 0 && at->page_token.empty())
+        return param_error{{errc::invalid_parameter, "Page"},
+                           "Page greater than 0 needs the PageToken of that page: follow "
+                           "next_page_uri or previous_page_uri"};
+    return paged;
+}
+
+net::http_response list_page_failure(net::request_context& ctx, error e)
+{
+    if (e.code == errc::invalid_parameter)  // a PageToken that is not ours
+        return twilio_fail(ctx, e, "PageToken is not valid");
+    return twilio_fail(ctx, store_failure(std::move(e)));
+}
+
+param_error refuse_parameter(std::string_view name, std::string message)
+{
+    return param_error{{errc::invalid_parameter, std::string(name)}, std::move(message)};
+}
+
+std::optional<bool> parse_boolean(std::string_view value)
+{
+    if (core::iequals(value, "true")) return true;
+    if (core::iequals(value, "false")) return false;
+    return std::nullopt;
 }
 
 }  // namespace stirgate::rest

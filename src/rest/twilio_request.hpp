@@ -55,6 +55,10 @@ struct param_error {
     std::string message;
 };
 
+// 400 20001 naming the parameter, with `message` shown (a value outside Twilio's grammar, or a
+// parameter this gateway does not support).
+param_error refuse_parameter(std::string_view name, std::string message);
+
 // Twilio's parameters are single-valued (StatusCallbackEvent aside): each of `names` given more
 // than once is refused with invalid_parameter and `message` set to "<Name> may be given only
 // once", rather than one value winning silently. The form parser keeps every value in order.
@@ -90,9 +94,17 @@ std::variant<paging, param_error> parse_paging(const core::form_params& query,
                                                std::size_t default_page_size,
                                                std::int64_t max_page);
 
-// Keyset lists (Calls, Conferences, Participants) reach a page by its token, not by number:
-// Page above 0 without a PageToken names nothing and is refused (20001 naming Page).
-std::optional<param_error> refuse_page_without_token(const paging& at);
+// parse_paging for the keyset lists (Calls, Conferences, Participants), which reach a page by
+// its token, not by number: Page above 0 without a PageToken names nothing and is refused
+// (20001 naming Page).
+std::variant<paging, param_error> parse_keyset_paging(const core::form_params& query,
+                                                      std::size_t default_page_size);
+// The answer to a keyset list the store refused: a PageToken that is not the account's
+// (invalid_parameter) is 400 "PageToken is not valid"; anything else store_failure's.
+net::http_response list_page_failure(net::request_context& ctx, error e);
+
+// Twilio's booleans: "true" or "false" in any case; none otherwise.
+std::optional<bool> parse_boolean(std::string_view value);
 
 // A 200 (or `status`) answer with a JSON body.
 net::http_response json_reply(const net::request_context& ctx, std::string body,

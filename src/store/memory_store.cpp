@@ -37,7 +37,7 @@ bool matches(const conference_record& c, const conference_filter& f)
 template <class Row, class Filter, class Page>
 result<Page> page_of(const std::map<std::string, Row>& rows, const std::string& account_sid,
                      const Filter& filter, std::size_t page_size, const std::string& page_token,
-                     std::string_view prefix, std::string_view kind)
+                     std::string_view prefix, std::string_view table)
 {
     auto request = read_page_request(page_size, page_token, prefix);
     if (!request) return std::move(request).err();
@@ -46,8 +46,7 @@ result<Page> page_of(const std::map<std::string, Row>& rows, const std::string& 
     if (direction) {
         const auto it = rows.find(direction->sid);
         if (it == rows.end() || it->second.account_sid != account_sid)
-            return error{errc::invalid_parameter,
-                         "PageToken names no " + std::string(kind) + " of this account"};
+            return foreign_page_token(table);
         cursor = &it->second;
     }
     // Before a PB cursor: the newer rows nearest to it, oldest first.
@@ -205,7 +204,7 @@ void memory_store::do_list_calls(std::string account_sid, call_filter filter, st
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
         r = page_of<call_record, call_filter, call_page>(calls_, account_sid, filter, page_size,
-                                                         page_token, "CA", "call");
+                                                         page_token, "CA", "calls");
     }
     done(std::move(r));
 }
@@ -279,7 +278,7 @@ void memory_store::do_list_conferences(std::string account_sid, conference_filte
         const std::lock_guard lock(mutex_);
         ++stats_.jobs_completed;
         r = page_of<conference_record, conference_filter, conference_page>(
-            conferences_, account_sid, filter, page_size, page_token, "CF", "conference");
+            conferences_, account_sid, filter, page_size, page_token, "CF", "conferences");
     }
     done(std::move(r));
 }

@@ -265,9 +265,7 @@ result<std::optional<std::pair<std::int64_t, std::string>>> cursor_row(
     auto q = c.exec(sql.c_str(), params().add(direction->sid).add(account));
     if (!q) return std::move(q).err();
     if (q->count() == 0)
-        return error{errc::invalid_parameter, "PageToken names no " +
-                                                  std::string(table.substr(0, table.size() - 1)) +
-                                                  " of this account"};
+        return foreign_page_token(table);
     return std::optional<std::pair<std::int64_t, std::string>>(
         std::pair<std::int64_t, std::string>(q->integer(0, 0), direction->sid));
 }

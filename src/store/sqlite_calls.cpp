@@ -243,9 +243,7 @@ result<std::optional<std::pair<std::int64_t, std::string>>> cursor_row(
     bind(q, 2, std::string_view(account));
     const int rc = sqlite3_step(q);
     if (rc == SQLITE_DONE)
-        return error{errc::invalid_parameter, "PageToken names no " +
-                                                  std::string(table.substr(0, table.size() - 1)) +
-                                                  " of this account"};
+        return foreign_page_token(table);
     if (rc != SQLITE_ROW) return c.fail(rc, "page token");
     return std::optional<std::pair<std::int64_t, std::string>>(
         std::pair<std::int64_t, std::string>(column_int(q, 0), sid));

@@ -219,6 +219,11 @@ bool is_terminal(call_status s) noexcept
     return false;
 }
 
+std::vector<call_status> live_statuses()
+{
+    return {call_status::queued, call_status::ringing, call_status::in_progress};
+}
+
 std::string_view to_string(call_direction d) noexcept
 {
     return direction_names[static_cast<std::size_t>(d)];
@@ -341,6 +346,13 @@ call_page finish_page(std::vector<call_record> rows, std::size_t page_size,
                       const std::optional<page_cursor>& cursor)
 {
     return finish_rows(std::move(rows), &call_page::calls, page_size, cursor);
+}
+
+error foreign_page_token(std::string_view table)
+{
+    const std::string_view row = table.substr(0, table.size() - 1);  // "calls" -> "call"
+    return error{errc::invalid_parameter,
+                 "PageToken names no " + std::string(row) + " of this account"};
 }
 
 conference_page finish_page(std::vector<conference_record> rows, std::size_t page_size,

@@ -44,6 +44,9 @@ std::string_view to_string(call_status s) noexcept;  // "in-progress", "no-answe
 [[nodiscard]] result<call_status> parse_call_status(std::string_view s);
 // completed, busy, failed, no-answer, canceled: the call is over.
 bool is_terminal(call_status s) noexcept;
+// queued, ringing, in-progress: the statuses a live call may be in (call_update::only_from of
+// a change that applies to any live call).
+std::vector<call_status> live_statuses();
 
 // Twilio Call `direction`. outbound-dial is kept for <Dial> legs the edge may report later.
 enum class call_direction { inbound, outbound_api, outbound_dial };
@@ -500,6 +503,9 @@ struct page_cursor {
 // CF conferences).
 [[nodiscard]] result<page_cursor> parse_page_token(std::string_view token,
                                                    std::string_view prefix = "CA");
+// The refusal of a PA/PB cursor that names no row of the listing account in `table` ("calls",
+// "conferences"), the same from every engine.
+[[nodiscard]] error foreign_page_token(std::string_view table);
 // list_calls' (list_conferences') arguments checked once for every engine: page_size
 // 1..max_page_size, and the token's cursor (none for the first page).
 // errc::invalid_parameter otherwise.
